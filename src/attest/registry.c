@@ -1,0 +1,29 @@
+/* The compiled-in TEE backends. Each backend file defines one
+ * `const struct atl_tee_ops atl_tee_<name>` and adds a line below. */
+#include <string.h>
+
+#include "atoll/attest.h"
+#include "attest/backends.h"
+
+static const struct atl_tee_ops *const all_tees[] = {
+#ifdef ATL_HAVE_TEE_SIM
+	&atl_tee_sim,
+#endif
+	NULL,
+};
+
+const struct atl_tee_ops *const *atl_tee_all(void)
+{
+	return all_tees;
+}
+
+const struct atl_tee_ops *atl_tee_find(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; all_tees[i] != NULL; i++) {
+		if (strcmp(all_tees[i]->name, name) == 0)
+			return all_tees[i];
+	}
+	return NULL;
+}

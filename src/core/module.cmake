@@ -1,0 +1,1 @@
+atl_module(core DEPS PkgConfig::JANSSON Threads::Threads m)

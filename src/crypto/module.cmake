@@ -1,0 +1,1 @@
+atl_module(crypto DEPS atoll_core OpenSSL::Crypto)
