@@ -1,0 +1,53 @@
+/* atoll: the client command. Thin: find the subcommand and run it. Each
+ * subcommand lives in src/cli/cmd_<name>.c and registers in atl_cmds below. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cmds.h"
+
+/* Subcommands register here (one line each). */
+#define ATL_CMD_DECL(fn) int fn(int argc, char **argv);
+ATL_CMD_DECL(atl_cmd_version)
+
+const struct atl_cmd atl_cmds[] = {
+	{"version", "print the version", atl_cmd_version},
+	{NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: atoll COMMAND [ARGS...]\n\n"
+		   "Atoll: confidential inference. The client side: keys, sealing, attestation\n"
+		   "verification, and local tools.\n\ncommands:\n");
+	for (size_t i = 0; atl_cmds[i].name != NULL; i++)
+		fprintf(f, "  %-12s %s\n", atl_cmds[i].name, atl_cmds[i].summary);
+	fprintf(f, "\nRun 'atoll COMMAND --help' for a command's options.\n");
+}
+
+int atl_cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("atoll 0.1.0\n");
+	return ATL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return ATL_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return ATL_EXIT_OK;
+	}
+	for (size_t i = 0; atl_cmds[i].name != NULL; i++) {
+		if (strcmp(argv[1], atl_cmds[i].name) == 0)
+			return atl_cmds[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "atoll: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return ATL_EXIT_USAGE;
+}
