@@ -29,4 +29,29 @@
 #define ATL_ATTEST_SKEW_MAX      60                     /* seconds evidence may come from the future */
 #define ATL_ATTEST_ARGS_MAX      16u                    /* --anchor/--collateral options of one verify */
 
+/* platform */
+#define ATL_STORE_NAME_MAX          64u                    /* bytes of a tenant/island/workload name or id */
+#define ATL_STORE_PATH_MAX          4096u                  /* bytes of a database or model path */
+#define ATL_STORE_EVIDENCE_MAX      (256u * 1024u)         /* bytes of one island's evidence */
+#define ATL_STORE_TEE_LIST_MAX      256u                   /* bytes of a workload's allowed-TEE list */
+#define ATL_STORE_REASON_MAX        512u                   /* bytes of a job's error reason */
+#define ATL_STORE_AUDIT_DETAIL_MAX  1024u                  /* bytes of one audit row's detail */
+#define ATL_STORE_LIST_MAX          1000u                  /* rows returned by one list call */
+#define ATL_JOB_INPUT_MAX           (8u * 1024u * 1024u)   /* bytes of one sealed job input */
+#define ATL_JOB_OUTPUT_MAX          (8u * 1024u * 1024u)   /* bytes of one sealed job output */
+#define ATL_JOB_RECIPIENTS_MAX      16u                    /* recipient key ids of one job */
+#define ATL_JOB_ATTEMPTS_MAX        3u                     /* failed attempts before a job fails */
+#define ATL_LEASE_KIDS_MAX          8u                     /* enclave key ids one lease call offers */
+#define ATL_HTTP_BODY_MAX           (9u * 1024u * 1024u)   /* default request body cap (sealed input + JSON) */
+#define ATL_HTTP_RESPONSE_MAX       (16u * 1024u * 1024u)  /* default client response cap */
+#define ATL_HTTP_HEADER_MAX         8192u                  /* bytes of one header value kept */
+#define ATL_HTTP_CONN_MAX           512u                   /* simultaneous server connections */
+#define ATL_HTTP_PER_IP_CONN_MAX    256u                   /* simultaneous connections per client address */
+#define ATL_CLASSIFIER_FEATURES_MAX 1024u                  /* features of one classifier model */
+#define ATL_CLASSIFIER_ROWS_MAX     4096u                  /* instances in one prediction request */
+#define ATL_CLASSIFIER_INPUT_MAX    (4u * 1024u * 1024u)   /* bytes of one prediction request */
+#define ATL_CLASSIFIER_MODEL_MAX    (1024u * 1024u)        /* bytes of a model file */
+#define ATL_DATASET_ROWS_MAX        1000000u               /* rows of a training CSV */
+#define ATL_DATASET_SIZE_MAX        (64u * 1024u * 1024u)  /* bytes of a training CSV */
+
 #endif
