@@ -54,4 +54,18 @@
 #define ATL_DATASET_ROWS_MAX        1000000u               /* rows of a training CSV */
 #define ATL_DATASET_SIZE_MAX        (64u * 1024u * 1024u)  /* bytes of a training CSV */
 
+/* infer: GGUF files and tokenizers */
+#define ATL_GGUF_TENSORS_MAX        65536u                 /* tensor infos in one GGUF file */
+#define ATL_GGUF_KV_MAX             65536u                 /* metadata pairs in one GGUF file */
+#define ATL_GGUF_KEY_MAX            256u                   /* bytes of a metadata key */
+#define ATL_GGUF_NAME_MAX           64u                    /* bytes of a tensor name (GGML_MAX_NAME) */
+#define ATL_GGUF_STRING_MAX         (1024u * 1024u)        /* bytes of one metadata string */
+#define ATL_GGUF_ARRAY_MAX          (1u << 24)             /* elements of one metadata array */
+#define ATL_GGUF_DEPTH_MAX          3u                     /* nesting of metadata arrays */
+#define ATL_GGUF_DIMS_MAX           4u                     /* dimensions of a tensor */
+#define ATL_GGUF_ALIGN_MAX          (1u << 20)             /* general.alignment */
+#define ATL_TOK_VOCAB_MAX           (1u << 20)             /* tokens in a vocabulary */
+#define ATL_TOK_PIECE_MAX           1024u                  /* bytes of one token's text */
+#define ATL_TOK_TEXT_MAX            (16u * 1024u * 1024u)  /* bytes of text given to one tokenize call */
+
 #endif
