@@ -68,4 +68,7 @@
 #define ATL_TOK_PIECE_MAX           1024u                  /* bytes of one token's text */
 #define ATL_TOK_TEXT_MAX            (16u * 1024u * 1024u)  /* bytes of text given to one tokenize call */
 
+/* enclave: message protocol over the socketpair */
+#define ATL_ENCLAVE_MSG_MAX         (64u * 1024u * 1024u)  /* bytes of one message (type + payload) */
+
 #endif
