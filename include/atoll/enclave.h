@@ -48,4 +48,10 @@ ATL_NODISCARD enum atl_err atl_enclave_spawn(char *const argv[], pid_t *pid_out,
 /* Sends SHUTDOWN, waits up to grace_ms, then SIGKILLs; reaps the child. */
 void atl_enclave_stop(pid_t pid, int fd, int grace_ms);
 
+/* Sandboxes the calling process for serving jobs (src/enclave/sandbox.c): no
+ * new privileges, not dumpable, no core files, and a seccomp allow-list under
+ * which network sockets, exec, ptrace and opening files for writing fail with
+ * EPERM. Irreversible; call after start-up I/O is done. */
+ATL_NODISCARD enum atl_err atl_enclave_sandbox(void);
+
 #endif

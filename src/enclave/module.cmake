@@ -1,3 +1,3 @@
 # The enclave module: message protocol and launcher (library), and the
 # atoll-enclave program (main.c and its mode files).
-atl_module(enclave DEPS atoll_core atoll_crypto atoll_attest)
+atl_module(enclave DEPS atoll_core atoll_crypto atoll_attest PkgConfig::SECCOMP)
