@@ -18,6 +18,12 @@
 #define ATL_SIG_RSA_BITS_MIN     2048u                  /* smallest RSA modulus accepted */
 #define ATL_SIG_RSA_BITS_MAX     8192u                  /* largest RSA modulus accepted */
 
+/* x509 (src/crypto/x509.c) */
+#define ATL_X509_INPUT_MAX       (1024u * 1024u)        /* bytes of one PEM bundle / DER cert / CRL file */
+#define ATL_X509_LIST_MAX        16u                    /* certificates in one list (chains are short) */
+#define ATL_X509_CRL_LIST_MAX    16u                    /* CRLs in one list */
+#define ATL_X509_NAME_MAX        1024u                  /* bytes of a subject/issuer text */
+
 /* attest */
 #define ATL_ATTEST_EVIDENCE_MAX  (4u * 1024u * 1024u)   /* bytes of evidence (wrapper or native) */
 #define ATL_ATTEST_POLICY_MAX    (1024u * 1024u)        /* bytes of one policy document */
@@ -28,6 +34,27 @@
 #define ATL_ATTEST_AGE_MAX       (366 * 86400)          /* largest max_age_s a policy may set */
 #define ATL_ATTEST_SKEW_MAX      60                     /* seconds evidence may come from the future */
 #define ATL_ATTEST_ARGS_MAX      16u                    /* --anchor/--collateral options of one verify */
+
+/* attest: CBOR/COSE, AWS Nitro, Arm PSA/CCA, NVIDIA GPU (src/attest/{cbor,cose,nitro,psa,cca,spdm,nvgpu}.c) */
+#define ATL_CBOR_DEPTH_MAX          16u                    /* nesting of CBOR arrays/maps/tags */
+#define ATL_CBOR_ITEMS_MAX          4096u                  /* data items in one CBOR document */
+#define ATL_COSE_PAYLOAD_MAX        (64u * 1024u)          /* bytes of a COSE_Sign1 payload */
+#define ATL_NITRO_DOC_MAX           (32u * 1024u)          /* bytes of a Nitro attestation document */
+#define ATL_NITRO_PCRS_MAX          32u                    /* PCR entries (index 0..31) */
+#define ATL_NITRO_CABUNDLE_MAX      8u                     /* certificates in the cabundle */
+#define ATL_NITRO_CERT_MAX          1024u                  /* bytes of one DER certificate (AWS spec) */
+#define ATL_NITRO_USER_DATA_MAX     512u                   /* bytes of user_data */
+#define ATL_NITRO_NONCE_MAX         512u                   /* bytes of nonce */
+#define ATL_NITRO_PUBKEY_MAX        1024u                  /* bytes of public_key */
+#define ATL_NITRO_MODULE_ID_MAX     128u                   /* bytes of module_id */
+#define ATL_NITRO_FUTURE_SKEW_MAX   300                    /* seconds a document may come from the future */
+#define ATL_PSA_SWCOMP_MAX          32u                    /* software components of a PSA/CCA token */
+#define ATL_PSA_STR_MAX             256u                   /* bytes of a PSA/CCA text claim */
+#define ATL_PSA_KEYS_MAX            64u                    /* IAK/CPAK entries in a policy */
+#define ATL_SPDM_BLOCKS_MAX         255u                   /* measurement blocks of one SPDM response */
+#define ATL_SPDM_OPAQUE_MAX         1024u                  /* bytes of SPDM opaque data (SPDM 1.1) */
+#define ATL_NVGPU_CHAIN_MAX         5u                     /* certificates of a GPU device chain */
+#define ATL_NVGPU_EVIDENCE_MAX      (64u * 1024u)          /* bytes of GPU evidence (report + chain) */
 
 /* platform */
 #define ATL_STORE_NAME_MAX          64u                    /* bytes of a tenant/island/workload name or id */
@@ -67,6 +94,30 @@
 #define ATL_TOK_VOCAB_MAX           (1u << 20)             /* tokens in a vocabulary */
 #define ATL_TOK_PIECE_MAX           1024u                  /* bytes of one token's text */
 #define ATL_TOK_TEXT_MAX            (16u * 1024u * 1024u)  /* bytes of text given to one tokenize call */
+
+/* tpm: TPM 2.0 quotes, event logs, go-tpm-tools protobuf (src/attest/tpm*.c) */
+#define ATL_TPM_BANKS_MAX           8u                     /* TPML_PCR_SELECTION / TPML_DIGEST_VALUES entries */
+#define ATL_TPM_ATTEST_MAX          2048u                  /* bytes of one TPMS_ATTEST */
+#define ATL_TPM_PUBLIC_MAX          1024u                  /* bytes of one TPMT_PUBLIC */
+#define ATL_TPM_QUOTES_MAX          8u                     /* quotes in one evidence */
+#define ATL_TPM_EVLOG_MAX           (2u * 1024u * 1024u)   /* bytes of a TCG event log */
+#define ATL_TPM_EVLOG_EVENTS_MAX    8192u                  /* events in a TCG event log */
+#define ATL_TPM_EVENT_DATA_MAX      (256u * 1024u)         /* bytes of one event's data */
+#define ATL_TPM_CERTS_MAX           8u                     /* certificates carried in one evidence */
+#define ATL_TPM_PB_DEPTH_MAX        3u                     /* protobuf message nesting read */
+
+/* crypto: HPKE inputs and sealed envelopes/results (DESIGN §3) */
+#define ATL_HPKE_INFO_MAX           1024u                  /* bytes of HPKE info */
+#define ATL_HPKE_PSK_MAX            256u                   /* bytes of an HPKE PSK */
+#define ATL_HPKE_PSK_ID_MAX         256u                   /* bytes of an HPKE PSK id */
+#define ATL_HPKE_IKM_MAX            256u                   /* bytes of DeriveKeyPair input */
+#define ATL_HPKE_EXPORT_CONTEXT_MAX 512u                   /* bytes of an exporter context (OpenSSL 3.0 HKDF info <= 1024) */
+#define ATL_ENV_SIZE_MAX            (8u * 1024u * 1024u)   /* bytes of one envelope or result JSON text */
+#define ATL_ENV_PAYLOAD_MAX         (6u * 1024u * 1024u - 16384u) /* plaintext bytes: base64 + header fit ATL_ENV_SIZE_MAX */
+#define ATL_ENV_RECIPIENTS_MAX      16u                    /* recipients of one envelope */
+#define ATL_ENV_ID_MAX              64u                    /* bytes of a workload/key/job id in an envelope */
+#define ATL_ENV_REPLAY_MAX          65536u                 /* digests one replay cache may hold */
+#define ATL_ENV_SKEW_MAX            86400                  /* largest freshness window (seconds) */
 
 /* enclave: message protocol over the socketpair */
 #define ATL_ENCLAVE_MSG_MAX         (64u * 1024u * 1024u)  /* bytes of one message (type + payload) */
