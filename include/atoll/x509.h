@@ -4,6 +4,7 @@
 #ifndef ATOLL_X509_H
 #define ATOLL_X509_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +35,19 @@ void atl_crl_list_free(struct atl_crl_list *l);
 enum {
 	ATL_X509_CHECK_CRL = 1 << 0,   /* every certificate must be covered by a CRL in crls */
 	ATL_X509_PARTIAL_OK = 1 << 1,  /* an intermediate may serve as anchor */
+	ATL_X509_CHECK_CRL_CA = 1 << 2, /* every CA below the root must be covered by a CRL
+					 * (AMD: the ARK's CRL covers the ASK/ASVK; no CRL
+					 * exists for VCEKs) */
 };
+
+/* Revocation semantics of atl_x509_verify_chain (whatever the flags): every
+ * CRL in crls whose issuer name equals the issuer of a certificate in the built
+ * chain (the root included, for root CRLs) must carry a valid signature by that
+ * issuer (else ATL_E_AUTH) and satisfy thisUpdate <= t < nextUpdate, a
+ * nextUpdate being required (else ATL_E_EXPIRED); a certificate it lists is
+ * revoked (ATL_E_POLICY). The CHECK flags add coverage requirements. The top of
+ * the built chain must be byte-identical to one of roots: an anchor carried in
+ * the evidence never counts. */
 
 /* Verifies leaf up to one of roots through intermediates at time t (seconds
  * since the epoch). ATL_OK, or ATL_E_AUTH (bad signature / no path),
@@ -61,6 +74,34 @@ ATL_NODISCARD enum atl_err atl_x509_ext(const struct atl_x509 *c, const char *oi
 /* Subject / issuer as one-line RFC 2253 text (malloc'd). */
 ATL_NODISCARD enum atl_err atl_x509_subject(const struct atl_x509 *c, char **out);
 ATL_NODISCARD enum atl_err atl_x509_issuer(const struct atl_x509 *c, char **out);
+/* commonName of the subject / issuer (malloc'd UTF-8); ATL_E_NOTFOUND if none. */
+ATL_NODISCARD enum atl_err atl_x509_subject_cn(const struct atl_x509 *c, char **out);
+ATL_NODISCARD enum atl_err atl_x509_issuer_cn(const struct atl_x509 *c, char **out);
+/* X.509 version as written (0 = v1, 2 = v3). */
+int atl_x509_version(const struct atl_x509 *c);
+/* basicConstraints cA = TRUE? */
+bool atl_x509_is_ca(const struct atl_x509 *c);
+/* Serial number, big-endian magnitude (malloc'd; "0" has length 1). */
+ATL_NODISCARD enum atl_err atl_x509_serial(const struct atl_x509 *c, uint8_t **out, size_t *len_out);
+/* Does c carry exactly the same DER bytes as d? */
+bool atl_x509_equal(const struct atl_x509 *c, const struct atl_x509 *d);
+
+/* The certificate's own signature algorithm (outer AlgorithmIdentifier). */
+enum atl_x509_sig_kind { ATL_X509_SIG_OTHER, ATL_X509_SIG_ECDSA, ATL_X509_SIG_RSA_PSS,
+			 ATL_X509_SIG_RSA_PKCS1 };
+struct atl_x509_sig_info {
+	enum atl_x509_sig_kind kind;
+	int hash_nid_bits; /* 256, 384, 512 for SHA-2; 0 otherwise */
+	int pss_salt_len;  /* RSA-PSS only (-1 otherwise) */
+	int pss_mgf1_bits; /* RSA-PSS MGF1 hash (256/384/512), 0 otherwise */
+	int key_bits;      /* public key: EC curve bits or RSA modulus bits */
+	bool key_ec;       /* the subject key is an EC key */
+};
+ATL_NODISCARD enum atl_err atl_x509_sig_info(const struct atl_x509 *c,
+					     struct atl_x509_sig_info *out);
+
+size_t atl_crl_list_len(const struct atl_crl_list *l);
+
 /* Validity window, seconds since the epoch. */
 ATL_NODISCARD enum atl_err atl_x509_validity(const struct atl_x509 *c, int64_t *not_before_out,
 					     int64_t *not_after_out);

@@ -1,0 +1,482 @@
+/* Unit tests for src/crypto/x509.c against the real AMD and Intel certificates
+ * and CRLs in tests/vectors/attestation/ (see its PROVENANCE files): parsing
+ * (serial-0 VCEKs, PEM bundles, DER CRLs), chain verification at the
+ * vectors' reference times, RSA-PSS parameters, extensions, CRL semantics,
+ * and a forged root with the pinned root's subject (NEGATIVE-TESTS.md #2).
+ * atl-test-deps: atoll_core */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "atoll/file.h"
+#include "atoll/limits.h"
+#include "atoll/sig.h"
+#include "atoll/timeutil.h"
+#include "atoll/x509.h"
+
+#define V ATL_SOURCE_DIR "/tests/vectors/attestation/"
+
+static uint8_t *load(const char *rel, size_t *len)
+{
+	uint8_t *buf = NULL;
+	char path[512];
+
+	(void)snprintf(path, sizeof(path), "%s%s", V, rel);
+	assert_int_equal(atl_file_read(path, ATL_X509_INPUT_MAX, &buf, len), ATL_OK);
+	return buf;
+}
+
+static struct atl_x509 *cert(const char *rel)
+{
+	size_t len = 0;
+	uint8_t *b = load(rel, &len);
+	struct atl_x509 *c = NULL;
+
+	assert_int_equal(atl_x509_parse(b, len, &c), ATL_OK);
+	free(b);
+	return c;
+}
+
+static struct atl_x509_list *bundle(const char *rel)
+{
+	size_t len = 0;
+	uint8_t *b = load(rel, &len);
+	struct atl_x509_list *l = NULL;
+
+	assert_int_equal(atl_x509_list_parse(b, len, &l), ATL_OK);
+	free(b);
+	return l;
+}
+
+static struct atl_crl_list *crls(const char *rel)
+{
+	size_t len = 0;
+	uint8_t *b = load(rel, &len);
+	struct atl_crl_list *l = NULL;
+
+	assert_int_equal(atl_crl_list_parse(b, len, &l), ATL_OK);
+	free(b);
+	return l;
+}
+
+static int64_t at(const char *s)
+{
+	int64_t t = 0;
+
+	assert_int_equal(atl_time_parse_rfc3339(s, &t), ATL_OK);
+	return t;
+}
+
+/* ASK at index 0, ARK at 1: split into intermediates and roots. */
+static void split(const char *rel, struct atl_x509_list **ica, struct atl_x509_list **root)
+{
+	struct atl_x509_list *l = bundle(rel);
+
+	assert_int_equal(atl_x509_list_len(l), 2);
+	*ica = NULL;
+	*root = NULL;
+	assert_int_equal(atl_x509_list_add(ica, atl_x509_list_get(l, 0)), ATL_OK);
+	assert_int_equal(atl_x509_list_add(root, atl_x509_list_get(l, 1)), ATL_OK);
+	atl_x509_list_free(l);
+}
+
+static void test_vcek_serial0_and_chain(void **state)
+{
+	struct atl_x509 *vcek = cert("sev-snp/go-sev-guest/vcek.testcer");
+	struct atl_x509_list *ask = NULL, *ark = NULL, *gask = NULL, *gark = NULL;
+	uint8_t *serial = NULL;
+	size_t serial_len = 0;
+	char why[256];
+	char *cn = NULL;
+
+	(void)state;
+	assert_int_equal(atl_x509_serial(vcek, &serial, &serial_len), ATL_OK);
+	assert_int_equal(serial_len, 1);
+	assert_int_equal(serial[0], 0);
+	free(serial);
+	assert_int_equal(atl_x509_version(vcek), 2);
+	assert_false(atl_x509_is_ca(vcek));
+	assert_int_equal(atl_x509_subject_cn(vcek, &cn), ATL_OK);
+	assert_string_equal(cn, "SEV-VCEK");
+	free(cn);
+	assert_int_equal(atl_x509_issuer_cn(vcek, &cn), ATL_OK);
+	assert_string_equal(cn, "SEV-Milan");
+	free(cn);
+
+	split("sev-snp/go-sev-guest/ask_ark_milan.pem", &ask, &ark);
+	assert_true(atl_x509_is_ca(atl_x509_list_get(ark, 0)));
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, ark, NULL, at("2022-09-24T01:00:00Z"), 0,
+					       why, sizeof(why)),
+			 ATL_OK);
+	/* before the VCEK's notBefore, after its notAfter */
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, ark, NULL, at("2022-09-23T00:00:00Z"), 0,
+					       why, sizeof(why)),
+			 ATL_E_EXPIRED);
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, ark, NULL, at("2030-01-01T00:00:00Z"), 0,
+					       why, sizeof(why)),
+			 ATL_E_EXPIRED);
+	/* the ASK alone is not a trust anchor unless partial chains are allowed */
+	assert_int_equal(atl_x509_verify_chain(vcek, NULL, ask, NULL, at("2022-09-24T01:00:00Z"), 0,
+					       why, sizeof(why)),
+			 ATL_E_AUTH);
+	assert_int_equal(atl_x509_verify_chain(vcek, NULL, ask, NULL, at("2022-09-24T01:00:00Z"),
+					       ATL_X509_PARTIAL_OK, why, sizeof(why)),
+			 ATL_OK);
+	/* the Milan VCEK against the Genoa ASK/ARK (NEGATIVE-TESTS.md #10) */
+	split("sev-snp/go-sev-guest/ask_ark_genoa.pem", &gask, &gark);
+	assert_int_equal(atl_x509_verify_chain(vcek, gask, gark, NULL, at("2022-09-24T01:00:00Z"), 0,
+					       why, sizeof(why)),
+			 ATL_E_AUTH);
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, gark, NULL, at("2022-09-24T01:00:00Z"), 0,
+					       why, sizeof(why)),
+			 ATL_E_AUTH);
+	/* no anchors at all */
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, NULL, NULL, at("2022-09-24T01:00:00Z"), 0,
+					       why, sizeof(why)),
+			 ATL_E_ARG);
+	atl_x509_list_free(ask);
+	atl_x509_list_free(ark);
+	atl_x509_list_free(gask);
+	atl_x509_list_free(gark);
+	atl_x509_free(vcek);
+}
+
+static void test_tampered_tbs(void **state)
+{
+	size_t len = 0;
+	uint8_t *b = load("sev-snp/trustee/test-vcek.der", &len);
+	struct atl_x509 *vcek = NULL;
+	struct atl_x509_list *ask = NULL, *ark = NULL;
+	char why[256];
+	int rejected = 0, tried = 0;
+
+	(void)state;
+	split("sev-snp/go-sev-guest/ask_ark_milan.pem", &ask, &ark);
+	assert_int_equal(atl_x509_parse(b, len, &vcek), ATL_OK);
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, ark, NULL, at("2024-07-03T00:00:00Z"), 0,
+					       why, sizeof(why)),
+			 ATL_OK);
+	atl_x509_free(vcek);
+	/* trustee check_vcek_signature_failure ([42] += 1) and a sweep over the
+	 * TBS: every change either fails to parse or fails the chain. */
+	for (size_t off = 4; off < len - 120; off += 7) {
+		b[off] ^= 0x01;
+		vcek = NULL;
+		tried++;
+		if (atl_x509_parse(b, len, &vcek) != ATL_OK ||
+		    atl_x509_verify_chain(vcek, ask, ark, NULL, at("2024-07-03T00:00:00Z"), 0, why,
+					  sizeof(why)) != ATL_OK)
+			rejected++;
+		atl_x509_free(vcek);
+		b[off] ^= 0x01;
+	}
+	assert_int_equal(rejected, tried);
+	free(b);
+	atl_x509_list_free(ask);
+	atl_x509_list_free(ark);
+}
+
+static void test_rsa_pss_params(void **state)
+{
+	struct atl_x509_list *l = bundle("sev-snp/go-sev-guest/ask_ark_milan.pem");
+	struct atl_x509_sig_info si;
+	struct atl_x509 *vcek = cert("sev-snp/go-sev-guest/vcek.testcer");
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(atl_x509_sig_info(atl_x509_list_get(l, i), &si), ATL_OK);
+		assert_int_equal(si.kind, ATL_X509_SIG_RSA_PSS);
+		assert_int_equal(si.hash_nid_bits, 384);
+		assert_int_equal(si.pss_mgf1_bits, 384);
+		assert_int_equal(si.pss_salt_len, 48);
+		assert_false(si.key_ec);
+		assert_int_equal(si.key_bits, 4096);
+	}
+	/* the VCEK is signed by the ASK (PSS), its own key is EC P-384 */
+	assert_int_equal(atl_x509_sig_info(vcek, &si), ATL_OK);
+	assert_int_equal(si.kind, ATL_X509_SIG_RSA_PSS);
+	assert_true(si.key_ec);
+	assert_int_equal(si.key_bits, 384);
+	atl_x509_free(vcek);
+	atl_x509_list_free(l);
+}
+
+static void test_extensions_and_pubkey(void **state)
+{
+	struct atl_x509 *vcek = cert("sev-snp/go-sev-guest/vcek.testcer");
+	struct atl_pubkey *pk = NULL;
+	uint8_t *v = NULL, fp[32];
+	size_t n = 0;
+	char *s = NULL;
+
+	(void)state;
+	/* hwID: 64 raw bytes in this (2022) VCEK */
+	assert_int_equal(atl_x509_ext(vcek, "1.3.6.1.4.1.3704.1.4", &v, &n), ATL_OK);
+	assert_int_equal(n, 64);
+	free(v);
+	/* blSPL = 2 as DER INTEGER */
+	assert_int_equal(atl_x509_ext(vcek, "1.3.6.1.4.1.3704.1.3.1", &v, &n), ATL_OK);
+	assert_int_equal(n, 3);
+	assert_memory_equal(v, "\x02\x01\x02", 3);
+	free(v);
+	assert_int_equal(atl_x509_ext(vcek, "1.3.6.1.4.1.3704.1.99", &v, &n), ATL_E_NOTFOUND);
+	assert_null(v);
+	assert_int_equal(atl_x509_ext(vcek, "not an oid", &v, &n), ATL_E_ARG);
+	assert_int_equal(atl_x509_pubkey(vcek, &pk), ATL_OK);
+	atl_pubkey_free(pk);
+	assert_int_equal(atl_x509_fingerprint(vcek, fp), ATL_OK);
+	assert_int_equal(atl_x509_der(vcek, &v, &n), ATL_OK);
+	assert_int_equal(n, 1360);
+	free(v);
+	assert_int_equal(atl_x509_subject(vcek, &s), ATL_OK);
+	assert_non_null(strstr(s, "CN=SEV-VCEK"));
+	free(s);
+	assert_int_equal(atl_x509_issuer(vcek, &s), ATL_OK);
+	assert_non_null(strstr(s, "CN=SEV-Milan"));
+	free(s);
+	atl_x509_free(vcek);
+}
+
+static void test_amd_crl(void **state)
+{
+	struct atl_x509 *vcek = cert("sev-snp/openpcc/extracted/sev_certificates/test_vcek.pem");
+	struct atl_x509_list *ask = NULL, *ark = NULL;
+	struct atl_crl_list *genoa = crls("sev-snp/openpcc/extracted/sev_certificates/test_amd_genoa_crl.pem");
+	struct atl_crl_list *milan = crls("sev-snp/openpcc/extracted/sev_certificates/test_amd_milan_crl.pem");
+	char why[256];
+
+	(void)state;
+	split("sev-snp/openpcc/extracted/sev_certificates/test_amd_sev_genoa_root_certs.pem", &ask, &ark);
+	assert_int_equal(atl_crl_list_len(genoa), 1);
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, ark, genoa, at("2025-10-15T00:00:00Z"),
+					       ATL_X509_CHECK_CRL_CA, why, sizeof(why)),
+			 ATL_OK);
+	/* stale CRL (NEGATIVE-TESTS.md #12) */
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, ark, genoa, at("2025-12-01T00:00:00Z"),
+					       ATL_X509_CHECK_CRL_CA, why, sizeof(why)),
+			 ATL_E_EXPIRED);
+	/* CRL from before its thisUpdate */
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, ark, genoa, at("2025-06-12T00:00:00Z"),
+					       ATL_X509_CHECK_CRL_CA, why, sizeof(why)),
+			 ATL_OK);
+	/* Milan CRL for a Genoa chain: not signed by this ARK, nothing covers the ASK */
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, ark, milan, at("2025-10-15T00:00:00Z"),
+					       ATL_X509_CHECK_CRL_CA, why, sizeof(why)),
+			 ATL_E_POLICY);
+	/* CHECK_CRL (every cert) cannot be met: AMD has no ASK-issued CRL */
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, ark, genoa, at("2025-10-15T00:00:00Z"),
+					       ATL_X509_CHECK_CRL, why, sizeof(why)),
+			 ATL_E_POLICY);
+	atl_crl_list_free(genoa);
+	atl_crl_list_free(milan);
+	atl_x509_list_free(ask);
+	atl_x509_list_free(ark);
+	atl_x509_free(vcek);
+}
+
+static void test_intel_crl(void **state)
+{
+	struct atl_x509_list *l = bundle("tdx/go-tdx-guest/pckCrlIssuerChain.derived.pem");
+	struct atl_x509_list *root = bundle("tdx/go-tdx-guest/trusted_root.pem");
+	struct atl_crl_list *c = crls("tdx/go-tdx-guest/rootcrl.der");
+	struct atl_crl_list *both = NULL;
+	size_t len = 0;
+	uint8_t *b = load("tdx/go-tdx-guest/pckcrl", &len);
+	char why[256];
+	const struct atl_x509 *platform_ca = atl_x509_list_get(l, 0);
+
+	(void)state;
+	assert_int_equal(atl_x509_list_len(root), 1);
+	assert_int_equal(atl_x509_verify_chain(platform_ca, NULL, root, c, at("2023-07-01T01:00:00Z"),
+					       ATL_X509_CHECK_CRL, why, sizeof(why)),
+			 ATL_OK);
+	/* root CRL expired 2024-04-02 */
+	assert_int_equal(atl_x509_verify_chain(platform_ca, NULL, root, c, at("2024-05-01T00:00:00Z"),
+					       ATL_X509_CHECK_CRL, why, sizeof(why)),
+			 ATL_E_EXPIRED);
+	/* a PCK CRL (issued by the Platform CA) does not cover the Platform CA */
+	assert_int_equal(atl_crl_list_parse(b, len, &both), ATL_OK);
+	assert_int_equal(atl_x509_verify_chain(platform_ca, NULL, root, both,
+					       at("2023-07-01T01:00:00Z"), ATL_X509_CHECK_CRL, why,
+					       sizeof(why)),
+			 ATL_E_POLICY);
+	/* tampered CRL: signature fails */
+	b[len - 10] ^= 0x01;
+	atl_crl_list_free(both);
+	both = NULL;
+	assert_int_equal(atl_crl_list_parse(b, len, &both), ATL_OK);
+	free(b);
+	b = load("tdx/go-tdx-guest/rootcrl.der", &len);
+	b[len - 10] ^= 0x01;
+	atl_crl_list_free(c);
+	c = NULL;
+	assert_int_equal(atl_crl_list_parse(b, len, &c), ATL_OK);
+	assert_int_equal(atl_x509_verify_chain(platform_ca, NULL, root, c, at("2023-07-01T01:00:00Z"),
+					       0, why, sizeof(why)),
+			 ATL_E_AUTH);
+	free(b);
+	atl_crl_list_free(both);
+	atl_crl_list_free(c);
+	atl_x509_list_free(root);
+	atl_x509_list_free(l);
+}
+
+/* A forged "ARK-Milan" (same subject, attacker key) signs a leaf; the real
+ * ARK is pinned. NEGATIVE-TESTS.md #2. */
+static void test_forged_root_same_subject(void **state)
+{
+	struct atl_x509_list *ask = NULL, *ark = NULL, *evil = NULL;
+	const struct atl_x509 *real = NULL;
+	EVP_PKEY *k = EVP_EC_gen("P-384");
+	EVP_PKEY *lk = EVP_EC_gen("P-384");
+	X509_NAME *ln = X509_NAME_new();
+	X509 *root = X509_new(), *leaf = X509_new();
+	unsigned char *der = NULL;
+	int der_len;
+	struct atl_x509 *c = NULL, *l = NULL;
+	uint8_t *rd = NULL;
+	size_t rd_len = 0;
+	char why[256];
+
+	(void)state;
+	split("sev-snp/go-sev-guest/ask_ark_milan.pem", &ask, &ark);
+	real = atl_x509_list_get(ark, 0);
+	assert_int_equal(atl_x509_der(real, &rd, &rd_len), ATL_OK);
+	{
+		const unsigned char *p = rd;
+		X509 *rx = d2i_X509(NULL, &p, (long)rd_len);
+		assert_non_null(rx);
+		assert_int_equal(X509_set_version(root, 2), 1);
+		assert_int_equal(X509_set_subject_name(root, X509_get_subject_name(rx)), 1);
+		assert_int_equal(X509_set_issuer_name(root, X509_get_subject_name(rx)), 1);
+		X509_free(rx);
+	}
+	assert_non_null(k);
+	ASN1_INTEGER_set(X509_get_serialNumber(root), 1);
+	X509_gmtime_adj(X509_getm_notBefore(root), -86400L * 365 * 10);
+	X509_gmtime_adj(X509_getm_notAfter(root), 86400L * 365 * 10);
+	assert_int_equal(X509_set_pubkey(root, k), 1);
+	{
+		BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+		assert_non_null(bc);
+		bc->ca = 1;
+		assert_int_equal(X509_add1_ext_i2d(root, NID_basic_constraints, bc, 1, 0), 1);
+		BASIC_CONSTRAINTS_free(bc);
+	}
+	assert_true(X509_sign(root, k, EVP_sha384()) > 0);
+	/* the leaf: issued in the forged root's name */
+	assert_int_equal(X509_set_version(leaf, 2), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(leaf), 2);
+	assert_int_equal(X509_set_issuer_name(leaf, X509_get_subject_name(root)), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(ln, "CN", MBSTRING_ASC,
+						    (const unsigned char *)"SEV-VCEK", -1, -1, 0),
+			 1);
+	assert_int_equal(X509_set_subject_name(leaf, ln), 1);
+	X509_gmtime_adj(X509_getm_notBefore(leaf), -86400L);
+	X509_gmtime_adj(X509_getm_notAfter(leaf), 86400L);
+	assert_int_equal(X509_set_pubkey(leaf, lk), 1);
+	assert_true(X509_sign(leaf, k, EVP_sha384()) > 0);
+
+	der_len = i2d_X509(root, &der);
+	assert_true(der_len > 0);
+	assert_int_equal(atl_x509_parse(der, (size_t)der_len, &c), ATL_OK);
+	OPENSSL_free(der);
+	der = NULL;
+	der_len = i2d_X509(leaf, &der);
+	assert_true(der_len > 0);
+	assert_int_equal(atl_x509_parse(der, (size_t)der_len, &l), ATL_OK);
+	OPENSSL_free(der);
+	assert_int_equal(atl_x509_list_add(&evil, c), ATL_OK);
+	/* with the forged root carried as "intermediate": refused */
+	assert_int_equal(atl_x509_verify_chain(l, evil, ark, NULL, atl_time_now(), 0, why,
+					       sizeof(why)),
+			 ATL_E_AUTH);
+	/* with the forged root as the pin it verifies: the pin is what decides */
+	assert_int_equal(atl_x509_verify_chain(l, NULL, evil, NULL, atl_time_now(), 0, why,
+					       sizeof(why)),
+			 ATL_OK);
+	free(rd);
+	atl_x509_free(c);
+	atl_x509_free(l);
+	atl_x509_list_free(evil);
+	atl_x509_list_free(ask);
+	atl_x509_list_free(ark);
+	X509_free(root);
+	X509_free(leaf);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(lk);
+	X509_NAME_free(ln);
+}
+
+static void test_parse_errors(void **state)
+{
+	static const uint8_t junk[] = {0x30, 0x82, 0xff, 0xff, 0x01};
+	static const char pem_bad[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+	struct atl_x509 *c = NULL;
+	struct atl_x509_list *l = NULL;
+	struct atl_crl_list *cl = NULL;
+	size_t len = 0;
+	uint8_t *b = load("sev-snp/trustee/test-vcek.der", &len);
+	uint8_t *big;
+
+	(void)state;
+	assert_int_equal(atl_x509_parse(junk, sizeof(junk), &c), ATL_E_FORMAT);
+	assert_null(c);
+	assert_int_equal(atl_x509_parse(NULL, 0, &c), ATL_E_FORMAT);
+	assert_int_equal(atl_x509_parse((const uint8_t *)pem_bad, sizeof(pem_bad) - 1, &c),
+			 ATL_E_FORMAT);
+	assert_int_equal(atl_x509_list_parse((const uint8_t *)pem_bad, sizeof(pem_bad) - 1, &l),
+			 ATL_E_FORMAT);
+	assert_int_equal(atl_crl_list_parse(junk, sizeof(junk), &cl), ATL_E_FORMAT);
+	/* every truncation of a real certificate fails cleanly */
+	for (size_t n = 0; n < len; n++) {
+		c = NULL;
+		assert_int_not_equal(atl_x509_parse(b, n, &c), ATL_OK);
+		assert_null(c);
+	}
+	/* trailing bytes after DER */
+	big = malloc(len + 1);
+	memcpy(big, b, len);
+	big[len] = 0;
+	assert_int_equal(atl_x509_parse(big, len + 1, &c), ATL_E_TRAILING);
+	free(big);
+	assert_int_equal(atl_x509_parse(b, ATL_X509_INPUT_MAX + 1, &c), ATL_E_LIMIT);
+	free(b);
+	/* the list limit */
+	for (size_t i = 0; i < ATL_X509_LIST_MAX; i++) {
+		struct atl_x509 *v = cert("sev-snp/trustee/test-vcek.der");
+		assert_int_equal(atl_x509_list_add(&l, v), ATL_OK);
+		atl_x509_free(v);
+	}
+	c = cert("sev-snp/trustee/test-vcek.der");
+	assert_int_equal(atl_x509_list_add(&l, c), ATL_E_LIMIT);
+	assert_true(atl_x509_equal(c, atl_x509_list_get(l, 0)));
+	assert_null(atl_x509_list_get(l, ATL_X509_LIST_MAX));
+	atl_x509_free(c);
+	atl_x509_list_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vcek_serial0_and_chain),
+		cmocka_unit_test(test_tampered_tbs),
+		cmocka_unit_test(test_rsa_pss_params),
+		cmocka_unit_test(test_extensions_and_pubkey),
+		cmocka_unit_test(test_amd_crl),
+		cmocka_unit_test(test_intel_crl),
+		cmocka_unit_test(test_forged_root_same_subject),
+		cmocka_unit_test(test_parse_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
