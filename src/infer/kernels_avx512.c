@@ -1,0 +1,170 @@
+/* AVX-512 (F, BW, VL, DQ, VNNI) kernels for the hot types: F32, F16, Q8_0,
+ * Q4_0. Two 32-element blocks per 512-bit register; VPDPBUSD does the
+ * unsigned x signed byte products (|x| times y with x's sign). Compiled with
+ * a target pragma and called only when CPUID reports all of these (quant.c);
+ * the other types keep their AVX2 kernels. */
+#include "infer/kernels.h"
+
+#if defined(__x86_64__)
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")
+#endif
+
+#include <immintrin.h>
+
+static inline float h2f(uint16_t h)
+{
+	return _cvtsh_ss(h);
+}
+
+static inline __m512 dup2(float d0, float d1)
+{
+	return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(d0)), _mm256_set1_ps(d1), 1);
+}
+
+static inline __m512i load2(const void *p0, const void *p1)
+{
+	return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p0)),
+				  _mm256_loadu_si256((const __m256i *)p1), 1);
+}
+
+/* per 32-bit lane: sum of 4 products x*y of signed bytes */
+static inline __m512i dot_i8(__m512i x, __m512i y)
+{
+	const __mmask64 neg = _mm512_movepi8_mask(x);
+	const __m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
+	return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), sy);
+}
+
+static float dot_f32(size_t n, const void *w, const void *x)
+{
+	const float *a = w, *b = x;
+	__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+	size_t i = 0;
+	for (; i + 64 <= n; i += 64) {
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+		s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+		s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+	float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+	for (; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+static inline __m512 load_h16(const uint16_t *p)
+{
+	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+}
+
+static float dot_f16(size_t n, const void *w, const void *x)
+{
+	const uint16_t *a = w, *b = x;
+	__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+	size_t i = 0;
+	for (; i + 64 <= n; i += 64) {
+		s0 = _mm512_fmadd_ps(load_h16(a + i), load_h16(b + i), s0);
+		s1 = _mm512_fmadd_ps(load_h16(a + i + 16), load_h16(b + i + 16), s1);
+		s2 = _mm512_fmadd_ps(load_h16(a + i + 32), load_h16(b + i + 32), s2);
+		s3 = _mm512_fmadd_ps(load_h16(a + i + 48), load_h16(b + i + 48), s3);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(load_h16(a + i), load_h16(b + i), s0);
+	float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+	for (; i < n; i++)
+		s += h2f(a[i]) * h2f(b[i]);
+	return s;
+}
+
+static float dot_q8_0(size_t n, const void *w, const void *x)
+{
+	const struct atl_blk_q8_0 *a = w, *b = x;
+	const size_t nb = n / 32;
+	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+	size_t i = 0;
+	for (; i + 4 <= nb; i += 4) {
+		const __m512 d0 = dup2(h2f(a[i].d) * h2f(b[i].d), h2f(a[i + 1].d) * h2f(b[i + 1].d));
+		const __m512 d1 = dup2(h2f(a[i + 2].d) * h2f(b[i + 2].d), h2f(a[i + 3].d) * h2f(b[i + 3].d));
+		const __m512i p0 = dot_i8(load2(a[i].qs, a[i + 1].qs), load2(b[i].qs, b[i + 1].qs));
+		const __m512i p1 = dot_i8(load2(a[i + 2].qs, a[i + 3].qs), load2(b[i + 2].qs, b[i + 3].qs));
+		acc0 = _mm512_fmadd_ps(d0, _mm512_cvtepi32_ps(p0), acc0);
+		acc1 = _mm512_fmadd_ps(d1, _mm512_cvtepi32_ps(p1), acc1);
+	}
+	float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+	for (; i < nb; i++) {
+		int sumi = 0;
+		for (int j = 0; j < 32; j++)
+			sumi += a[i].qs[j] * b[i].qs[j];
+		s += (float)sumi * (h2f(a[i].d) * h2f(b[i].d));
+	}
+	return s;
+}
+
+static inline __m256i q4_unpack(const uint8_t *qs)
+{
+	const __m128i tmp = _mm_loadu_si128((const __m128i *)(const void *)qs);
+	const __m256i bytes = _mm256_insertf128_si256(_mm256_castsi128_si256(tmp),
+						      _mm_srli_epi16(tmp, 4), 1);
+	return _mm256_sub_epi8(_mm256_and_si256(bytes, _mm256_set1_epi8(0x0F)),
+			       _mm256_set1_epi8(8));
+}
+
+static inline __m512i q4_unpack2(const uint8_t *q0, const uint8_t *q1)
+{
+	return _mm512_inserti64x4(_mm512_castsi256_si512(q4_unpack(q0)), q4_unpack(q1), 1);
+}
+
+static float dot_q4_0(size_t n, const void *w, const void *x)
+{
+	const struct atl_blk_q4_0 *a = w;
+	const struct atl_blk_q8_0 *b = x;
+	const size_t nb = n / 32;
+	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+	size_t i = 0;
+	for (; i + 4 <= nb; i += 4) {
+		const __m512 d0 = dup2(h2f(a[i].d) * h2f(b[i].d), h2f(a[i + 1].d) * h2f(b[i + 1].d));
+		const __m512 d1 = dup2(h2f(a[i + 2].d) * h2f(b[i + 2].d), h2f(a[i + 3].d) * h2f(b[i + 3].d));
+		const __m512i p0 = dot_i8(q4_unpack2(a[i].qs, a[i + 1].qs), load2(b[i].qs, b[i + 1].qs));
+		const __m512i p1 = dot_i8(q4_unpack2(a[i + 2].qs, a[i + 3].qs), load2(b[i + 2].qs, b[i + 3].qs));
+		acc0 = _mm512_fmadd_ps(d0, _mm512_cvtepi32_ps(p0), acc0);
+		acc1 = _mm512_fmadd_ps(d1, _mm512_cvtepi32_ps(p1), acc1);
+	}
+	float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+	for (; i < nb; i++) {
+		int sumi = 0;
+		for (int j = 0; j < 16; j++)
+			sumi += ((a[i].qs[j] & 0x0F) - 8) * b[i].qs[j] + ((a[i].qs[j] >> 4) - 8) * b[i].qs[j + 16];
+		s += (float)sumi * (h2f(a[i].d) * h2f(b[i].d));
+	}
+	return s;
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+void atl_kernels_avx512_init(struct atl_kernels *k)
+{
+	k->dot[ATL_GGML_TYPE_F32] = dot_f32;
+	k->dot[ATL_GGML_TYPE_F16] = dot_f16;
+	k->dot[ATL_GGML_TYPE_Q8_0] = dot_q8_0;
+	k->dot[ATL_GGML_TYPE_Q4_0] = dot_q4_0;
+}
+
+#else /* not x86-64 */
+
+void atl_kernels_avx512_init(struct atl_kernels *k)
+{
+	(void)k;
+}
+
+#endif
