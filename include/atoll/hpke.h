@@ -21,6 +21,7 @@
 #include "atoll/aead.h"
 #include "atoll/err.h"
 #include "atoll/keys.h"
+#include "atoll/limits.h"
 
 /* Algorithm identifiers, RFC 9180 §7. */
 #define ATL_HPKE_KEM_X25519_SHA256 0x0020
