@@ -49,6 +49,8 @@ ATL_NODISCARD enum atl_err atl_policy_load(const char *path, json_t **p_out, cha
 
 /* Is name one of the TEE kinds of DESIGN §4 (compiled in or not)? */
 bool atl_policy_is_tee_name(const char *name);
+/* The same name in static storage, or NULL when it is not a TEE kind. */
+const char *atl_policy_tee_name(const char *name);
 
 /* Getters on a validated policy (p may be NULL: no policy). */
 bool atl_policy_lists_tee(const json_t *p, const char *tee); /* false for NULL */

@@ -5,4 +5,8 @@
 
 #include "atoll/attest.h"
 
+/* sim.c: the simulated TEE (no hardware protection). */
+#define ATL_HAVE_TEE_SIM 1
+extern const struct atl_tee_ops atl_tee_sim;
+
 #endif

@@ -34,15 +34,20 @@ static const char *const top_keys[] = {"tee_types",   "measurements", "min_tcb",
 				       "psa",         "cca",          "nvidia-gpu",
 				       "require_gpu", NULL};
 
-bool atl_policy_is_tee_name(const char *name)
+const char *atl_policy_tee_name(const char *name)
 {
 	if (name == NULL)
-		return false;
+		return NULL;
 	for (size_t i = 0; tee_names[i] != NULL; i++) {
 		if (strcmp(name, tee_names[i]) == 0)
-			return true;
+			return tee_names[i];
 	}
-	return false;
+	return NULL;
+}
+
+bool atl_policy_is_tee_name(const char *name)
+{
+	return atl_policy_tee_name(name) != NULL;
 }
 
 static enum atl_err fail(enum atl_err rc, char *why, size_t cap, const char *fmt, ...)
