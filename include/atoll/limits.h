@@ -35,6 +35,15 @@
 #define ATL_ATTEST_SKEW_MAX      60                     /* seconds evidence may come from the future */
 #define ATL_ATTEST_ARGS_MAX      16u                    /* --anchor/--collateral options of one verify */
 
+/* hardware attestation verifiers (src/attest/{snp,dcap,tdx,sgx}.c) */
+#define ATL_HW_COLLATERAL_MAX    (1024u * 1024u)        /* bytes of one collateral file */
+#define ATL_DCAP_QUOTE_MAX       (64u * 1024u)          /* bytes of one DCAP quote (signed part) */
+#define ATL_DCAP_CERT_DATA_MAX   (32u * 1024u)          /* bytes of the PCK certification data */
+#define ATL_DCAP_AUTH_DATA_MAX   4096u                  /* bytes of QE authentication data */
+#define ATL_DCAP_TCB_LEVELS_MAX  256u                   /* tcbLevels in one tcbInfo */
+#define ATL_DCAP_ADVISORIES_MAX  64u                    /* advisory ids kept per result */
+#define ATL_DCAP_MODULES_MAX     16u                    /* tdxModuleIdentities entries */
+
 /* attest: CBOR/COSE, AWS Nitro, Arm PSA/CCA, NVIDIA GPU (src/attest/{cbor,cose,nitro,psa,cca,spdm,nvgpu}.c) */
 #define ATL_CBOR_DEPTH_MAX          16u                    /* nesting of CBOR arrays/maps/tags */
 #define ATL_CBOR_ITEMS_MAX          4096u                  /* data items in one CBOR document */
@@ -80,6 +89,8 @@
 #define ATL_CLASSIFIER_MODEL_MAX    (1024u * 1024u)        /* bytes of a model file */
 #define ATL_DATASET_ROWS_MAX        1000000u               /* rows of a training CSV */
 #define ATL_DATASET_SIZE_MAX        (64u * 1024u * 1024u)  /* bytes of a training CSV */
+#define ATL_CLASSIFIER_LABEL_MAX    64u                    /* bytes of a class label name */
+#define ATL_CSV_FIELD_MAX           64u                    /* bytes of one CSV field */
 
 /* infer: GGUF files and tokenizers */
 #define ATL_GGUF_TENSORS_MAX        65536u                 /* tensor infos in one GGUF file */
@@ -118,6 +129,17 @@
 #define ATL_ENV_ID_MAX              64u                    /* bytes of a workload/key/job id in an envelope */
 #define ATL_ENV_REPLAY_MAX          65536u                 /* digests one replay cache may hold */
 #define ATL_ENV_SKEW_MAX            86400                  /* largest freshness window (seconds) */
+
+/* infer: model engine (llmeng) */
+#define ATL_POOL_THREADS_MAX        256u                   /* threads of one worker pool */
+#define ATL_MODEL_LAYERS_MAX        512u                   /* transformer blocks */
+#define ATL_MODEL_EMBD_MAX          65536u                 /* embedding width */
+#define ATL_MODEL_FF_MAX            (1u << 20)             /* feed-forward width */
+#define ATL_MODEL_HEADS_MAX         1024u                  /* attention heads */
+#define ATL_MODEL_HEAD_DIM_MAX      1024u                  /* width of one head */
+#define ATL_MODEL_VOCAB_MAX         (1u << 20)             /* rows of the embedding matrix */
+#define ATL_MODEL_CTX_MAX           (1u << 17)             /* positions of one KV cache */
+#define ATL_MODEL_BATCH_MAX         256u                   /* tokens evaluated per forward step */
 
 /* enclave: message protocol over the socketpair */
 #define ATL_ENCLAVE_MSG_MAX         (64u * 1024u * 1024u)  /* bytes of one message (type + payload) */
