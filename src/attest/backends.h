@@ -9,4 +9,15 @@
 #define ATL_HAVE_TEE_SIM 1
 extern const struct atl_tee_ops atl_tee_sim;
 
+/* snp.c: AMD SEV-SNP. */
+#define ATL_HAVE_TEE_SNP 1
+extern const struct atl_tee_ops atl_tee_snp;
+
+/* hwv2 backends begin */
+/* psa.c, cca.c: Arm PSA and CCA attestation tokens (verify only). */
+#define ATL_HAVE_TEE_PSA 1
+extern const struct atl_tee_ops atl_tee_psa;
+#define ATL_HAVE_TEE_CCA 1
+extern const struct atl_tee_ops atl_tee_cca;
+/* hwv2 backends end */
 #endif

@@ -9,6 +9,17 @@ static const struct atl_tee_ops *const all_tees[] = {
 #ifdef ATL_HAVE_TEE_SIM
 	&atl_tee_sim,
 #endif
+#ifdef ATL_HAVE_TEE_SNP
+	&atl_tee_snp,
+#endif
+/* hwv2 backends begin */
+#ifdef ATL_HAVE_TEE_PSA
+	&atl_tee_psa,
+#endif
+#ifdef ATL_HAVE_TEE_CCA
+	&atl_tee_cca,
+#endif
+/* hwv2 backends end */
 	NULL,
 };
 
