@@ -8,9 +8,15 @@
 /* Subcommands register here (one line each). */
 #define ATL_CMD_DECL(fn) int fn(int argc, char **argv);
 ATL_CMD_DECL(atl_cmd_version)
+ATL_CMD_DECL(atl_cmd_sim)
+ATL_CMD_DECL(atl_cmd_policy)
+ATL_CMD_DECL(atl_cmd_verify)
 
 const struct atl_cmd atl_cmds[] = {
 	{"version", "print the version", atl_cmd_version},
+	{"sim", "simulated TEE: create a simulation root (no hardware protection)", atl_cmd_sim},
+	{"policy", "write or check an attestation policy", atl_cmd_policy},
+	{"verify", "verify attestation evidence against a policy", atl_cmd_verify},
 	{NULL, NULL, NULL},
 };
 

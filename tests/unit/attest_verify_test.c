@@ -628,6 +628,40 @@ static void test_wrap_produce_args(void **st)
 	}
 }
 
+/* Known answer: a wrapper captured from atoll-enclave (tests/vectors/sim/). */
+static void test_vector(void **st)
+{
+	uint8_t *ev = NULL;
+	size_t ev_len = 0;
+	char *pem = read_text(ATL_SOURCE_DIR "/tests/vectors/sim", "sim-root.pub.pem");
+	static const char meas[] = "18d837969a4c165d73c021482bcf5dbdfb33cc3fc028c5eb98eab21bbdb7947f"
+				   "4d8bcef7d070f7c1b7a388e0e64d0edb";
+	const uint8_t vnonce[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+	json_t *p = json_pack("{s:[s], s:b, s:{s:[s]}, s:{s:s}}", "tee_types", "sim", "allow_sim",
+			      1, "measurements", "sim", meas, "trust_anchors", "sim", pem);
+	struct atl_ar *ar = NULL;
+
+	(void)st;
+	assert_int_equal(atl_file_read(ATL_SOURCE_DIR "/tests/vectors/sim/wrapper.json", 65536, &ev,
+				       &ev_len),
+			 ATL_OK);
+	assert_int_equal(atl_verify_evidence(ev, ev_len, p, vnonce, sizeof(vnonce),
+					     1795431866 + 10, NULL, &ar),
+			 ATL_OK);
+	assert_string_equal(json_string_value(atl_ar_get(ar, "measurement")), meas);
+	assert_int_equal(json_integer_value(atl_ar_get(ar, "issued_at")), 1795431866);
+	atl_ar_free(ar);
+	/* the same vector, 301 s later: stale under the default max_age_s */
+	assert_int_equal(atl_verify_evidence(ev, ev_len, p, vnonce, sizeof(vnonce),
+					     1795431866 + 301, NULL, &ar),
+			 ATL_E_POLICY);
+	assert_string_equal(atl_ar_first_failure(ar), "age");
+	atl_ar_free(ar);
+	json_decref(p);
+	free(pem);
+	free(ev);
+}
+
 static void test_root_create(void **st)
 {
 	char path[256];
@@ -656,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_wrapper_format),
 		cmocka_unit_test(test_truncated_and_huge),
 		cmocka_unit_test(test_wrap_produce_args),
+		cmocka_unit_test(test_vector),
 		cmocka_unit_test(test_root_create),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
