@@ -11,12 +11,14 @@ ATL_CMD_DECL(atl_cmd_version)
 ATL_CMD_DECL(atl_cmd_sim)
 ATL_CMD_DECL(atl_cmd_policy)
 ATL_CMD_DECL(atl_cmd_verify)
+ATL_CMD_DECL(atl_cmd_train)
 
 const struct atl_cmd atl_cmds[] = {
 	{"version", "print the version", atl_cmd_version},
 	{"sim", "simulated TEE: create a simulation root (no hardware protection)", atl_cmd_sim},
 	{"policy", "write or check an attestation policy", atl_cmd_policy},
 	{"verify", "verify attestation evidence against a policy", atl_cmd_verify},
+	{"train", "train a workload model (classifier) from a CSV file", atl_cmd_train},
 	{NULL, NULL, NULL},
 };
 

@@ -1,0 +1,194 @@
+/* atoll train classifier: fit the classifier workload's logistic regression
+ * on a CSV file and write a model file (include/atoll/classifier.h,
+ * docs/internals/workload.md). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atoll/classifier.h"
+#include "atoll/digest.h"
+#include "atoll/encoding.h"
+#include "atoll/file.h"
+#include "atoll/limits.h"
+#include "cli/cmds.h"
+
+int atl_cmd_train(int argc, char **argv);
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: atoll train classifier --csv FILE --out MODEL [--seed S] [--test-frac F]\n"
+		"\n"
+		"Trains the 'classifier' workload: logistic regression on standardised\n"
+		"features (Newton's method, L2 1/n), deterministic for a given seed.\n"
+		"A share of the rows (--test-frac, default 0.2) is held out, chosen by a\n"
+		"shuffle seeded with --seed (default 42), and the accuracy on it is reported.\n"
+		"\n"
+		"CSV: one row per line, the features then a 0/1 label, comma-separated\n"
+		"decimal numbers; an optional header line (column names, or scikit-learn's\n"
+		"'ROWS,FEATURES,NAME0,NAME1' which also names the two classes).\n"
+		"The model file is JSON (format \"atoll-classifier\", version 1); its SHA-256\n"
+		"is printed for 'atoll-coordinator workload add'.\n"
+		"\n"
+		"options:\n"
+		"  --csv FILE        training data (at most %u MiB)\n"
+		"  --out MODEL       model file to write (replaced atomically)\n"
+		"  --seed S          shuffle seed, 0..2^63-1 (default 42)\n"
+		"  --test-frac F     held-out share, 0..0.9 (default 0.2)\n"
+		"\n"
+		"exit status: 0 trained, 1 unusable data, 2 usage or I/O error\n",
+		ATL_DATASET_SIZE_MAX / (1024u * 1024u));
+}
+
+static bool parse_seed(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > (unsigned long long)INT64_MAX)
+		return false;
+	*out = (uint64_t)v;
+	return true;
+}
+
+static bool parse_frac(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !(v >= 0 && v <= 0.9))
+		return false;
+	*out = v;
+	return true;
+}
+
+int atl_cmd_train(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"csv", required_argument, NULL, 'c'},
+		{"out", required_argument, NULL, 'o'},
+		{"seed", required_argument, NULL, 's'},
+		{"test-frac", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct atl_clf_train_opts to = {.seed = 42, .test_frac = 0.2, .l2 = -1};
+	struct atl_clf_report rep;
+	struct atl_dataset *d = NULL;
+	struct atl_clf_model *m = NULL;
+	const char *csv = NULL, *out = NULL;
+	uint8_t *buf = NULL, digest[ATL_SHA256_LEN];
+	char *json = NULL, hex[2 * ATL_SHA256_LEN + 1], err[ATL_CLF_ERR_LEN];
+	size_t len = 0, json_len = 0;
+	enum atl_err rc;
+	int ret = ATL_EXIT_USAGE, c;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return ATL_EXIT_OK;
+	}
+	if (argc < 2 || strcmp(argv[1], "classifier") != 0) {
+		fprintf(stderr, "atoll train: %s\n",
+			argc < 2 ? "missing workload kind" : "unknown workload kind (only 'classifier')");
+		usage(stderr);
+		return ATL_EXIT_USAGE;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': csv = optarg; break;
+		case 'o': out = optarg; break;
+		case 's':
+			if (!parse_seed(optarg, &to.seed)) {
+				fprintf(stderr, "atoll train: --seed must be an integer 0..2^63-1\n");
+				return ATL_EXIT_USAGE;
+			}
+			break;
+		case 't':
+			if (!parse_frac(optarg, &to.test_frac)) {
+				fprintf(stderr, "atoll train: --test-frac must be a number 0..0.9\n");
+				return ATL_EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return ATL_EXIT_OK;
+		default:
+			fprintf(stderr, "atoll train: unknown option or missing value: %s\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return ATL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "atoll train: unexpected argument: %s\n", argv[optind]);
+		return ATL_EXIT_USAGE;
+	}
+	if (csv == NULL || out == NULL) {
+		fprintf(stderr, "atoll train: --csv and --out are required\n");
+		usage(stderr);
+		return ATL_EXIT_USAGE;
+	}
+
+	rc = atl_file_read(csv, ATL_DATASET_SIZE_MAX, &buf, &len);
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll train: cannot read %s: %s\n", csv,
+			rc == ATL_E_LIMIT ? "file too large" : atl_strerror(rc));
+		ret = ATL_EXIT_USAGE;
+		goto out;
+	}
+	rc = atl_dataset_parse_csv((const char *)buf, len, true, &d, err);
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll train: %s: %s\n", csv, err[0] != '\0' ? err : atl_strerror(rc));
+		ret = rc == ATL_E_NOMEM ? ATL_EXIT_USAGE : ATL_EXIT_FAIL;
+		goto out;
+	}
+	rc = atl_clf_train(d, &to, &m, &rep, err);
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll train: %s: %s\n", csv, err[0] != '\0' ? err : atl_strerror(rc));
+		ret = ATL_EXIT_FAIL;
+		goto out;
+	}
+	rc = atl_clf_model_write(m, &json, &json_len);
+	if (rc == ATL_OK)
+		rc = atl_file_write(out, json, json_len, 0644, 0);
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll train: cannot write %s: %s\n", out, atl_strerror(rc));
+		ret = ATL_EXIT_USAGE;
+		goto out;
+	}
+	if (atl_hash(ATL_HASH_SHA256, json, json_len, digest) != ATL_OK ||
+	    atl_hex_encode(digest, sizeof(digest), hex, sizeof(hex)) != ATL_OK)
+		snprintf(hex, sizeof(hex), "?");
+	printf("trained logistic regression on %s: %zu rows, %zu features, classes %s/%s\n", csv,
+	       d->n_rows, d->n_features, d->labels[0], d->labels[1]);
+	printf("held-out split: seed %llu, test fraction %.2f: %zu training rows, %zu test rows\n",
+	       (unsigned long long)to.seed, to.test_frac, rep.n_train, rep.n_test);
+	printf("Newton steps: %u%s\n", rep.iterations, rep.converged ? "" : " (not converged)");
+	printf("training accuracy: %.2f%%\n", 100.0 * rep.train_accuracy);
+	if (rep.n_test > 0)
+		printf("test accuracy:     %.2f%% (%zu of %zu held-out rows)\n",
+		       100.0 * rep.test_accuracy,
+		       (size_t)(rep.test_accuracy * (double)rep.n_test + 0.5), rep.n_test);
+	else
+		printf("test accuracy:     n/a (no rows held out)\n");
+	printf("model: %s\nsha256: %s\n", out, hex);
+	ret = ATL_EXIT_OK;
+out:
+	free(buf);
+	free(json);
+	atl_dataset_free(d);
+	atl_clf_model_free(m);
+	return ret;
+}
