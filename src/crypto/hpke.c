@@ -14,6 +14,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/params.h>
 
 #include "atoll/hpke.h"
 #include "atoll/limits.h"
@@ -51,6 +52,8 @@ struct atl_hpke_ctx {
 	uint8_t suite_id[SUITE_ID_MAX];
 };
 
+/* The HKDF implementation is fetched once. (OpenSSL 3.0's HKDF cannot
+ * duplicate a context, so the digest is set by name on each call.) */
 static pthread_once_t kdf_once = PTHREAD_ONCE_INIT;
 static EVP_KDF *kdf_hkdf;
 
@@ -163,8 +166,29 @@ static enum atl_err labeled_expand(const uint8_t *suite_id, size_t suite_id_len,
 
 static const uint8_t kem_suite_id[5] = {'K', 'E', 'M', 0x00, 0x20};
 
-/* DH(sk, pk) with the all-zero output rejected (RFC 9180 §7.1.4). */
-static enum atl_err x25519_dh(const uint8_t sk[32], const uint8_t pk[32], uint8_t out[32])
+/* EVP_PKEY for our own X25519 key pair. Importing the public half with the
+ * private one spares OpenSSL a scalar multiplication to recompute it (which
+ * EVP_PKEY_new_raw_private_key always does). */
+static EVP_PKEY *x25519_own(const uint8_t sk[32], const uint8_t pk[32])
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+	EVP_PKEY *key = NULL;
+	OSSL_PARAM params[3];
+
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pk, 32);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)sk, 32);
+	params[2] = OSSL_PARAM_construct_end();
+	if (c == NULL || EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &key, EVP_PKEY_KEYPAIR, params) != 1)
+		key = NULL;
+	EVP_PKEY_CTX_free(c);
+	return key;
+}
+
+/* DH(sk, pk_peer) for our key pair (sk, pk_self), with the all-zero output
+ * rejected (RFC 9180 §7.1.4). pk_self must be the public key of sk. */
+static enum atl_err x25519_dh(const uint8_t sk[32], const uint8_t pk_self[32],
+			      const uint8_t pk_peer[32], uint8_t out[32])
 {
 	static const uint8_t zeros[32];
 	EVP_PKEY *priv = NULL, *peer = NULL;
@@ -172,10 +196,10 @@ static enum atl_err x25519_dh(const uint8_t sk[32], const uint8_t pk[32], uint8_
 	size_t len = 32;
 	enum atl_err rc = ATL_E_INTERNAL;
 
-	priv = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, 32);
-	peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pk, 32);
+	priv = x25519_own(sk, pk_self);
+	peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pk_peer, 32);
 	if (priv == NULL || peer == NULL) {
-		rc = atl_ossl_fail("EVP_PKEY_new_raw_*_key(X25519)");
+		rc = atl_ossl_fail("X25519 key import");
 		goto out;
 	}
 	pctx = EVP_PKEY_CTX_new(priv, NULL);
@@ -347,7 +371,7 @@ static enum atl_err setup_sender_with(struct atl_hpke_suite suite, const uint8_t
 	uint8_t dh[32], shared[NSECRET];
 	enum atl_err rc = ATL_E_INTERNAL;
 
-	ATL_TRY(x25519_dh(eph->priv, pk_r, dh));
+	ATL_TRY(x25519_dh(eph->priv, eph->pub, pk_r, dh));
 	ATL_TRY(extract_and_expand(dh, eph->pub, pk_r, shared));
 	ATL_TRY(key_schedule(suite, ROLE_SENDER, shared, info, info_len, psk, ctx_out));
 	memcpy(enc_out, eph->pub, ATL_HPKE_ENC_LEN); /* SerializePublicKey(pkE) */
@@ -423,7 +447,7 @@ enum atl_err atl_hpke_setup_receiver(struct atl_hpke_suite suite, const uint8_t 
 		return ATL_E_ARG;
 	ATL_TRY(check_common(suite, info, info_len, psk));
 	/* Decap: pkE = DeserializePublicKey(enc); dh = DH(skR, pkE). */
-	ATL_TRY(x25519_dh(kp_r->priv, enc, dh));
+	ATL_TRY(x25519_dh(kp_r->priv, kp_r->pub, enc, dh));
 	ATL_TRY(extract_and_expand(dh, enc, kp_r->pub, shared));
 	ATL_TRY(key_schedule(suite, ROLE_RECEIVER, shared, info, info_len, psk, ctx_out));
 	rc = ATL_OK;

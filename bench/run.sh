@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs Atoll's benchmarks from a build directory and prints their results.
+#   bash bench/run.sh BUILD_DIR        (make bench runs: bash bench/run.sh build)
+# Each benchmark is bounded (a few seconds) and prints ratios measured side by
+# side in one run; nothing here asserts on time. Add a benchmark with
+# atl_bench() in bench/CMakeLists.txt and a run_bench line below.
+set -euo pipefail
+
+build=${1:?usage: bench/run.sh BUILD_DIR}
+bin="$build/bench"
+status=0
+
+run_bench() { # NAME [ARGS...]
+	local name=$1
+	shift
+	if [[ ! -x "$bin/$name" ]]; then
+		echo "bench: $bin/$name not built (cmake --build $build --target bench_$name)" >&2
+		status=2
+		return
+	fi
+	echo "== $name"
+	if ! timeout 120 "$bin/$name" "$@"; then
+		echo "bench: $name failed" >&2
+		status=1
+	fi
+}
+
+echo "bench: $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
+run_bench crypto
+
+exit $status
