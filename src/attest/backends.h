@@ -19,5 +19,8 @@ extern const struct atl_tee_ops atl_tee_snp;
 extern const struct atl_tee_ops atl_tee_psa;
 #define ATL_HAVE_TEE_CCA 1
 extern const struct atl_tee_ops atl_tee_cca;
+/* nitro.c: AWS Nitro Enclaves attestation documents (verify only). */
+#define ATL_HAVE_TEE_NITRO 1
+extern const struct atl_tee_ops atl_tee_nitro;
 /* hwv2 backends end */
 #endif

@@ -19,6 +19,9 @@ static const struct atl_tee_ops *const all_tees[] = {
 #ifdef ATL_HAVE_TEE_CCA
 	&atl_tee_cca,
 #endif
+#ifdef ATL_HAVE_TEE_NITRO
+	&atl_tee_nitro,
+#endif
 /* hwv2 backends end */
 	NULL,
 };
