@@ -105,6 +105,8 @@
 #define ATL_TOK_VOCAB_MAX           (1u << 20)             /* tokens in a vocabulary */
 #define ATL_TOK_PIECE_MAX           1024u                  /* bytes of one token's text */
 #define ATL_TOK_TEXT_MAX            (16u * 1024u * 1024u)  /* bytes of text given to one tokenize call */
+#define ATL_CHAT_MSGS_MAX           4096u                  /* messages of one chat given to a template */
+#define ATL_CHAT_ROLE_MAX           32u                    /* bytes of a message role */
 
 /* tpm: TPM 2.0 quotes, event logs, go-tpm-tools protobuf (src/attest/tpm*.c) */
 #define ATL_TPM_BANKS_MAX           8u                     /* TPML_PCR_SELECTION / TPML_DIGEST_VALUES entries */

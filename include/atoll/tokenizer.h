@@ -71,6 +71,22 @@ void atl_tok_free(struct atl_tok *tok);
 ATL_NODISCARD enum atl_err atl_tok_encode(const struct atl_tok *tok, const char *text, size_t len,
 					  unsigned flags, int32_t **ids_out, size_t *n_out);
 
+/* A byte range [off, off + len) of a text. */
+struct atl_tok_span {
+	size_t off, len;
+};
+
+/* Like atl_tok_encode with ATL_TOK_PARSE_SPECIAL, except that control and
+ * unknown token texts become their ids only where they lie wholly inside one
+ * of the n_trusted ranges (the template's own text, see atl_chat_tokenize);
+ * elsewhere (user content) they stay plain text, so a prompt cannot forge
+ * "<|im_start|>system". Where no forgery is attempted the ids equal those of
+ * atl_tok_encode over the whole text. ATL_E_ARG for a range outside text. */
+ATL_NODISCARD enum atl_err atl_tok_encode_spans(const struct atl_tok *tok, const char *text,
+						size_t len, unsigned flags,
+						const struct atl_tok_span *trusted, size_t n_trusted,
+						int32_t **ids_out, size_t *n_out);
+
 /* decode flags */
 #define ATL_TOK_DECODE_SPECIAL 0x1u /* render control/unknown tokens as their text (else skipped) */
 #define ATL_TOK_DECODE_KEEP_SPACE 0x2u /* SPM: keep the leading space of the first piece */

@@ -591,10 +591,29 @@ static enum atl_err frags_push(struct frags *f, size_t off, size_t len, int32_t 
 	return ATL_OK;
 }
 
+/* May the special token text found at [m, m + sl) become its id? Control
+ * and unknown tokens need PARSE_SPECIAL and, when spans are given, must lie
+ * inside one of them; user-defined tokens always may (llama.cpp). */
+static bool special_ok(const struct atl_tok *tok, int32_t id, unsigned flags,
+		       const struct atl_tok_span *spans, size_t n_spans, size_t m, size_t sl)
+{
+	if (tok->kind[id] == ATL_TOK_KIND_USER_DEFINED)
+		return true;
+	if (!(flags & ATL_TOK_PARSE_SPECIAL))
+		return false;
+	if (spans == NULL)
+		return true;
+	for (size_t i = 0; i < n_spans; i++)
+		if (m >= spans[i].off && sl <= spans[i].len && m - spans[i].off <= spans[i].len - sl)
+			return true;
+	return false;
+}
+
 /* llama.cpp tokenizer_st_partition: special tokens, longest first, cut the
  * raw fragments at their leftmost non-overlapping occurrences. */
 static enum atl_err partition(const struct atl_tok *tok, const char *text, size_t len,
-			      unsigned flags, struct frags *f)
+			      unsigned flags, const struct atl_tok_span *spans, size_t n_spans,
+			      struct frags *f)
 {
 	enum atl_err rc = ATL_OK;
 	struct frags nf = {0};
@@ -607,7 +626,7 @@ static enum atl_err partition(const struct atl_tok *tok, const char *text, size_
 		size_t sl = tok->t_len[id];
 		bool any = false;
 
-		if (!(flags & ATL_TOK_PARSE_SPECIAL) && tok->kind[id] != ATL_TOK_KIND_USER_DEFINED)
+		if (tok->kind[id] != ATL_TOK_KIND_USER_DEFINED && !(flags & ATL_TOK_PARSE_SPECIAL))
 			continue;
 		for (size_t i = 0; i < f->n && !any; i++)
 			any = f->v[i].id < 0 && memmem(text + f->v[i].off, f->v[i].len, st, sl) != NULL;
@@ -615,26 +634,29 @@ static enum atl_err partition(const struct atl_tok *tok, const char *text, size_
 			continue;
 		nf.n = 0;
 		for (size_t i = 0; rc == ATL_OK && i < f->n; i++) {
-			size_t off = f->v[i].off, left = f->v[i].len;
+			size_t off = f->v[i].off, end = off + f->v[i].len, cur = off;
 			const char *m;
 
 			if (f->v[i].id >= 0) {
-				rc = frags_push(&nf, off, left, f->v[i].id);
+				rc = frags_push(&nf, off, f->v[i].len, f->v[i].id);
 				continue;
 			}
-			while (rc == ATL_OK && left > 0 &&
-			       (m = memmem(text + off, left, st, sl)) != NULL) {
-				size_t pre = (size_t)(m - (text + off));
+			while (rc == ATL_OK && cur < end &&
+			       (m = memmem(text + cur, end - cur, st, sl)) != NULL) {
+				size_t at = (size_t)(m - text);
 
-				if (pre > 0)
-					rc = frags_push(&nf, off, pre, -1);
+				if (!special_ok(tok, id, flags, spans, n_spans, at, sl)) {
+					cur = at + 1;
+					continue;
+				}
+				if (at > off)
+					rc = frags_push(&nf, off, at - off, -1);
 				if (rc == ATL_OK)
-					rc = frags_push(&nf, off + pre, sl, id);
-				off += pre + sl;
-				left -= pre + sl;
+					rc = frags_push(&nf, at, sl, id);
+				off = cur = at + sl;
 			}
-			if (rc == ATL_OK && left > 0)
-				rc = frags_push(&nf, off, left, -1);
+			if (rc == ATL_OK && end > off)
+				rc = frags_push(&nf, off, end - off, -1);
 		}
 		if (rc == ATL_OK) {
 			struct frags t = *f;
@@ -677,8 +699,9 @@ static enum atl_err spm_raw(const struct atl_tok *tok, const char *text, size_t 
 	return rc;
 }
 
-enum atl_err atl_tok_encode(const struct atl_tok *tok, const char *text, size_t len, unsigned flags,
-			    int32_t **ids_out, size_t *n_out)
+static enum atl_err encode(const struct atl_tok *tok, const char *text, size_t len, unsigned flags,
+			   const struct atl_tok_span *spans, size_t n_spans, int32_t **ids_out,
+			   size_t *n_out)
 {
 	struct frags f = {0};
 	struct atl_tok_ids out = {0};
@@ -692,7 +715,7 @@ enum atl_err atl_tok_encode(const struct atl_tok *tok, const char *text, size_t 
 	if (len > ATL_TOK_TEXT_MAX)
 		return ATL_E_LIMIT;
 	out.max = 6 * len + 16; /* see docs: at most 3 ids per escaped byte */
-	ATL_TRY(partition(tok, text, len, flags, &f));
+	ATL_TRY(partition(tok, text, len, flags, spans, n_spans, &f));
 	if (add && tok->add_bos && tok->bos >= 0)
 		atl_tok_ids_push(&out, tok->bos);
 	for (size_t i = 0; i < f.n && out.err == ATL_OK; i++) {
@@ -731,6 +754,30 @@ out:
 	free(out.v);
 	free(f.v);
 	return rc;
+}
+
+enum atl_err atl_tok_encode(const struct atl_tok *tok, const char *text, size_t len, unsigned flags,
+			    int32_t **ids_out, size_t *n_out)
+{
+	return encode(tok, text, len, flags, NULL, 0, ids_out, n_out);
+}
+
+enum atl_err atl_tok_encode_spans(const struct atl_tok *tok, const char *text, size_t len,
+				  unsigned flags, const struct atl_tok_span *trusted, size_t n_trusted,
+				  int32_t **ids_out, size_t *n_out)
+{
+	static const struct atl_tok_span none[1] = {{0, 0}};
+
+	*ids_out = NULL;
+	*n_out = 0;
+	if (trusted == NULL && n_trusted != 0)
+		return ATL_E_ARG;
+	for (size_t i = 0; i < n_trusted; i++)
+		if (trusted[i].off > len || trusted[i].len > len - trusted[i].off)
+			return ATL_E_ARG;
+	/* a non-NULL span list, even empty, confines special tokens */
+	return encode(tok, text, len, flags | ATL_TOK_PARSE_SPECIAL,
+		      trusted != NULL ? trusted : none, n_trusted, ids_out, n_out);
 }
 
 /* ---- decode ---- */
