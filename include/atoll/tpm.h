@@ -238,6 +238,32 @@ ATL_NODISCARD enum atl_err atl_tpm_activation_verify(const json_t *rec,
 						     const uint8_t *ak_name, size_t ak_name_len,
 						     const uint8_t ek_cert_sha256[32]);
 
+/* Island registration, coordinator side. info is what the island's
+ * atl_tpm_ak_info returned ({"ek_pub","ek_cert","ak_pub",...}).
+ * begin: checks that the EK certificate chains to the policy's
+ * trust_anchors.tpm (through tpm.intermediates) at now, that ek_pub is the
+ * certified key and the AK a restricted fixedTPM signing key; then draws a
+ * fresh 32-byte credential (cred_out: keep it secret until finish) and the
+ * challenge to send. ATL_E_AUTH / ATL_E_EXPIRED (chain), ATL_E_FORMAT, with a
+ * reason in why.
+ * finish: compares the island's answer with cred (constant time; ATL_E_AUTH
+ * when it differs: the AK does not live with that EK) and signs the
+ * activation record with the coordinator's activation key; the island
+ * attaches it to its evidence (cfg "activation"). */
+ATL_NODISCARD enum atl_err atl_tpm_activation_begin(const json_t *info, const json_t *policy,
+						    int64_t now, uint8_t cred_out[32],
+						    struct atl_tpm_challenge *ch_out, char *why,
+						    size_t why_cap);
+ATL_NODISCARD enum atl_err atl_tpm_activation_finish(const json_t *info, const uint8_t cred[32],
+						     const uint8_t *answer, size_t answer_len,
+						     const struct atl_privkey *key, int64_t now,
+						     json_t **rec_out);
+/* Challenge transport: {"blob":b64,"secret":b64}. */
+ATL_NODISCARD enum atl_err atl_tpm_challenge_to_json(const struct atl_tpm_challenge *ch,
+						     json_t **out);
+ATL_NODISCARD enum atl_err atl_tpm_challenge_from_json(const json_t *j,
+						       struct atl_tpm_challenge *ch);
+
 /* ---- evidence generation on a TPM (tpm_esys.c, needs tpm2-tss) ----
  *
  * cfg: {"tpm":"swtpm:host=127.0.0.1,port=2321" | "device:/dev/tpmrm0" | any
@@ -246,8 +272,6 @@ ATL_NODISCARD enum atl_err atl_tpm_activation_verify(const json_t *rec,
  *       the measurement PCR only),
  *       "measurement":"<hex SHA-384>" (extended into "pcr" unless
  *       "extend":false), "reset_pcr":true (PCR 23 only; test setups),
- *       "ak_ctx":"<file>" (reuse a persistent AK context saved by
- *       atl_tpm_ak_create; else a transient AK is created),
  *       "event_log":"<file>" (optional, e.g. /sys/kernel/security/tpm0/binary_bios_measurements),
  *       "activation":{record} (attached verbatim)}. */
 ATL_NODISCARD enum atl_err atl_tpm_evidence(const json_t *cfg,
@@ -258,8 +282,8 @@ ATL_NODISCARD enum atl_err atl_tpm_evidence(const json_t *cfg,
  * certificate (NV index 0x01c00002), the EK public area and creates/loads the
  * AK, returning {"ek_pub":b64, "ek_cert":b64, "ak_pub":b64, "ak_name":hex}.
  * atl_tpm_activate answers a challenge with TPM2_ActivateCredential.
- * Both use cfg as atl_tpm_evidence (the AK is the same one it quotes with when
- * cfg names an "ak_ctx" file). */
+ * Both use cfg as atl_tpm_evidence. The AK is a primary key derived from the
+ * endorsement seed, so it is the same key in every call (tpm_esys.c). */
 ATL_NODISCARD enum atl_err atl_tpm_ak_info(const json_t *cfg, json_t **info_out);
 ATL_NODISCARD enum atl_err atl_tpm_activate(const json_t *cfg, const struct atl_tpm_challenge *ch,
 					    uint8_t *cred_out, size_t cred_cap,

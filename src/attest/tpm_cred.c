@@ -5,11 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atoll/digest.h"
 #include "atoll/encoding.h"
 #include "atoll/json.h"
 #include "atoll/limits.h"
+#include "atoll/policy.h"
 #include "atoll/secmem.h"
 #include "atoll/tpm.h"
+#include "atoll/x509.h"
 
 #define ACT_VERSION 1
 
@@ -110,5 +113,155 @@ enum atl_err atl_tpm_activation_verify(const json_t *rec, const struct atl_pubke
 out:
 	free(sig);
 	free(msg);
+	return rc;
+}
+
+/* ---- island registration (coordinator side) ---- */
+
+static enum atl_err info_b64(const json_t *info, const char *k, size_t max, uint8_t **out,
+			     size_t *len)
+{
+	return atl_json_get_b64(info, k, max, out, len);
+}
+
+enum atl_err atl_tpm_activation_begin(const json_t *info, const json_t *policy, int64_t now,
+				      uint8_t cred_out[32], struct atl_tpm_challenge *ch_out,
+				      char *why, size_t why_cap)
+{
+	const json_t *sec = atl_policy_section(policy, "tpm");
+	const json_t *inter_a = json_object_get(sec, "intermediates");
+	struct atl_x509_list *roots = NULL, *inter = NULL;
+	struct atl_x509 *leaf = NULL;
+	struct atl_pubkey *ck = NULL;
+	struct atl_tpm_public ek;
+	uint8_t *ek_pub = NULL, *ek_cert = NULL, *ak_pub = NULL;
+	size_t ek_len = 0, cert_len = 0, ak_len = 0, i;
+	char local[256];
+	json_t *v;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	memset(ch_out, 0, sizeof(*ch_out));
+	memset(&ek, 0, sizeof(ek));
+	if (why == NULL || why_cap == 0) {
+		why = local;
+		why_cap = sizeof(local);
+	}
+	why[0] = '\0';
+	if (info == NULL || cred_out == NULL)
+		return ATL_E_ARG;
+	if (info_b64(info, "ek_pub", ATL_TPM_PUBLIC_MAX, &ek_pub, &ek_len) != ATL_OK ||
+	    info_b64(info, "ak_pub", ATL_TPM_PUBLIC_MAX, &ak_pub, &ak_len) != ATL_OK) {
+		(void)snprintf(why, why_cap, "ek_pub / ak_pub missing or not base64");
+		rc = ATL_E_FORMAT;
+		goto out;
+	}
+	if (info_b64(info, "ek_cert", ATL_ATTEST_ANCHOR_MAX, &ek_cert, &cert_len) != ATL_OK) {
+		(void)snprintf(why, why_cap, "the TPM has no EK certificate");
+		rc = ATL_E_AUTH;
+		goto out;
+	}
+	/* EK certificate chain to the policy's pinned tpm roots. */
+	for (i = 0; i < atl_policy_anchor_count(policy, "tpm"); i++) {
+		const char *pem = atl_policy_anchor(policy, "tpm", i);
+
+		ATL_TRY(atl_x509_list_parse((const uint8_t *)pem, strlen(pem), &roots));
+	}
+	json_array_foreach(inter_a, i, v) {
+		ATL_TRY(atl_x509_list_parse((const uint8_t *)json_string_value(v),
+					    json_string_length(v), &inter));
+	}
+	ATL_TRY(atl_x509_parse(ek_cert, cert_len, &leaf));
+	if (roots == NULL) {
+		(void)snprintf(why, why_cap, "no trust anchors for tpm in the policy");
+		rc = ATL_E_AUTH;
+		goto out;
+	}
+	rc = atl_x509_verify_chain(leaf, inter, roots, NULL, now, 0, why, why_cap);
+	if (rc != ATL_OK)
+		goto out;
+	/* The EK public area must be the certified key: else a genuine
+	 * certificate could front an EK the attacker controls. */
+	ATL_TRY(atl_tpm_public_parse(ek_pub, ek_len, &ek));
+	ATL_TRY(atl_x509_pubkey(leaf, &ck));
+	if (atl_pubkey_equal(ck, ek.key) != ATL_OK) {
+		(void)snprintf(why, why_cap, "EK public area is not the certified key");
+		rc = ATL_E_AUTH;
+		goto out;
+	}
+	ATL_TRY(atl_random(cred_out, 32));
+	rc = atl_tpm_make_credential(ek_pub, ek_len, ak_pub, ak_len, cred_out, 32, ch_out);
+	if (rc != ATL_OK)
+		(void)snprintf(why, why_cap, "cannot make a credential (%s)", atl_err_name(rc));
+out:
+	if (rc != ATL_OK && why[0] == '\0')
+		(void)snprintf(why, why_cap, "%s", atl_strerror(rc));
+	atl_tpm_public_clear(&ek);
+	atl_pubkey_free(ck);
+	atl_x509_free(leaf);
+	atl_x509_list_free(roots);
+	atl_x509_list_free(inter);
+	free(ek_pub);
+	free(ek_cert);
+	free(ak_pub);
+	return rc;
+}
+
+enum atl_err atl_tpm_activation_finish(const json_t *info, const uint8_t cred[32],
+				       const uint8_t *answer, size_t answer_len,
+				       const struct atl_privkey *key, int64_t now, json_t **rec_out)
+{
+	struct atl_tpm_public ak;
+	uint8_t *ak_pub = NULL, *ek_cert = NULL, fp[32];
+	size_t ak_len = 0, cert_len = 0;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	*rec_out = NULL;
+	memset(&ak, 0, sizeof(ak));
+	if (info == NULL || cred == NULL || answer == NULL || key == NULL)
+		return ATL_E_ARG;
+	if (answer_len != 32 || !atl_ct_eq(answer, cred, 32))
+		return ATL_E_AUTH; /* the AK is not in the TPM that holds the EK */
+	ATL_TRY(info_b64(info, "ak_pub", ATL_TPM_PUBLIC_MAX, &ak_pub, &ak_len));
+	ATL_TRY(info_b64(info, "ek_cert", ATL_ATTEST_ANCHOR_MAX, &ek_cert, &cert_len));
+	ATL_TRY(atl_tpm_public_parse(ak_pub, ak_len, &ak));
+	ATL_TRY(atl_hash(ATL_HASH_SHA256, ek_cert, cert_len, fp));
+	ATL_TRY(atl_tpm_activation_sign(key, ak.name, ak.name_len, fp, now, rec_out));
+	rc = ATL_OK;
+out:
+	atl_tpm_public_clear(&ak);
+	free(ak_pub);
+	free(ek_cert);
+	return rc;
+}
+
+enum atl_err atl_tpm_challenge_to_json(const struct atl_tpm_challenge *ch, json_t **out)
+{
+	char *b = NULL, *s = NULL;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	*out = NULL;
+	ATL_TRY(atl_b64_encode(ch->blob, ch->blob_len, ATL_B64_STD, &b));
+	ATL_TRY(atl_b64_encode(ch->secret, ch->secret_len, ATL_B64_STD, &s));
+	*out = json_pack("{s:s, s:s}", "blob", b, "secret", s);
+	rc = *out != NULL ? ATL_OK : ATL_E_NOMEM;
+out:
+	free(b);
+	free(s);
+	return rc;
+}
+
+enum atl_err atl_tpm_challenge_from_json(const json_t *j, struct atl_tpm_challenge *ch)
+{
+	static const char *const keys[] = {"blob", "secret", NULL};
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	memset(ch, 0, sizeof(*ch));
+	ATL_TRY(atl_json_check_keys(j, keys, NULL));
+	ATL_TRY(atl_json_get_b64(j, "blob", 1024, &ch->blob, &ch->blob_len));
+	ATL_TRY(atl_json_get_b64(j, "secret", 1024, &ch->secret, &ch->secret_len));
+	rc = ATL_OK;
+out:
+	if (rc != ATL_OK)
+		atl_tpm_challenge_clear(ch);
 	return rc;
 }
