@@ -28,6 +28,7 @@
 #include "atoll/json.h"
 #include "atoll/log.h"
 #include "atoll/secmem.h"
+#include "crypto/envelope_text.h"
 #include "crypto/ossl.h"
 
 #define WRAPPED_LEN (ATL_ENV_DEK_LEN + ATL_HPKE_TAG_LEN)
@@ -251,6 +252,29 @@ static enum atl_err get_id(const json_t *obj, const char *key, char *out)
 	return ATL_OK;
 }
 
+/* The base64 member `key` of obj, which may have been cut out of the text
+ * jansson saw: then its content is json[start, end) and the parsed member
+ * must be the empty string left in its place. */
+static enum atl_err get_big_b64(const json_t *obj, const char *key, const char *json, bool cut,
+				size_t start, size_t end, size_t max, uint8_t **out,
+				size_t *out_len)
+{
+	const char *s;
+	enum atl_err rc = fmt(atl_json_get_str(obj, key, &s));
+
+	*out = NULL;
+	*out_len = 0;
+	if (rc != ATL_OK)
+		return rc;
+	if (cut) {
+		if (json_string_length(json_object_get(obj, key)) != 0)
+			return ATL_E_INTERNAL;
+		return atl_envtext_b64_decode(json + start, end - start, max, out, out_len);
+	}
+	return atl_envtext_b64_decode(s, json_string_length(json_object_get(obj, key)), max, out,
+				      out_len);
+}
+
 static enum atl_err parse_recipients(const json_t *arr, struct parsed *p)
 {
 	static const char *const rkeys[] = {"kid", "enc", "wrapped_key", NULL};
@@ -297,6 +321,8 @@ static enum atl_err parse(const char *json, size_t json_len, struct parsed *p)
 					   "key_id",     "created_at", "recipients",
 					   "nonce",      "ciphertext", NULL};
 	const char *suite;
+	char *cut = NULL;
+	size_t cut_len = 0, ct_start = 0, ct_end = 0;
 	int64_t v;
 	enum atl_err rc = ATL_E_INTERNAL;
 	bool known = false;
@@ -306,7 +332,12 @@ static enum atl_err parse(const char *json, size_t json_len, struct parsed *p)
 		return ATL_E_ARG;
 	if (json_len > ATL_ENV_SIZE_MAX)
 		return ATL_E_LIMIT;
-	ATL_TRY(fmt(atl_json_parse(json, json_len, &p->root)));
+	/* jansson parses the text with the ciphertext's content cut out; the
+	 * content is decoded straight from the input (envelope_text.h). */
+	ATL_TRY(atl_envtext_cut_member(json, json_len, "ciphertext", &cut, &cut_len, &ct_start,
+				       &ct_end));
+	ATL_TRY(fmt(atl_json_parse(cut != NULL ? cut : json, cut != NULL ? cut_len : json_len,
+				   &p->root)));
 	/* Exactly the eight members of DESIGN §3, no more, none missing. */
 	if (atl_json_check_keys(p->root, keys, NULL) != ATL_OK || json_object_size(p->root) != 8) {
 		rc = ATL_E_FORMAT;
@@ -338,70 +369,26 @@ static enum atl_err parse(const char *json, size_t json_len, struct parsed *p)
 	}
 	ATL_TRY(parse_recipients(json_object_get(p->root, "recipients"), p));
 	ATL_TRY(get_b64_exact(p->root, "nonce", p->nonce, ATL_ENV_NONCE_LEN));
-	ATL_TRY(fmt(atl_json_get_b64(p->root, "ciphertext", ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN,
-				     &p->ct, &p->ct_len)));
+	ATL_TRY(get_big_b64(p->root, "ciphertext", json, cut != NULL, ct_start, ct_end,
+			    ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN, &p->ct, &p->ct_len));
 	if (p->ct_len < ATL_AEAD_TAG_LEN) {
 		rc = ATL_E_FORMAT;
 		goto out;
 	}
-	/* The base64 text is no longer needed; free it before decrypting. */
+	/* The text is no longer needed; free it before decrypting. */
 	json_decref(p->root);
 	p->root = NULL;
 	ATL_TRY(header_aad(p, &p->aad, &p->aad_len));
 	ATL_TRY(envelope_digest(p, p->info.digest));
 	rc = ATL_OK;
 out:
+	free(cut);
 	if (rc != ATL_OK)
 		parsed_free(p);
 	return rc;
 }
 
 /* ---- JSON text output ---------------------------------------------------- */
-
-/* Two passes over the same emitter: the first (buf NULL) measures, the second
- * writes into a buffer of exactly that size (+1 for the NUL). */
-struct jout {
-	char *buf;
-	size_t pos, cap;
-	bool overflow;
-};
-
-static void put(struct jout *o, const char *s, size_t n)
-{
-	if (o->buf != NULL) {
-		if (n > o->cap - o->pos) {
-			o->overflow = true;
-			return;
-		}
-		memcpy(o->buf + o->pos, s, n);
-	}
-	o->pos += n;
-}
-
-static void puts_(struct jout *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
-
-/* Standard base64 with padding (EVP_EncodeBlock writes no newlines). */
-static void put_b64(struct jout *o, const uint8_t *p, size_t n)
-{
-	size_t enc_len = (n + 2) / 3 * 4;
-
-	if (o->buf != NULL) {
-		/* EVP_EncodeBlock also writes a NUL after the text. */
-		if (enc_len + 1 > o->cap + 1 - o->pos || n > INT32_MAX) {
-			o->overflow = true;
-			return;
-		}
-		if ((size_t)EVP_EncodeBlock((unsigned char *)o->buf + o->pos, p, (int)n) !=
-		    enc_len) {
-			o->overflow = true;
-			return;
-		}
-	}
-	o->pos += enc_len;
-}
 
 struct env_out {
 	const char *suite, *workload_id, *key_id;
@@ -414,43 +401,43 @@ struct env_out {
 	size_t ct_len;
 };
 
-static void emit_envelope(struct jout *o, const struct env_out *e)
+static void emit_envelope(struct atl_envtext_out *o, const struct env_out *e)
 {
 	char num[32];
 
 	snprintf(num, sizeof(num), "%" PRId64, e->created_at);
-	puts_(o, "{\"v\":1,\"suite\":\"");
-	puts_(o, e->suite);
-	puts_(o, "\",\"workload_id\":\"");
-	puts_(o, e->workload_id);
-	puts_(o, "\",\"key_id\":\"");
-	puts_(o, e->key_id);
-	puts_(o, "\",\"created_at\":");
-	puts_(o, num);
-	puts_(o, ",\"recipients\":[");
+	atl_envtext_puts(o, "{\"v\":1,\"suite\":\"");
+	atl_envtext_puts(o, e->suite);
+	atl_envtext_puts(o, "\",\"workload_id\":\"");
+	atl_envtext_puts(o, e->workload_id);
+	atl_envtext_puts(o, "\",\"key_id\":\"");
+	atl_envtext_puts(o, e->key_id);
+	atl_envtext_puts(o, "\",\"created_at\":");
+	atl_envtext_puts(o, num);
+	atl_envtext_puts(o, ",\"recipients\":[");
 	for (size_t i = 0; i < e->n; i++) {
-		puts_(o, i == 0 ? "{\"kid\":\"" : ",{\"kid\":\"");
-		puts_(o, e->kids[i]);
-		puts_(o, "\",\"enc\":\"");
-		put_b64(o, e->enc[i], ATL_HPKE_ENC_LEN);
-		puts_(o, "\",\"wrapped_key\":\"");
-		put_b64(o, e->wrapped[i], WRAPPED_LEN);
-		puts_(o, "\"}");
+		atl_envtext_puts(o, i == 0 ? "{\"kid\":\"" : ",{\"kid\":\"");
+		atl_envtext_puts(o, e->kids[i]);
+		atl_envtext_puts(o, "\",\"enc\":\"");
+		atl_envtext_put_b64(o, e->enc[i], ATL_HPKE_ENC_LEN);
+		atl_envtext_puts(o, "\",\"wrapped_key\":\"");
+		atl_envtext_put_b64(o, e->wrapped[i], WRAPPED_LEN);
+		atl_envtext_puts(o, "\"}");
 	}
-	puts_(o, "],\"nonce\":\"");
-	put_b64(o, e->nonce, ATL_ENV_NONCE_LEN);
-	puts_(o, "\",\"ciphertext\":\"");
-	put_b64(o, e->ct, e->ct_len);
-	puts_(o, "\"}");
+	atl_envtext_puts(o, "],\"nonce\":\"");
+	atl_envtext_put_b64(o, e->nonce, ATL_ENV_NONCE_LEN);
+	atl_envtext_puts(o, "\",\"ciphertext\":\"");
+	atl_envtext_put_b64(o, e->ct, e->ct_len);
+	atl_envtext_puts(o, "\"}");
 }
 
-static void emit_result(struct jout *o, const uint8_t *nonce, const uint8_t *ct, size_t ct_len)
+static void emit_result(struct atl_envtext_out *o, const uint8_t *nonce, const uint8_t *ct, size_t ct_len)
 {
-	puts_(o, "{\"v\":1,\"nonce\":\"");
-	put_b64(o, nonce, ATL_ENV_NONCE_LEN);
-	puts_(o, "\",\"ciphertext\":\"");
-	put_b64(o, ct, ct_len);
-	puts_(o, "\"}");
+	atl_envtext_puts(o, "{\"v\":1,\"nonce\":\"");
+	atl_envtext_put_b64(o, nonce, ATL_ENV_NONCE_LEN);
+	atl_envtext_puts(o, "\",\"ciphertext\":\"");
+	atl_envtext_put_b64(o, ct, ct_len);
+	atl_envtext_puts(o, "\"}");
 }
 
 /* ---- seal ---------------------------------------------------------------- */
@@ -468,7 +455,7 @@ enum atl_err atl_env_seal(const struct atl_env_recipient *recipients, size_t n,
 	struct parsed hdr;
 	uint8_t *dek = NULL, *ct = NULL, *waad = NULL;
 	size_t ct_len = 0, waad_len = 0, len = 0;
-	struct jout o = {0};
+	struct atl_envtext_out o = {0};
 	enum atl_err rc = ATL_E_INTERNAL;
 
 	memset(&hdr, 0, sizeof(hdr));
@@ -561,7 +548,7 @@ enum atl_err atl_env_seal(const struct atl_env_recipient *recipients, size_t n,
 		rc = ATL_E_INTERNAL; /* ATL_ENV_PAYLOAD_MAX guarantees it fits */
 		goto out;
 	}
-	o = (struct jout){.buf = malloc(len + 1), .cap = len};
+	o = (struct atl_envtext_out){.buf = malloc(len + 1), .cap = len};
 	if (o.buf == NULL) {
 		rc = ATL_E_NOMEM;
 		goto out;
@@ -762,7 +749,7 @@ enum atl_err atl_env_result_seal(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 	uint8_t key[32], nonce[ATL_ENV_NONCE_LEN];
 	uint8_t *aad = NULL, *ct = NULL;
 	size_t aad_len = 0, ct_len = 0, len;
-	struct jout o = {0};
+	struct atl_envtext_out o = {0};
 	enum atl_err rc = ATL_E_INTERNAL;
 
 	if (json_out != NULL)
@@ -787,7 +774,7 @@ enum atl_err atl_env_result_seal(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 			      aad_len, pt, pt_len, ct, pt_len + ATL_AEAD_TAG_LEN, &ct_len));
 	emit_result(&o, nonce, ct, ct_len);
 	len = o.pos;
-	o = (struct jout){.buf = malloc(len + 1), .cap = len};
+	o = (struct atl_envtext_out){.buf = malloc(len + 1), .cap = len};
 	if (o.buf == NULL) {
 		rc = ATL_E_NOMEM;
 		goto out;
@@ -818,7 +805,8 @@ enum atl_err atl_env_result_open(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 	json_t *root = NULL;
 	uint8_t key[32], nonce[ATL_ENV_NONCE_LEN];
 	uint8_t *aad = NULL, *ct = NULL, *pt = NULL;
-	size_t aad_len = 0, ct_len = 0, pt_len = 0;
+	char *cut = NULL;
+	size_t aad_len = 0, ct_len = 0, pt_len = 0, cut_len = 0, ct_start = 0, ct_end = 0;
 	int64_t v;
 	enum atl_err rc = ATL_E_INTERNAL;
 
@@ -832,7 +820,10 @@ enum atl_err atl_env_result_open(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 	ATL_TRY(check_id_arg(workload_id));
 	if (json_len > ATL_ENV_SIZE_MAX)
 		return ATL_E_LIMIT;
-	ATL_TRY(fmt(atl_json_parse(json, json_len, &root)));
+	ATL_TRY(atl_envtext_cut_member(json, json_len, "ciphertext", &cut, &cut_len, &ct_start,
+				       &ct_end));
+	ATL_TRY(fmt(atl_json_parse(cut != NULL ? cut : json, cut != NULL ? cut_len : json_len,
+				   &root)));
 	if (atl_json_check_keys(root, keys, NULL) != ATL_OK || json_object_size(root) != 3) {
 		rc = ATL_E_FORMAT;
 		goto out;
@@ -843,8 +834,8 @@ enum atl_err atl_env_result_open(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 		goto out;
 	}
 	ATL_TRY(get_b64_exact(root, "nonce", nonce, sizeof(nonce)));
-	ATL_TRY(fmt(atl_json_get_b64(root, "ciphertext", ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN,
-				     &ct, &ct_len)));
+	ATL_TRY(get_big_b64(root, "ciphertext", json, cut != NULL, ct_start, ct_end,
+			    ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN, &ct, &ct_len));
 	if (ct_len < ATL_AEAD_TAG_LEN) {
 		rc = ATL_E_FORMAT;
 		goto out;
@@ -872,6 +863,7 @@ out:
 	atl_wipe(key, sizeof(key));
 	atl_secret_free(pt);
 	json_decref(root);
+	free(cut);
 	free(ct);
 	free(aad);
 	return rc;

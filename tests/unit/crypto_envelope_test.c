@@ -432,6 +432,118 @@ static void test_tamper_every_field(void **state)
 	json_decref(root);
 }
 
+/* Rewrites the envelope text with the ciphertext value replaced by `value`
+ * (raw JSON text, quotes included). */
+static char *with_ct_text(const struct fixture *f, const char *value)
+{
+	const char *k = strstr(f->json, "\"ciphertext\":\"");
+	const char *v, *e;
+	char *out;
+
+	assert_non_null(k);
+	v = k + strlen("\"ciphertext\":");
+	e = strchr(v + 1, '"') + 1;
+	out = malloc(f->json_len + strlen(value) + 1);
+	assert_non_null(out);
+	memcpy(out, f->json, (size_t)(v - f->json));
+	strcpy(out + (v - f->json), value);
+	strcat(out, e);
+	return out;
+}
+
+static const char *ct_b64(const struct fixture *f, size_t *len)
+{
+	const char *v = strstr(f->json, "\"ciphertext\":\"") + strlen("\"ciphertext\":\"");
+
+	*len = (size_t)(strchr(v, '"') - v);
+	return v;
+}
+
+/* The big ciphertext member is cut out of the text jansson sees and decoded
+ * by its own strict base64 decoder: escapes still work (slow path), and
+ * duplicates, nesting and non-canonical base64 are still refused. */
+static void test_ciphertext_text_forms(void **state)
+{
+	struct fixture *f = *state;
+	size_t n;
+	const char *b = ct_b64(f, &n);
+	char *val = malloc(2 * n + 16), *t;
+	size_t o = 0;
+
+	assert_non_null(val);
+	/* Every character of the value escaped as \u00XX, or '/' as "\/". */
+	val[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0) {
+			o += (size_t)sprintf(val + o, "\\u%04x", (unsigned char)b[i]);
+		} else if (b[i] == '/') {
+			val[o++] = '\\';
+			val[o++] = '/';
+		} else {
+			val[o++] = b[i];
+		}
+	}
+	val[o++] = '"';
+	val[o] = '\0';
+	t = with_ct_text(f, val);
+	assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_OK);
+	free(t);
+	/* Not a string. */
+	t = with_ct_text(f, "12");
+	assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+	free(t);
+	t = with_ct_text(f, "null");
+	assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+	free(t);
+	/* Base64 strictness: whitespace, a missing pad, '=' inside, non-zero
+	 * padding bits, an unknown character. */
+	{
+		char *v2 = malloc(n + 16);
+		assert_non_null(v2);
+		snprintf(v2, n + 16, "\"%.*s \"", (int)n, b);
+		t = with_ct_text(f, v2);
+		assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+		free(t);
+		snprintf(v2, n + 16, "\"%.*s\"", (int)n - 1, b);
+		t = with_ct_text(f, v2);
+		assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+		free(t);
+		snprintf(v2, n + 16, "\"%.*s=AAA\"", (int)n - 4, b);
+		t = with_ct_text(f, v2);
+		assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+		free(t);
+		snprintf(v2, n + 16, "\"%.*s*\"", (int)n - 1, b);
+		t = with_ct_text(f, v2);
+		assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+		free(t);
+		free(v2);
+	}
+	t = with_ct_text(f, "\"AAB=\""); /* 'B' leaves non-zero padding bits */
+	assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+	free(t);
+	t = with_ct_text(f, "\"AAAAAAAAAAAAAAAAAAAAAA==\""); /* 16 zero bytes: canonical, fails the tag */
+	assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_AUTH);
+	free(t);
+	t = with_ct_text(f, "\"AAAAAAAAAAAAAAAAAAAAAB==\"");
+	assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+	free(t);
+	t = with_ct_text(f, "\"====\"");
+	assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+	free(t);
+	/* A second "ciphertext" member, first or last. */
+	t = malloc(f->json_len + 32);
+	assert_non_null(t);
+	memcpy(t, f->json, f->json_len - 1);
+	strcpy(t + f->json_len - 1, ",\"ciphertext\":\"AAAA\"}");
+	assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+	memcpy(t, "{\"ciphertext\":\"AAAA\",", 21);
+	memcpy(t + 21, f->json + 1, f->json_len - 1);
+	t[20 + f->json_len] = '\0';
+	assert_int_equal(try_open(t, strlen(t), &f->e1, T0, NULL), ATL_E_FORMAT);
+	free(t);
+	free(val);
+}
+
 static void test_truncated_and_trailing(void **state)
 {
 	struct fixture *f = *state;
@@ -715,6 +827,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_every_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ciphertext_text_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_and_trailing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_largest, setup, teardown),
