@@ -1,0 +1,399 @@
+/* The forward pass of llama and qwen2 (model.h) and the contexts that hold
+ * the KV cache. One pass evaluates a batch of B tokens:
+ *
+ *   x = token_embd[tokens]                                     [B][E]
+ *   per layer:  h = rmsnorm(x) * attn_norm
+ *               q, k, v = Wq h (+bq), Wk h (+bk), Wv h (+bv)   RoPE on q, k
+ *               cache[pos..] = k, v
+ *               a = softmax(q k^T / sqrt(hd), causal) v        per head, GQA
+ *               x += Wo a
+ *               h = rmsnorm(x) * ffn_norm
+ *               x += Wdown (silu(Wgate h) * Wup h)
+ *   logits = Wout (rmsnorm(x) * output_norm)
+ *
+ * Matmuls quantise their input rows to the weight's dot type once and run
+ * over row ranges on the worker pool; attention runs over (token, head)
+ * pairs. Every formula mirrors GGML's CPU ops so logits agree with
+ * llama.cpp to float rounding (see docs/internals/infer-engine.md). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atoll/limits.h"
+#include "atoll/quant.h"
+#include "atoll/threadpool.h"
+#include "infer/kernels.h"
+#include "infer/model_int.h"
+
+struct atl_model_ctx {
+	const struct atl_model *m;
+	uint32_t n_ctx, pos, n_batch;
+	struct atl_pool *pool;
+	float *k_cache, *v_cache;     /* [n_layer][n_ctx][kv_dim] */
+	float *x, *h, *q, *k, *v, *a; /* [n_batch][...] */
+	float *ff_g, *ff_u;           /* [n_batch][n_ff] */
+	uint8_t *xq;                  /* quantised activations [n_batch][xq_stride] */
+	size_t xq_stride;
+	float *scores;                /* [n_threads][n_ctx] */
+	float *rope_cos, *rope_sin;   /* [n_batch][head_dim/2] */
+};
+
+static void *xcalloc(size_t a, size_t b, bool *fail)
+{
+	size_t n;
+	if (__builtin_mul_overflow(a, b, &n) || n == 0) {
+		*fail = true;
+		return NULL;
+	}
+	void *p = calloc(1, n);
+	if (p == NULL)
+		*fail = true;
+	return p;
+}
+
+void atl_model_ctx_free(struct atl_model_ctx *c)
+{
+	if (c == NULL)
+		return;
+	atl_pool_free(c->pool);
+	free(c->k_cache);
+	free(c->v_cache);
+	free(c->x);
+	free(c->h);
+	free(c->q);
+	free(c->k);
+	free(c->v);
+	free(c->a);
+	free(c->ff_g);
+	free(c->ff_u);
+	free(c->xq);
+	free(c->scores);
+	free(c->rope_cos);
+	free(c->rope_sin);
+	free(c);
+}
+
+enum atl_err atl_model_ctx_new(const struct atl_model *m, uint32_t n_ctx, unsigned n_threads,
+			       struct atl_model_ctx **c_out)
+{
+	enum atl_err rc = ATL_E_INTERNAL;
+	const struct atl_model_hparams *hp = &m->hp;
+	*c_out = NULL;
+	if (n_threads == 0 || n_threads > ATL_POOL_THREADS_MAX)
+		return ATL_E_ARG;
+	if (n_ctx == 0)
+		n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
+	if (n_ctx > ATL_MODEL_CTX_MAX)
+		return ATL_E_LIMIT;
+	struct atl_model_ctx *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return ATL_E_NOMEM;
+	c->m = m;
+	c->n_ctx = n_ctx;
+	c->n_batch = n_ctx < ATL_MODEL_BATCH_MAX ? n_ctx : ATL_MODEL_BATCH_MAX;
+	const size_t E = hp->n_embd, B = c->n_batch, hd = hp->head_dim;
+	const size_t qd = (size_t)hp->n_head * hd, kvd = (size_t)hp->n_head_kv * hd;
+	bool fail = false;
+	size_t cache_elems;
+	if (__builtin_mul_overflow((size_t)hp->n_layer * n_ctx, kvd, &cache_elems)) {
+		rc = ATL_E_LIMIT;
+		goto out;
+	}
+	c->k_cache = xcalloc(cache_elems, sizeof(float), &fail);
+	c->v_cache = xcalloc(cache_elems, sizeof(float), &fail);
+	c->x = xcalloc(B * E, sizeof(float), &fail);
+	c->h = xcalloc(B * E, sizeof(float), &fail);
+	c->q = xcalloc(B * qd, sizeof(float), &fail);
+	c->k = xcalloc(B * kvd, sizeof(float), &fail);
+	c->v = xcalloc(B * kvd, sizeof(float), &fail);
+	c->a = xcalloc(B * qd, sizeof(float), &fail);
+	c->ff_g = xcalloc(B * hp->n_ff, sizeof(float), &fail);
+	c->ff_u = xcalloc(B * hp->n_ff, sizeof(float), &fail);
+	c->rope_cos = xcalloc(B * hd / 2, sizeof(float), &fail);
+	c->rope_sin = xcalloc(B * hd / 2, sizeof(float), &fail);
+	c->scores = xcalloc((size_t)n_threads * n_ctx, sizeof(float), &fail);
+	/* widest quantised input row: any matmul input (E, qd or n_ff wide) in
+	 * any dot type, F32 at most */
+	size_t widest = E > qd ? E : qd;
+	if (hp->n_ff > widest)
+		widest = hp->n_ff;
+	c->xq_stride = (widest * sizeof(float) + 63) & ~(size_t)63;
+	c->xq = xcalloc(B, c->xq_stride, &fail);
+	if (fail) {
+		rc = ATL_E_NOMEM;
+		goto out;
+	}
+	ATL_TRY(atl_pool_new(n_threads, &c->pool));
+	*c_out = c;
+	c = NULL;
+	rc = ATL_OK;
+out:
+	atl_model_ctx_free(c);
+	return rc;
+}
+
+uint32_t atl_model_ctx_pos(const struct atl_model_ctx *c)
+{
+	return c->pos;
+}
+
+uint32_t atl_model_ctx_size(const struct atl_model_ctx *c)
+{
+	return c->n_ctx;
+}
+
+void atl_model_ctx_reset(struct atl_model_ctx *c)
+{
+	c->pos = 0;
+}
+
+/* ---- matmul: y[t][r] = dot(W[r], x[t]) ---- */
+
+struct mm_job {
+	const struct atl_wmat *w;
+	atl_dot_fn dot;
+	const uint8_t *xq;
+	size_t xq_stride;
+	uint32_t n_tok;
+	float *y;
+	size_t y_stride;
+};
+
+static void mm_rows(void *arg, size_t begin, size_t end, unsigned tid)
+{
+	const struct mm_job *j = arg;
+	(void)tid;
+	const size_t cols = j->w->cols;
+	for (size_t r = begin; r < end; r++) {
+		const uint8_t *wr = j->w->data + r * j->w->row_size;
+		for (uint32_t t = 0; t < j->n_tok; t++)
+			j->y[t * j->y_stride + r] = j->dot(cols, wr, j->xq + t * j->xq_stride);
+	}
+}
+
+struct quant_job {
+	uint32_t type, n;
+	const float *x;
+	size_t x_stride;
+	uint8_t *xq;
+	size_t xq_stride;
+};
+
+static void quant_rows(void *arg, size_t begin, size_t end, unsigned tid)
+{
+	const struct quant_job *j = arg;
+	(void)tid;
+	for (size_t t = begin; t < end; t++) {
+		/* types and widths were validated at load: cannot fail */
+		enum atl_err rc = atl_quant_quantize(j->type, j->x + t * j->x_stride,
+						     j->xq + t * j->xq_stride, j->n);
+		(void)rc;
+	}
+}
+
+/* x: n_tok rows of w->cols floats (stride x_stride); y: n_tok rows of
+ * w->rows floats (stride y_stride). */
+static void matmul(struct atl_model_ctx *c, const struct atl_wmat *w, const float *x,
+		   size_t x_stride, uint32_t n_tok, float *y, size_t y_stride)
+{
+	struct quant_job qj = {w->dot_type, w->cols, x, x_stride, c->xq, c->xq_stride};
+	atl_pool_run(c->pool, n_tok, 1, quant_rows, &qj);
+	struct mm_job j = {w, atl_kernels_get()->dot[w->type], c->xq, c->xq_stride, n_tok, y,
+			   y_stride};
+	size_t nt = atl_pool_size(c->pool);
+	size_t chunk = w->rows / (nt * 8);
+	if (chunk < 4)
+		chunk = 4;
+	atl_pool_run(c->pool, w->rows, chunk, mm_rows, &j);
+}
+
+/* ---- elementwise ops, as GGML computes them ---- */
+
+/* ggml_compute_forward_rms_norm_f32 then ggml_mul by the weight. */
+static void rmsnorm(float *out, const float *x, const float *w, size_t n, float eps)
+{
+	double sum = 0.0;
+	for (size_t i = 0; i < n; i++)
+		sum += (double)(x[i] * x[i]);
+	const float mean = (float)(sum / (double)n);
+	const float scale = 1.0f / sqrtf(mean + eps);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (x[i] * scale) * w[i];
+}
+
+/* ggml rope cache: theta_i = pos * base^(-2i/d) built by repeated
+ * multiplication in float, divided by the optional frequency factor. */
+static void rope_tables(struct atl_model_ctx *c, uint32_t pos0, uint32_t n_tok)
+{
+	const struct atl_model *m = c->m;
+	const uint32_t half = m->hp.head_dim / 2;
+	const float theta_scale = powf(m->hp.rope_freq_base, -2.0f / (float)m->hp.head_dim);
+	for (uint32_t t = 0; t < n_tok; t++) {
+		float theta = (float)(pos0 + t);
+		for (uint32_t i = 0; i < half; i++) {
+			float th = m->rope_freqs ? theta / m->rope_freqs[i] : theta;
+			c->rope_cos[t * half + i] = cosf(th);
+			c->rope_sin[t * half + i] = sinf(th);
+			theta *= theta_scale;
+		}
+	}
+}
+
+static void rope(const struct atl_model_ctx *c, float *v, uint32_t n_heads, uint32_t t)
+{
+	const uint32_t hd = c->m->hp.head_dim, half = hd / 2;
+	const float *cs = c->rope_cos + (size_t)t * half, *sn = c->rope_sin + (size_t)t * half;
+	for (uint32_t h = 0; h < n_heads; h++) {
+		float *x = v + (size_t)h * hd;
+		for (uint32_t i = 0; i < half; i++) {
+			/* llama: adjacent pairs; NEOX (qwen2): split halves */
+			uint32_t i0 = c->m->hp.rope_neox ? i : 2 * i;
+			uint32_t i1 = c->m->hp.rope_neox ? i + half : 2 * i + 1;
+			const float x0 = x[i0], x1 = x[i1];
+			x[i0] = x0 * cs[i] - x1 * sn[i];
+			x[i1] = x0 * sn[i] + x1 * cs[i];
+		}
+	}
+}
+
+/* ---- attention over (token, head) pairs ---- */
+
+struct att_job {
+	struct atl_model_ctx *c;
+	uint32_t layer, pos0, n_tok;
+	atl_dot_fn dot_f32;
+};
+
+static void att_items(void *arg, size_t begin, size_t end, unsigned tid)
+{
+	const struct att_job *j = arg;
+	struct atl_model_ctx *c = j->c;
+	const struct atl_model_hparams *hp = &c->m->hp;
+	const uint32_t hd = hp->head_dim, H = hp->n_head, group = hp->n_head / hp->n_head_kv;
+	const size_t kvd = (size_t)hp->n_head_kv * hd, qd = (size_t)H * hd;
+	const float scale = 1.0f / sqrtf((float)hd);
+	const float *kc = c->k_cache + (size_t)j->layer * c->n_ctx * kvd;
+	const float *vc = c->v_cache + (size_t)j->layer * c->n_ctx * kvd;
+	float *s = c->scores + (size_t)tid * c->n_ctx;
+	for (size_t it = begin; it < end; it++) {
+		const uint32_t t = (uint32_t)(it / H), h = (uint32_t)(it % H), kh = h / group;
+		const uint32_t n_att = j->pos0 + t + 1; /* causal: positions 0..pos */
+		const float *q = c->q + t * qd + (size_t)h * hd;
+		float mx = -INFINITY;
+		for (uint32_t p = 0; p < n_att; p++) {
+			s[p] = j->dot_f32(hd, kc + p * kvd + (size_t)kh * hd, q) * scale;
+			if (s[p] > mx)
+				mx = s[p];
+		}
+		double sum = 0.0;
+		for (uint32_t p = 0; p < n_att; p++) {
+			s[p] = expf(s[p] - mx);
+			sum += (double)s[p];
+		}
+		const float inv = (float)(1.0 / sum);
+		float *o = c->a + t * qd + (size_t)h * hd;
+		memset(o, 0, hd * sizeof(float));
+		for (uint32_t p = 0; p < n_att; p++) {
+			const float w = s[p] * inv;
+			const float *vv = vc + p * kvd + (size_t)kh * hd;
+			for (uint32_t d = 0; d < hd; d++)
+				o[d] += w * vv[d];
+		}
+	}
+}
+
+/* One forward pass of n_tok <= n_batch tokens at positions pos..; logits of
+ * the rows selected go to out (all rows when all, else only the last). */
+static void forward(struct atl_model_ctx *c, const int32_t *tokens, uint32_t n_tok, float *out,
+		    bool all)
+{
+	const struct atl_model *m = c->m;
+	const struct atl_model_hparams *hp = &m->hp;
+	const size_t E = hp->n_embd, hd = hp->head_dim, F = hp->n_ff;
+	const size_t qd = (size_t)hp->n_head * hd, kvd = (size_t)hp->n_head_kv * hd;
+	const uint32_t pos0 = c->pos;
+
+	for (uint32_t t = 0; t < n_tok; t++) {
+		/* token ids checked by atl_model_eval, the type at load */
+		enum atl_err rc = atl_quant_dequantize(
+			m->tok_embd.type, m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_size,
+			c->x + t * E, (size_t)E);
+		(void)rc;
+	}
+	rope_tables(c, pos0, n_tok);
+
+	for (uint32_t l = 0; l < hp->n_layer; l++) {
+		const struct atl_layer *ly = &m->layers[l];
+		for (uint32_t t = 0; t < n_tok; t++)
+			rmsnorm(c->h + t * E, c->x + t * E, ly->attn_norm, E, hp->rms_eps);
+		matmul(c, &ly->wq, c->h, E, n_tok, c->q, qd);
+		matmul(c, &ly->wk, c->h, E, n_tok, c->k, kvd);
+		matmul(c, &ly->wv, c->h, E, n_tok, c->v, kvd);
+		float *kc = c->k_cache + ((size_t)l * c->n_ctx + pos0) * kvd;
+		float *vc = c->v_cache + ((size_t)l * c->n_ctx + pos0) * kvd;
+		for (uint32_t t = 0; t < n_tok; t++) {
+			float *q = c->q + t * qd, *k = c->k + t * kvd, *v = c->v + t * kvd;
+			if (ly->bq != NULL) {
+				for (size_t i = 0; i < qd; i++)
+					q[i] += ly->bq[i];
+				for (size_t i = 0; i < kvd; i++) {
+					k[i] += ly->bk[i];
+					v[i] += ly->bv[i];
+				}
+			}
+			rope(c, q, hp->n_head, t);
+			rope(c, k, hp->n_head_kv, t);
+			memcpy(kc + t * kvd, k, kvd * sizeof(float));
+			memcpy(vc + t * kvd, v, kvd * sizeof(float));
+		}
+		struct att_job aj = {c, l, pos0, n_tok, atl_kernels_get()->dot[ATL_GGML_TYPE_F32]};
+		atl_pool_run(c->pool, (size_t)n_tok * hp->n_head, 1, att_items, &aj);
+		matmul(c, &ly->wo, c->a, qd, n_tok, c->h, E);
+		for (size_t i = 0; i < (size_t)n_tok * E; i++)
+			c->x[i] += c->h[i];
+
+		for (uint32_t t = 0; t < n_tok; t++)
+			rmsnorm(c->h + t * E, c->x + t * E, ly->ffn_norm, E, hp->rms_eps);
+		matmul(c, &ly->gate, c->h, E, n_tok, c->ff_g, F);
+		matmul(c, &ly->up, c->h, E, n_tok, c->ff_u, F);
+		for (size_t i = 0; i < (size_t)n_tok * F; i++) {
+			const float g = c->ff_g[i];
+			c->ff_g[i] = (g / (1.0f + expf(-g))) * c->ff_u[i];
+		}
+		matmul(c, &ly->down, c->ff_g, F, n_tok, c->h, E);
+		for (size_t i = 0; i < (size_t)n_tok * E; i++)
+			c->x[i] += c->h[i];
+	}
+	c->pos += n_tok;
+	if (out == NULL)
+		return;
+	const uint32_t first = all ? 0 : n_tok - 1;
+	for (uint32_t t = first; t < n_tok; t++)
+		rmsnorm(c->h + t * E, c->x + t * E, m->output_norm, E, hp->rms_eps);
+	matmul(c, &m->output, c->h + first * E, E, n_tok - first, out, hp->n_vocab);
+}
+
+enum atl_err atl_model_eval(struct atl_model_ctx *c, const int32_t *tokens, size_t n,
+			    float *logits_out, bool all_logits)
+{
+	const struct atl_model_hparams *hp = &c->m->hp;
+	if (n == 0 || tokens == NULL)
+		return ATL_E_ARG;
+	if (n > (size_t)(c->n_ctx - c->pos))
+		return ATL_E_LIMIT;
+	for (size_t i = 0; i < n; i++)
+		if (tokens[i] < 0 || (uint32_t)tokens[i] >= hp->n_vocab)
+			return ATL_E_ARG;
+	for (size_t done = 0; done < n;) {
+		uint32_t nb = (uint32_t)(n - done < c->n_batch ? n - done : c->n_batch);
+		bool last = done + nb == n;
+		float *out = NULL;
+		if (logits_out != NULL && all_logits)
+			out = logits_out + done * hp->n_vocab;
+		else if (logits_out != NULL && last)
+			out = logits_out;
+		forward(c, tokens + done, nb, out, all_logits);
+		done += nb;
+	}
+	return ATL_OK;
+}
