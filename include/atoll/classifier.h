@@ -121,6 +121,12 @@ double atl_clf_predict(const struct atl_clf_model *m, const double *x);
 ATL_NODISCARD enum atl_err atl_clf_predict_json(const struct atl_clf_model *m,
 						const uint8_t *req, size_t req_len,
 						char **resp_out, size_t *resp_len_out, char *err);
+/* The same response for the rows of a dataset (e.g. a CSV read without
+ * labels; labels, if any, are ignored). ATL_E_FORMAT when the width differs
+ * from the model's, ATL_E_LIMIT over ATL_CLASSIFIER_ROWS_MAX rows. */
+ATL_NODISCARD enum atl_err atl_clf_predict_dataset(const struct atl_clf_model *m,
+						   const struct atl_dataset *d, char **resp_out,
+						   size_t *resp_len_out, char *err);
 /* Fraction of d's rows (with labels) that m classifies right. */
 double atl_clf_accuracy(const struct atl_clf_model *m, const struct atl_dataset *d);
 

@@ -192,3 +192,123 @@ out:
 	atl_clf_model_free(m);
 	return ret;
 }
+
+/* ---- atoll predict classifier ---- */
+
+int atl_cmd_predict(int argc, char **argv);
+
+static void predict_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: atoll predict classifier --model MODEL --input FILE\n"
+		"\n"
+		"Runs a classifier model locally, in this process (no enclave, no network):\n"
+		"the same computation the 'classifier' workload does inside an enclave.\n"
+		"FILE ('-' for standard input) is either a JSON request\n"
+		"{\"instances\":[[x0,...],...]} or CSV rows of features; CSV rows with one\n"
+		"extra column are taken as labelled (0/1) and the accuracy is reported on\n"
+		"standard error. Prints {\"predictions\":[{\"label\",\"probability\"},...]}.\n"
+		"\n"
+		"exit status: 0 done, 1 bad model or input, 2 usage or I/O error\n");
+}
+
+int atl_cmd_predict(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"model", required_argument, NULL, 'm'},
+		{"input", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct atl_clf_model *m = NULL;
+	struct atl_dataset *d = NULL;
+	const char *model = NULL, *input = NULL;
+	uint8_t *buf = NULL;
+	char *resp = NULL, err[ATL_CLF_ERR_LEN];
+	size_t len = 0, resp_len = 0, i;
+	enum atl_err rc;
+	int ret = ATL_EXIT_USAGE, c;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		predict_usage(stdout);
+		return ATL_EXIT_OK;
+	}
+	if (argc < 2 || strcmp(argv[1], "classifier") != 0) {
+		fprintf(stderr, "atoll predict: %s\n",
+			argc < 2 ? "missing workload kind" : "unknown workload kind (only 'classifier')");
+		predict_usage(stderr);
+		return ATL_EXIT_USAGE;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': model = optarg; break;
+		case 'i': input = optarg; break;
+		case 'h': predict_usage(stdout); return ATL_EXIT_OK;
+		default:
+			fprintf(stderr, "atoll predict: unknown option or missing value: %s\n",
+				argv[optind - 1]);
+			predict_usage(stderr);
+			return ATL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || model == NULL || input == NULL) {
+		fprintf(stderr, "atoll predict: --model and --input are required\n");
+		predict_usage(stderr);
+		return ATL_EXIT_USAGE;
+	}
+	rc = atl_clf_model_load(model, &m);
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll predict: cannot load model %s: %s\n", model, atl_strerror(rc));
+		ret = rc == ATL_E_NOTFOUND || rc == ATL_E_IO ? ATL_EXIT_USAGE : ATL_EXIT_FAIL;
+		goto out;
+	}
+	rc = atl_file_read(input, ATL_DATASET_SIZE_MAX, &buf, &len);
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll predict: cannot read %s: %s\n", input, atl_strerror(rc));
+		goto out;
+	}
+	for (i = 0; i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n');
+	     i++)
+		;
+	if (i < len && buf[i] == '{') {
+		rc = atl_clf_predict_json(m, buf, len, &resp, &resp_len, err);
+	} else {
+		/* CSV: features only, or features and a label */
+		rc = atl_dataset_parse_csv((const char *)buf, len, false, &d, err);
+		if (rc != ATL_OK || d->n_features != m->n_features) {
+			struct atl_dataset *dl = NULL;
+			char err2[ATL_CLF_ERR_LEN];
+			if (atl_dataset_parse_csv((const char *)buf, len, true, &dl, err2) == ATL_OK &&
+			    dl->n_features == m->n_features) {
+				atl_dataset_free(d);
+				d = dl;
+				rc = ATL_OK;
+			} else {
+				atl_dataset_free(dl);
+			}
+		}
+		if (rc == ATL_OK)
+			rc = atl_clf_predict_dataset(m, d, &resp, &resp_len, err);
+		if (rc == ATL_OK && d->y != NULL)
+			fprintf(stderr, "accuracy on %s: %.2f%% of %zu labelled rows\n", input,
+				100.0 * atl_clf_accuracy(m, d), d->n_rows);
+	}
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll predict: %s: %s\n", input,
+			err[0] != '\0' ? err : atl_strerror(rc));
+		ret = rc == ATL_E_NOMEM ? ATL_EXIT_USAGE : ATL_EXIT_FAIL;
+		goto out;
+	}
+	printf("%s\n", resp);
+	ret = ATL_EXIT_OK;
+out:
+	free(buf);
+	free(resp);
+	atl_dataset_free(d);
+	atl_clf_model_free(m);
+	return ret;
+}

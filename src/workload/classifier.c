@@ -322,15 +322,49 @@ double atl_clf_accuracy(const struct atl_clf_model *m, const struct atl_dataset 
 	return (double)ok / (double)d->n_rows;
 }
 
+/* Appends {"label","probability"} for row r (features x) to preds. */
+static enum atl_err append_prediction(json_t *preds, const struct atl_clf_model *m,
+				      const double *x, size_t r, char *err)
+{
+	double p = atl_clf_predict(m, x);
+	int cls;
+
+	if (isnan(p)) {
+		if (err != NULL)
+			snprintf(err, ATL_CLF_ERR_LEN,
+				 "instance %zu: feature values out of the model's range", r);
+		return ATL_E_FORMAT;
+	}
+	cls = p >= 0.5;
+	if (json_array_append_new(preds, json_pack("{s:s,s:f}", "label", m->labels[cls],
+						   "probability", cls ? p : 1.0 - p)) != 0)
+		return ATL_E_NOMEM;
+	return ATL_OK;
+}
+
+/* {"predictions":preds} serialised into *resp_out. */
+static enum atl_err finish_response(json_t *preds, char **resp_out, size_t *resp_len_out)
+{
+	json_t *resp = json_pack("{s:O}", "predictions", preds);
+	char *s = resp != NULL ? atl_json_dump(resp) : NULL;
+
+	json_decref(resp);
+	if (s == NULL)
+		return ATL_E_NOMEM;
+	*resp_out = s;
+	if (resp_len_out != NULL)
+		*resp_len_out = strlen(s);
+	return ATL_OK;
+}
+
 enum atl_err atl_clf_predict_json(const struct atl_clf_model *m, const uint8_t *req,
 				  size_t req_len, char **resp_out, size_t *resp_len_out,
 				  char *err)
 {
 	static const char *const keys[] = {"instances", NULL};
-	json_t *root = NULL, *inst, *preds = NULL, *resp = NULL;
+	json_t *root = NULL, *inst, *preds = NULL;
 	double *x = NULL;
 	size_t n_rows;
-	char *s;
 	enum atl_err rc = ATL_E_INTERNAL;
 
 	if (resp_out != NULL)
@@ -371,8 +405,6 @@ enum atl_err atl_clf_predict_json(const struct atl_clf_model *m, const uint8_t *
 	}
 	for (size_t r = 0; r < n_rows; r++) {
 		const json_t *row = json_array_get(inst, r);
-		double p;
-		int cls;
 		if (!json_is_array(row) || json_array_size(row) != m->n_features) {
 			if (err != NULL)
 				snprintf(err, ATL_CLF_ERR_LEN,
@@ -391,35 +423,49 @@ enum atl_err atl_clf_predict_json(const struct atl_clf_model *m, const uint8_t *
 				goto out;
 			}
 		}
-		p = atl_clf_predict(m, x);
-		if (isnan(p)) {
-			if (err != NULL)
-				snprintf(err, ATL_CLF_ERR_LEN,
-					 "instance %zu: feature values out of the model's range", r);
-			rc = ATL_E_FORMAT;
+		rc = append_prediction(preds, m, x, r, err);
+		if (rc != ATL_OK)
 			goto out;
-		}
-		cls = p >= 0.5;
-		if (json_array_append_new(preds, json_pack("{s:s,s:f}", "label", m->labels[cls],
-							   "probability", cls ? p : 1.0 - p)) != 0) {
-			rc = ATL_E_NOMEM;
-			goto out;
-		}
 	}
-	resp = json_pack("{s:O}", "predictions", preds);
-	s = resp != NULL ? atl_json_dump(resp) : NULL;
-	if (s == NULL) {
-		rc = ATL_E_NOMEM;
-		goto out;
-	}
-	*resp_out = s;
-	if (resp_len_out != NULL)
-		*resp_len_out = strlen(s);
-	rc = ATL_OK;
+	rc = finish_response(preds, resp_out, resp_len_out);
 out:
 	free(x);
 	json_decref(preds);
-	json_decref(resp);
 	json_decref(root);
+	return rc;
+}
+
+enum atl_err atl_clf_predict_dataset(const struct atl_clf_model *m, const struct atl_dataset *d,
+				     char **resp_out, size_t *resp_len_out, char *err)
+{
+	json_t *preds = NULL;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	if (resp_out != NULL)
+		*resp_out = NULL;
+	if (resp_len_out != NULL)
+		*resp_len_out = 0;
+	if (err != NULL)
+		err[0] = '\0';
+	if (m == NULL || d == NULL || resp_out == NULL || d->n_rows == 0)
+		return ATL_E_ARG;
+	if (d->n_features != m->n_features) {
+		if (err != NULL)
+			snprintf(err, ATL_CLF_ERR_LEN, "rows have %zu features, the model takes %zu",
+				 d->n_features, m->n_features);
+		return ATL_E_FORMAT;
+	}
+	if (d->n_rows > ATL_CLASSIFIER_ROWS_MAX) {
+		set_err(err, "too many instances");
+		return ATL_E_LIMIT;
+	}
+	preds = json_array();
+	if (preds == NULL)
+		return ATL_E_NOMEM;
+	for (size_t r = 0; r < d->n_rows; r++)
+		ATL_TRY(append_prediction(preds, m, &d->x[r * d->n_features], r, err));
+	rc = finish_response(preds, resp_out, resp_len_out);
+out:
+	json_decref(preds);
 	return rc;
 }

@@ -301,6 +301,27 @@ static void test_predict_json(void **state)
 	assert_int_equal(atl_clf_predict_json(m, (const uint8_t *)"{}", ATL_CLASSIFIER_INPUT_MAX + 1,
 					      &out, NULL, err),
 			 ATL_E_LIMIT);
+	/* extreme values whose terms overflow to +inf and -inf: no score */
+	assert_int_equal(predict(m, "{\"instances\":[[1e308,1e308]]}", &out, err), ATL_E_FORMAT);
+	assert_non_null(strstr(err, "out of the model's range"));
+
+	/* the same answer for CSV rows */
+	{
+		struct atl_dataset *d = NULL;
+		char *out2 = NULL;
+		assert_int_equal(csv("1,2\n-10,20\n", false, &d, err), ATL_OK);
+		assert_int_equal(atl_clf_predict_dataset(m, d, &out2, NULL, err), ATL_OK);
+		assert_int_equal(predict(m, "{\"instances\":[[1,2],[-10,20]]}", &out, err), ATL_OK);
+		assert_string_equal(out, out2);
+		free(out);
+		free(out2);
+		atl_dataset_free(d);
+		assert_int_equal(csv("1,2,3\n", false, &d, err), ATL_OK);
+		assert_int_equal(atl_clf_predict_dataset(m, d, &out2, NULL, err), ATL_E_FORMAT);
+		assert_null(out2);
+		assert_non_null(strstr(err, "the model takes 2"));
+		atl_dataset_free(d);
+	}
 	atl_clf_model_free(m);
 }
 
