@@ -101,6 +101,8 @@ ATL_NODISCARD enum atl_err atl_x509_sig_info(const struct atl_x509 *c,
 					     struct atl_x509_sig_info *out);
 
 size_t atl_crl_list_len(const struct atl_crl_list *l);
+/* commonName of the i-th CRL's issuer (malloc'd); ATL_E_NOTFOUND if none. */
+ATL_NODISCARD enum atl_err atl_crl_issuer_cn(const struct atl_crl_list *l, size_t i, char **out);
 
 /* Validity window, seconds since the epoch. */
 ATL_NODISCARD enum atl_err atl_x509_validity(const struct atl_x509 *c, int64_t *not_before_out,

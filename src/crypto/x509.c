@@ -758,6 +758,15 @@ static enum atl_err name_cn(X509_NAME *n, char **out)
 	return ATL_OK;
 }
 
+enum atl_err atl_crl_issuer_cn(const struct atl_crl_list *l, size_t i, char **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (l == NULL || i >= l->n)
+		return ATL_E_ARG;
+	return name_cn(X509_CRL_get_issuer(l->v[i]), out);
+}
+
 enum atl_err atl_x509_subject_cn(const struct atl_x509 *c, char **out)
 {
 	if (c == NULL)

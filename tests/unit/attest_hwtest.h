@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "atoll/attest.h"
 #include "atoll/file.h"
@@ -109,6 +110,22 @@ static inline void hw_dump(const struct atl_ar *ar)
 	fprintf(stderr, "%s\n", s);
 	free(s);
 	json_decref(j);
+}
+
+/* Writes data to a file under the build tree; returns its path (static). */
+static inline const char *hw_tmpfile(const char *name, const void *data, size_t len)
+{
+	static char path[8][512];
+	static int k;
+	char *p = path[k++ % 8];
+	FILE *f;
+
+	(void)snprintf(p, 512, "%s/tests/hwtmp-%ld-%s", ATL_BINARY_DIR, (long)getpid(), name);
+	f = fopen(p, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+	return p;
 }
 
 static inline const char *hw_claim_str(const struct atl_ar *ar, const char *field)
