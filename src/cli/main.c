@@ -12,6 +12,7 @@ ATL_CMD_DECL(atl_cmd_sim)
 ATL_CMD_DECL(atl_cmd_policy)
 ATL_CMD_DECL(atl_cmd_verify)
 ATL_CMD_DECL(atl_cmd_train)
+ATL_CMD_DECL(atl_cmd_tokenize)
 
 const struct atl_cmd atl_cmds[] = {
 	{"version", "print the version", atl_cmd_version},
@@ -19,6 +20,7 @@ const struct atl_cmd atl_cmds[] = {
 	{"policy", "write or check an attestation policy", atl_cmd_policy},
 	{"verify", "verify attestation evidence against a policy", atl_cmd_verify},
 	{"train", "train a workload model (classifier) from a CSV file", atl_cmd_train},
+	{"tokenize", "run a GGUF model's tokenizer on a text (or decode ids)", atl_cmd_tokenize},
 	{NULL, NULL, NULL},
 };
 
