@@ -142,6 +142,7 @@
 #define ATL_MODEL_VOCAB_MAX         (1u << 20)             /* rows of the embedding matrix */
 #define ATL_MODEL_CTX_MAX           (1u << 17)             /* positions of one KV cache */
 #define ATL_MODEL_BATCH_MAX         256u                   /* tokens evaluated per forward step */
+#define ATL_SAMPLER_HISTORY_MAX     8192u                  /* tokens a repetition penalty looks back */
 
 /* enclave: message protocol over the socketpair */
 #define ATL_ENCLAVE_MSG_MAX         (64u * 1024u * 1024u)  /* bytes of one message (type + payload) */
