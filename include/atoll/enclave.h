@@ -13,6 +13,8 @@
 #ifndef ATOLL_ENCLAVE_H
 #define ATOLL_ENCLAVE_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,5 +55,62 @@ void atl_enclave_stop(pid_t pid, int fd, int grace_ms);
  * which network sockets, exec, ptrace and opening files for writing fail with
  * EPERM. Irreversible; call after start-up I/O is done. */
 ATL_NODISCARD enum atl_err atl_enclave_sandbox(void);
+
+/* ---- the enclave side: serving jobs (src/enclave/serve.c) ----
+ *
+ * The enclave generates its X25519 key pair when it starts; the private key
+ * never leaves its memory. Then it answers messages until SHUTDOWN or until
+ * the parent closes the channel:
+ *   PING      → PONG
+ *   ATTEST    {"nonce":"<hex>"} → EVIDENCE (wrapper binding the enclave key
+ *             and that nonce, include/atoll/verify.h)
+ *   JOB       {"job_id","workload_id","kind","envelope":{…}[,"params":{…}]}
+ *             → RESULT {"job_id","result":{sealed result}} after opening the
+ *             envelope with the enclave key (freshness and replay checked),
+ *             checking that its authenticated workload id is the job's, and
+ *             running the workload `kind`; or ERROR {"job_id","code","message"}
+ *             with a generic reason (no secrets, no plaintext).
+ * Anything else gets ERROR and the loop goes on; a framing error ends it. */
+struct atl_enclave_cfg {
+	const char *tee;       /* TEE kind for evidence ("sim", ...) */
+	const json_t *tee_cfg; /* backend config for atl_evidence_produce */
+	int64_t skew_s;        /* freshness window of envelopes (1..ATL_ENV_SKEW_MAX) */
+	size_t replay_capacity;/* digests remembered (1..ATL_ENV_REPLAY_MAX) */
+	bool sandbox;          /* apply atl_enclave_sandbox() once the key exists */
+};
+
+/* Serves one channel. ATL_OK after SHUTDOWN or when the parent closed the
+ * channel; ATL_E_FORMAT / ATL_E_LIMIT for a framing error; other errors when
+ * start-up (key generation, sandbox) failed. */
+ATL_NODISCARD enum atl_err atl_enclave_serve(int fd, const struct atl_enclave_cfg *cfg);
+
+/* A workload the enclave can run on an opened job. in is the job's plaintext;
+ * *out_out (secret memory, atl_secret_free) the result plaintext. */
+struct atl_enclave_workload {
+	const char *kind;
+	enum atl_err (*run)(const json_t *params, const uint8_t *in, size_t in_len,
+			    uint8_t **out_out, size_t *out_len_out);
+};
+/* The workload of that kind, or NULL. */
+const struct atl_enclave_workload *atl_enclave_workload_find(const char *kind);
+
+/* ---- the host side (island or local tool; src/enclave/host.c) ---- */
+
+/* PING → PONG within timeout_ms. */
+ATL_NODISCARD enum atl_err atl_enclave_ping(int fd, int timeout_ms);
+/* ATTEST with nonce → the evidence wrapper text (*wrapper_out, malloc'd,
+ * NUL-terminated). ATL_E_FORMAT for an unexpected reply. */
+ATL_NODISCARD enum atl_err atl_enclave_attest(int fd, const uint8_t *nonce, size_t nonce_len,
+					      int timeout_ms, char **wrapper_out,
+					      size_t *wrapper_len_out);
+/* JOB → the sealed result JSON text (*result_out, malloc'd). params may be
+ * NULL. When the enclave answers ERROR, returns the error its code names
+ * (ATL_E_AUTH, ATL_E_REPLAY, ATL_E_FORMAT, ATL_E_NOTFOUND, ...) and copies its
+ * message to why (NUL-terminated; why may be NULL). */
+ATL_NODISCARD enum atl_err atl_enclave_job(int fd, const char *job_id, const char *workload_id,
+					   const char *kind, const json_t *params,
+					   const char *envelope, size_t envelope_len,
+					   int timeout_ms, char **result_out, size_t *result_len_out,
+					   char *why, size_t why_cap);
 
 #endif

@@ -12,6 +12,8 @@ ATL_CMD_DECL(atl_cmd_sim)
 ATL_CMD_DECL(atl_cmd_policy)
 ATL_CMD_DECL(atl_cmd_verify)
 ATL_CMD_DECL(atl_cmd_train)
+ATL_CMD_DECL(atl_cmd_predict)
+ATL_CMD_DECL(atl_cmd_local)
 ATL_CMD_DECL(atl_cmd_tokenize)
 
 const struct atl_cmd atl_cmds[] = {
@@ -20,6 +22,8 @@ const struct atl_cmd atl_cmds[] = {
 	{"policy", "write or check an attestation policy", atl_cmd_policy},
 	{"verify", "verify attestation evidence against a policy", atl_cmd_verify},
 	{"train", "train a workload model (classifier) from a CSV file", atl_cmd_train},
+	{"predict", "run a classifier model locally on JSON or CSV rows", atl_cmd_predict},
+	{"local", "run one confidential job in a local enclave (attest, seal, open)", atl_cmd_local},
 	{"tokenize", "run a GGUF model's tokenizer on a text (or decode ids)", atl_cmd_tokenize},
 	{NULL, NULL, NULL},
 };

@@ -5,14 +5,17 @@
  *              evidence wrapper (include/atoll/verify.h) binding its public
  *              key and the given nonce, and exit (enclave_attest_once).
  *
- * The long-running mode (serve jobs over descriptor 3) comes with the platform
- * issue and dispatches from main beside --attest. */
+ *   --serve    long-running: generate the enclave key pair, sandbox the
+ *              process, and serve the host over descriptor 3 (or --fd) with the
+ *              message protocol of include/atoll/enclave.h (enclave_serve). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "atoll/enclave.h"
 #include "atoll/encoding.h"
 #include "atoll/json.h"
 #include "atoll/keys.h"
@@ -28,15 +31,27 @@ struct enclave_opts {
 	const char *sim_root; /* --sim-root: directory with sim-root.key (sim only) */
 	const char *nonce;    /* --nonce: hex, the verifier's nonce */
 	bool attest;          /* --attest: one-shot evidence mode */
+	bool serve;           /* --serve: message loop on fd */
+	bool no_sandbox;      /* --no-sandbox: debugging only */
+	int fd;               /* --fd: channel to the host (default 3) */
+	int64_t skew_s;       /* --skew: envelope freshness window */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: atoll-enclave --tee sim --sim-root DIR --attest --nonce HEX\n\n"
+		"usage: atoll-enclave --tee sim --sim-root DIR --attest --nonce HEX\n"
+		"       atoll-enclave --tee sim --sim-root DIR --serve [--fd N] [--skew S]\n\n"
 		"The Atoll enclave: the only trusted code on the server side.\n\n"
 		"  --attest          generate a fresh enclave key pair, print one evidence JSON\n"
 		"                    binding its public key and the nonce, and exit\n"
+		"  --serve           generate the enclave key pair, sandbox this process (seccomp:\n"
+		"                    no network, no exec, no file writes) and serve the host over\n"
+		"                    descriptor N (default 3): attest, open jobs, seal results\n"
+		"  --fd N            the host's socketpair end (--serve; default 3)\n"
+		"  --skew S          accept envelopes created at most S seconds from now\n"
+		"                    (--serve; default 300)\n"
+		"  --no-sandbox      do not apply the seccomp sandbox (debugging only)\n"
 		"  --tee KIND        the TEE to attest with (sim)\n"
 		"  --sim-root DIR    the simulation root (from 'atoll sim init'); sim only\n"
 		"  --nonce HEX       the verifier's nonce, 1 to %u bytes\n\n"
@@ -115,6 +130,67 @@ out:
 	return ret;
 }
 
+/* --serve: the message loop. The key pair is generated inside
+ * atl_enclave_serve and never leaves this process. */
+static int enclave_serve(const struct enclave_opts *o)
+{
+	json_t *cfg = NULL;
+	enum atl_err rc;
+	int ret = EXIT_USAGE;
+
+	if (o->tee == NULL || !atl_policy_is_tee_name(o->tee)) {
+		fprintf(stderr, "atoll-enclave: --serve needs --tee KIND\n");
+		goto out;
+	}
+	if (o->fd < 0 || o->skew_s < 1 || o->skew_s > ATL_ENV_SKEW_MAX) {
+		fprintf(stderr, "atoll-enclave: --fd must be >= 0 and --skew 1..%d\n",
+			ATL_ENV_SKEW_MAX);
+		goto out;
+	}
+	if (strcmp(o->tee, "sim") == 0) {
+		if (o->sim_root == NULL) {
+			fprintf(stderr, "atoll-enclave: --tee sim needs --sim-root DIR\n");
+			goto out;
+		}
+		fprintf(stderr, "%s\n", ATL_SIM_WARNING);
+		cfg = json_pack("{s:s}", "sim_root", o->sim_root);
+	} else {
+		cfg = json_object();
+	}
+	if (o->no_sandbox)
+		fprintf(stderr, "atoll-enclave: WARNING: running without the sandbox\n");
+	ret = EXIT_FAIL;
+	if (cfg == NULL)
+		goto out;
+	{
+		struct atl_enclave_cfg c = {.tee = o->tee, .tee_cfg = cfg, .skew_s = o->skew_s,
+					    .replay_capacity = ATL_ENV_REPLAY_MAX,
+					    .sandbox = !o->no_sandbox};
+		rc = atl_enclave_serve(o->fd, &c);
+	}
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll-enclave: stopped: %s\n", atl_strerror(rc));
+		goto out;
+	}
+	ret = EXIT_OK;
+out:
+	json_decref(cfg);
+	return ret;
+}
+
+static bool parse_int(const char *s, long lo, long hi, int64_t *out)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -122,10 +198,15 @@ int main(int argc, char **argv)
 		{"sim-root", required_argument, NULL, 'r'},
 		{"nonce", required_argument, NULL, 'n'},
 		{"attest", no_argument, NULL, 'A'},
+		{"serve", no_argument, NULL, 'S'},
+		{"fd", required_argument, NULL, 'f'},
+		{"skew", required_argument, NULL, 'k'},
+		{"no-sandbox", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct enclave_opts o = {0};
+	struct enclave_opts o = {.fd = 3, .skew_s = 300};
+	int64_t v = 0;
 	int c;
 
 	opterr = 0;
@@ -143,6 +224,26 @@ int main(int argc, char **argv)
 		case 'A':
 			o.attest = true;
 			break;
+		case 'S':
+			o.serve = true;
+			break;
+		case 'N':
+			o.no_sandbox = true;
+			break;
+		case 'f':
+			if (!parse_int(optarg, 0, 1 << 20, &v)) {
+				fprintf(stderr, "atoll-enclave: --fd needs a descriptor number\n");
+				return EXIT_USAGE;
+			}
+			o.fd = (int)v;
+			break;
+		case 'k':
+			if (!parse_int(optarg, 1, ATL_ENV_SKEW_MAX, &o.skew_s)) {
+				fprintf(stderr, "atoll-enclave: --skew needs 1..%d seconds\n",
+					ATL_ENV_SKEW_MAX);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -158,9 +259,15 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (o.attest && o.serve) {
+		fprintf(stderr, "atoll-enclave: --attest and --serve exclude each other\n");
+		return EXIT_USAGE;
+	}
 	if (o.attest)
 		return enclave_attest_once(&o);
-	fprintf(stderr, "atoll-enclave: no mode given (--attest)\n");
+	if (o.serve)
+		return enclave_serve(&o);
+	fprintf(stderr, "atoll-enclave: no mode given (--attest or --serve)\n");
 	usage(stderr);
 	return EXIT_USAGE;
 }
