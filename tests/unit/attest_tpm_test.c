@@ -438,6 +438,452 @@ static void test_trustee(void **state)
 	free(ev);
 }
 
+
+/* ---- synthetic quotes signed by a software AK (NEGATIVE-TESTS 28, 29) ---- */
+
+struct synth {
+	uint32_t magic;
+	uint16_t type;
+	uint32_t attrs;
+	uint16_t sig_hash;   /* hash in TPMT_SIGNATURE */
+	uint16_t sig_alg;
+	uint8_t safe;
+	uint32_t sel_mask;   /* quoted PCRs */
+	uint32_t offer_mask; /* PCR values offered */
+	uint8_t pcr23[32];
+	const uint8_t *meas; /* measurement claimed (48 bytes) or NULL */
+	uint8_t extra[32];
+};
+
+static void synth_defaults(struct synth *s)
+{
+	static const uint8_t m[48] = {1, 2, 3};
+
+	memset(s, 0, sizeof(*s));
+	s->magic = ATL_TPM_GENERATED_VALUE;
+	s->type = ATL_TPM_ST_ATTEST_QUOTE;
+	s->attrs = 0x00050072; /* fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign */
+	s->sig_hash = ATL_TPM_ALG_SHA256;
+	s->sig_alg = ATL_TPM_ALG_ECDSA;
+	s->safe = 1;
+	s->sel_mask = 1u << 23;
+	s->offer_mask = 1u << 23;
+	s->meas = m;
+	assert_int_equal(atl_tpm_expected_pcr(m, 48, s->pcr23), ATL_OK);
+	memset(s->extra, 0xab, sizeof(s->extra));
+}
+
+static void wr_ok(enum atl_err rc)
+{
+	assert_int_equal(rc, ATL_OK);
+}
+
+static char *b64(const uint8_t *p, size_t n)
+{
+	char *out = NULL;
+
+	assert_int_equal(atl_b64_encode(p, n, ATL_B64_STD, &out), ATL_OK);
+	return out;
+}
+
+/* Builds Atoll evidence (JSON text) and the AK name (hex) to pin. */
+static uint8_t *synth_build(const struct synth *s, size_t *len, char name_hex[80])
+{
+	struct atl_privkey *sk = NULL;
+	struct atl_pubkey *pk = NULL;
+	struct atl_tpm_public tp;
+	struct atl_wr pub, att, sig;
+	uint8_t *pt = NULL, *pub_b = NULL, *att_b = NULL, *sig_b = NULL, *rs = NULL, dg[32];
+	uint8_t zero[32] = {0};
+	size_t pt_len = 0, pub_len = 0, att_len = 0, sig_len = 0, rs_len = 0;
+	char *p64, *a64, *s64, hex[97], *txt;
+	json_t *ev, *vals;
+
+	assert_int_equal(atl_privkey_generate_ec(256, &sk), ATL_OK);
+	assert_int_equal(atl_privkey_public(sk, &pk), ATL_OK);
+	assert_int_equal(atl_pubkey_ec_point(pk, &pt, &pt_len), ATL_OK);
+	/* TPMT_PUBLIC (ECC P-256, ECDSA/SHA-256) */
+	atl_wr_init(&pub, 1024, false);
+	wr_ok(atl_wr_u16be(&pub, ATL_TPM_ALG_ECC));
+	wr_ok(atl_wr_u16be(&pub, ATL_TPM_ALG_SHA256));
+	wr_ok(atl_wr_u32be(&pub, s->attrs));
+	wr_ok(atl_wr_u16be(&pub, 0));
+	wr_ok(atl_wr_u16be(&pub, ATL_TPM_ALG_NULL));
+	wr_ok(atl_wr_u16be(&pub, ATL_TPM_ALG_ECDSA));
+	wr_ok(atl_wr_u16be(&pub, ATL_TPM_ALG_SHA256));
+	wr_ok(atl_wr_u16be(&pub, ATL_TPM_ECC_NIST_P256));
+	wr_ok(atl_wr_u16be(&pub, ATL_TPM_ALG_NULL));
+	wr_ok(atl_wr_u16be(&pub, 32));
+	wr_ok(atl_wr_bytes(&pub, pt + 1, 32));
+	wr_ok(atl_wr_u16be(&pub, 32));
+	wr_ok(atl_wr_bytes(&pub, pt + 33, 32));
+	wr_ok(atl_wr_take(&pub, &pub_b, &pub_len));
+	assert_int_equal(atl_tpm_public_parse(pub_b, pub_len, &tp), ATL_OK);
+	assert_int_equal(atl_hex_encode(tp.name, tp.name_len, name_hex, 80), ATL_OK);
+	atl_tpm_public_clear(&tp);
+	/* pcrDigest over PCR 23 (others zero) */
+	{
+		struct atl_hash_ctx *h = NULL;
+
+		assert_int_equal(atl_hash_new(ATL_HASH_SHA256, &h), ATL_OK);
+		for (unsigned i = 0; i < 24; i++) {
+			if (s->sel_mask & (1u << i))
+				assert_int_equal(atl_hash_update(h, i == 23 ? s->pcr23 : zero, 32),
+						 ATL_OK);
+		}
+		assert_int_equal(atl_hash_final(h, dg), ATL_OK);
+		atl_hash_free(h);
+	}
+	/* TPMS_ATTEST */
+	atl_wr_init(&att, 1024, false);
+	wr_ok(atl_wr_u32be(&att, s->magic));
+	wr_ok(atl_wr_u16be(&att, s->type));
+	wr_ok(atl_wr_u16be(&att, 34));
+	wr_ok(atl_wr_bytes(&att, zero, 32));
+	wr_ok(atl_wr_u16be(&att, 0x000b));
+	wr_ok(atl_wr_u16be(&att, 32));
+	wr_ok(atl_wr_bytes(&att, s->extra, 32));
+	wr_ok(atl_wr_u64be(&att, 1234));
+	wr_ok(atl_wr_u32be(&att, 1));
+	wr_ok(atl_wr_u32be(&att, 0));
+	wr_ok(atl_wr_u8(&att, s->safe));
+	wr_ok(atl_wr_u64be(&att, 0x2019102300000000ull));
+	wr_ok(atl_wr_u32be(&att, 1));
+	wr_ok(atl_wr_u16be(&att, ATL_TPM_ALG_SHA256));
+	wr_ok(atl_wr_u8(&att, 3));
+	wr_ok(atl_wr_u8(&att, (uint8_t)s->sel_mask));
+	wr_ok(atl_wr_u8(&att, (uint8_t)(s->sel_mask >> 8)));
+	wr_ok(atl_wr_u8(&att, (uint8_t)(s->sel_mask >> 16)));
+	wr_ok(atl_wr_u16be(&att, 32));
+	wr_ok(atl_wr_bytes(&att, dg, 32));
+	wr_ok(atl_wr_take(&att, &att_b, &att_len));
+	/* TPMT_SIGNATURE */
+	assert_int_equal(atl_sig_sign(sk, s->sig_hash == ATL_TPM_ALG_SHA384
+						 ? ATL_SIG_ECDSA_P256_SHA384
+						 : ATL_SIG_ECDSA_P256_SHA256,
+				      ATL_SIG_FMT_RAW_RS, att_b, att_len, &rs, &rs_len),
+			 ATL_OK);
+	atl_wr_init(&sig, 1024, false);
+	wr_ok(atl_wr_u16be(&sig, s->sig_alg));
+	if (s->sig_alg == ATL_TPM_ALG_ECDSA) {
+		wr_ok(atl_wr_u16be(&sig, s->sig_hash));
+		wr_ok(atl_wr_u16be(&sig, 32));
+		wr_ok(atl_wr_bytes(&sig, rs, 32));
+		wr_ok(atl_wr_u16be(&sig, 32));
+		wr_ok(atl_wr_bytes(&sig, rs + 32, 32));
+	}
+	wr_ok(atl_wr_take(&sig, &sig_b, &sig_len));
+
+	p64 = b64(pub_b, pub_len);
+	a64 = b64(att_b, att_len);
+	s64 = b64(sig_b, sig_len);
+	vals = json_object();
+	for (unsigned i = 0; i < 24; i++) {
+		char k[4];
+
+		if (!(s->offer_mask & (1u << i)))
+			continue;
+		snprintf(k, sizeof(k), "%u", i);
+		assert_int_equal(atl_hex_encode(i == 23 ? s->pcr23 : zero, 32, hex, sizeof(hex)),
+				 ATL_OK);
+		json_object_set_new(vals, k, json_string(hex));
+	}
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:o}}", "format", "atoll-tpm-v1", "ak_pub",
+		       p64, "quote", a64, "signature", s64, "pcrs", "bank", "sha256", "values", vals);
+	assert_non_null(ev);
+	if (s->meas != NULL) {
+		assert_int_equal(atl_hex_encode(s->meas, 48, hex, sizeof(hex)), ATL_OK);
+		json_object_set_new(ev, "measurement", json_string(hex));
+		json_object_set_new(ev, "measurement_pcr", json_integer(23));
+	}
+	txt = atl_json_dump(ev);
+	*len = strlen(txt);
+	json_decref(ev);
+	free(p64);
+	free(a64);
+	free(s64);
+	free(pub_b);
+	free(att_b);
+	free(sig_b);
+	free(rs);
+	free(pt);
+	atl_pubkey_free(pk);
+	atl_privkey_free(sk);
+	return (uint8_t *)txt;
+}
+
+static json_t *pin_policy(const char *name_hex)
+{
+	json_t *p = json_pack("{s:[s], s:{s:[s]}}", "tee_types", "tpm", "tpm", "ak_names", name_hex);
+
+	assert_non_null(p);
+	return p;
+}
+
+/* Builds, verifies against a policy pinning the AK, expects check == ok. */
+static void synth_expect(const struct synth *s, const char *check, int ok, json_t *extra_sec)
+{
+	char name[80];
+	size_t len;
+	uint8_t *ev = synth_build(s, &len, name);
+	json_t *pol = pin_policy(name);
+	enum atl_err rc;
+	struct atl_ar *ar;
+
+	if (extra_sec != NULL)
+		json_object_update(json_object_get(pol, "tpm"), extra_sec);
+	ar = run(ev, len, pol, NULL, NULL, s->extra, sizeof(s->extra), &rc);
+	assert_int_equal(rc, ATL_OK);
+	if (check_state(ar, check) != ok)
+		dump(ar);
+	assert_int_equal(check_state(ar, check), ok);
+	if (!ok)
+		assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	atl_ar_free(ar);
+	json_decref(pol);
+	free(ev);
+}
+
+static void test_synth_ok(void **state)
+{
+	struct synth s;
+	char name[80];
+	size_t len;
+	uint8_t *ev;
+	json_t *pol;
+	enum atl_err rc;
+	struct atl_ar *ar;
+
+	(void)state;
+	synth_defaults(&s);
+	ev = synth_build(&s, &len, name);
+	pol = pin_policy(name);
+	ar = run(ev, len, pol, NULL, NULL, s.extra, sizeof(s.extra), &rc);
+	assert_int_equal(rc, ATL_OK);
+	if (atl_ar_status(ar) != ATL_AR_AFFIRMING)
+		dump(ar);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+	assert_int_equal(check_state(ar, "measurement"), 1);
+	atl_ar_free(ar);
+	/* Not pinned: the AK is not trusted (NEGATIVE-TESTS 32). */
+	ar = run(ev, len, NULL, NULL, NULL, s.extra, sizeof(s.extra), &rc);
+	assert_int_equal(check_state(ar, "ak_trust"), 0);
+	atl_ar_free(ar);
+	json_decref(pol);
+	free(ev);
+}
+
+static void test_synth_negatives(void **state)
+{
+	struct synth s;
+	json_t *sec;
+
+	(void)state;
+	/* NEGATIVE-TESTS 29: TPM2_Sign over a fake TPMS_ATTEST. */
+	synth_defaults(&s);
+	s.magic = 0xff544348;
+	synth_expect(&s, "quote_magic", 0, NULL);
+	synth_expect(&s, "signature", 1, NULL);
+	synth_defaults(&s);
+	s.type = 0x8017; /* TPM_ST_ATTEST_CERTIFY */
+	synth_expect(&s, "quote_type", 0, NULL);
+	/* An AK that is not a restricted signing key. */
+	synth_defaults(&s);
+	s.attrs &= ~ATL_TPMA_RESTRICTED;
+	synth_expect(&s, "ak_public", 0, NULL);
+	/* Signature hash other than the AK's scheme. */
+	synth_defaults(&s);
+	s.sig_hash = ATL_TPM_ALG_SHA384;
+	synth_expect(&s, "signature", 0, NULL);
+	/* TPM_ALG_NULL signature. */
+	synth_defaults(&s);
+	s.sig_alg = ATL_TPM_ALG_NULL;
+	synth_expect(&s, "signature", 0, NULL);
+	/* NEGATIVE-TESTS 28: values offered for PCRs the quote does not cover. */
+	synth_defaults(&s);
+	s.offer_mask |= 1u << 7;
+	synth_expect(&s, "pcr_selection", 0, NULL);
+	/* A quote that omits a PCR the offer needs. */
+	synth_defaults(&s);
+	s.sel_mask |= 1u << 4;
+	synth_expect(&s, "pcr_digest", 0, NULL);
+	/* TPMI_YES_NO out of range. */
+	synth_defaults(&s);
+	s.safe = 2;
+	synth_expect(&s, "clock", 0, NULL);
+	/* Measurement claimed ≠ PCR 23. */
+	synth_defaults(&s);
+	s.pcr23[0] ^= 1;
+	synth_expect(&s, "measurement", 0, NULL);
+	/* Policy PCRs: one not quoted, one different. */
+	synth_defaults(&s);
+	sec = json_pack("{s:{s:s}}", "pcrs", "0",
+			"0000000000000000000000000000000000000000000000000000000000000000");
+	synth_expect(&s, "pcr_policy", 0, sec);
+	json_decref(sec);
+	sec = json_pack("{s:{s:s}}", "pcrs", "23",
+			"1111111111111111111111111111111111111111111111111111111111111111");
+	synth_expect(&s, "pcr_policy", 0, sec);
+	json_decref(sec);
+	/* Measurement PCR other than the policy's. */
+	sec = json_pack("{s:i}", "measurement_pcr", 16);
+	synth_expect(&s, "measurement", 0, sec);
+	json_decref(sec);
+	/* Event log required but absent. */
+	sec = json_pack("{s:b}", "require_event_log", 1);
+	synth_expect(&s, "event_log", 0, sec);
+	json_decref(sec);
+	/* A bad policy section is reported, not trusted. */
+	sec = json_pack("{s:s}", "pcr_bank", "md5");
+	synth_expect(&s, "tpm_policy", 0, sec);
+	json_decref(sec);
+}
+
+static void test_policy_validate(void **state)
+{
+	static const char *const bad[] = {
+		"{\"nope\":1}",
+		"{\"pcr_bank\":\"md5\"}",
+		"{\"pcr_bank\":7}",
+		"{\"allow_sha1\":\"yes\"}",
+		"{\"require_event_log\":1}",
+		"{\"measurement_pcr\":24}",
+		"{\"measurement_pcr\":-1}",
+		"{\"pcrs\":{}}",
+		"{\"pcrs\":{\"24\":\"00\"}}",
+		"{\"pcrs\":{\"07\":\"00\"}}",
+		"{\"pcrs\":{\"x\":\"00\"}}",
+		"{\"pcrs\":{\"7\":\"00\"}}",
+		"{\"pcrs\":{\"7\":5}}",
+		"{\"ak_names\":[]}",
+		"{\"ak_names\":[1]}",
+		"{\"activation_keys\":\"pem\"}",
+		"{\"intermediates\":[\"\"]}",
+		NULL,
+	};
+	char why[200];
+	json_t *j = NULL;
+
+	(void)state;
+	assert_int_equal(atl_tpm_policy_validate(NULL, why, sizeof(why)), ATL_OK);
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		assert_int_equal(atl_json_parse(bad[i], strlen(bad[i]), &j), ATL_OK);
+		why[0] = '\0';
+		assert_int_equal(atl_tpm_policy_validate(j, why, sizeof(why)), ATL_E_FORMAT);
+		assert_true(strncmp(why, "policy: tpm.", 12) == 0);
+		json_decref(j);
+	}
+	assert_int_equal(atl_json_parse("{\"pcr_bank\":\"sha384\",\"pcrs\":{\"0\":\"" 
+					"000000000000000000000000000000000000000000000000"
+					"000000000000000000000000000000000000000000000000\"},"
+					"\"allow_sha1\":false,\"measurement_pcr\":16}",
+					strlen("{\"pcr_bank\":\"sha384\",\"pcrs\":{\"0\":\"" 
+					       "000000000000000000000000000000000000000000000000"
+					       "000000000000000000000000000000000000000000000000\"},"
+					       "\"allow_sha1\":false,\"measurement_pcr\":16}"),
+					&j),
+			 ATL_OK);
+	assert_int_equal(atl_tpm_policy_validate(j, why, sizeof(why)), ATL_OK);
+	json_decref(j);
+	/* policy init writes a section that validates */
+	{
+		uint8_t m[48] = {9};
+
+		assert_int_equal(atl_tpm_policy_init(m, sizeof(m), 23, &j), ATL_OK);
+		assert_int_equal(atl_tpm_policy_validate(j, why, sizeof(why)), ATL_OK);
+		json_decref(j);
+		assert_int_equal(atl_tpm_policy_init(m, sizeof(m), 24, &j), ATL_E_ARG);
+	}
+}
+
+static void test_activation_record(void **state)
+{
+	struct atl_privkey *k = NULL, *other = NULL;
+	struct atl_pubkey *pk = NULL, *opk = NULL;
+	uint8_t name[34] = {0x00, 0x0b, 1, 2, 3}, fp[32] = {7};
+	json_t *rec = NULL, *bad;
+
+	(void)state;
+	assert_int_equal(atl_privkey_generate_ec(384, &k), ATL_OK);
+	assert_int_equal(atl_privkey_generate_ec(384, &other), ATL_OK);
+	assert_int_equal(atl_privkey_public(k, &pk), ATL_OK);
+	assert_int_equal(atl_privkey_public(other, &opk), ATL_OK);
+	assert_int_equal(atl_tpm_activation_sign(k, name, sizeof(name), fp, 1000, &rec), ATL_OK);
+	assert_int_equal(atl_tpm_activation_verify(rec, pk, name, sizeof(name), fp), ATL_OK);
+	/* another signer, another AK, another EK */
+	assert_int_equal(atl_tpm_activation_verify(rec, opk, name, sizeof(name), fp), ATL_E_AUTH);
+	name[5] ^= 1;
+	assert_int_equal(atl_tpm_activation_verify(rec, pk, name, sizeof(name), fp), ATL_E_POLICY);
+	name[5] ^= 1;
+	fp[3] ^= 1;
+	assert_int_equal(atl_tpm_activation_verify(rec, pk, name, sizeof(name), fp), ATL_E_POLICY);
+	fp[3] ^= 1;
+	/* edited fields break the signature; unknown fields and versions refused */
+	bad = json_deep_copy(rec);
+	json_object_set_new(bad, "issued_at", json_integer(1001));
+	assert_int_equal(atl_tpm_activation_verify(bad, pk, name, sizeof(name), fp), ATL_E_AUTH);
+	json_object_set_new(bad, "extra", json_true());
+	assert_int_equal(atl_tpm_activation_verify(bad, pk, name, sizeof(name), fp), ATL_E_FORMAT);
+	json_decref(bad);
+	bad = json_deep_copy(rec);
+	json_object_set_new(bad, "v", json_integer(2));
+	assert_int_equal(atl_tpm_activation_verify(bad, pk, name, sizeof(name), fp),
+			 ATL_E_UNSUPPORTED);
+	json_decref(bad);
+	assert_int_equal(atl_tpm_activation_sign(k, name, 0, fp, 1, &bad), ATL_E_ARG);
+	json_decref(rec);
+	atl_pubkey_free(pk);
+	atl_pubkey_free(opk);
+	atl_privkey_free(k);
+	atl_privkey_free(other);
+}
+
+static void test_make_credential_args(void **state)
+{
+	size_t len;
+	uint8_t *pb = vec("go-tpm-tools/gce-cos-85-nonce9009.pb", &len);
+	const uint8_t *ak = pb + 3; /* field 1: TPMT_PUBLIC, 280 bytes */
+	uint8_t cred[32] = {1};
+	struct atl_tpm_challenge ch;
+
+	(void)state;
+	/* The GCE AK is a signing key, not an EK: refused as EK. */
+	assert_int_equal(atl_tpm_make_credential(ak, 280, ak, 280, cred, 32, &ch),
+			 ATL_E_UNSUPPORTED);
+	assert_int_equal(atl_tpm_make_credential(ak, 280, ak, 280, cred, 0, &ch), ATL_E_ARG);
+	assert_int_equal(atl_tpm_make_credential(ak, 280, ak, 280, cred, 33, &ch), ATL_E_ARG);
+	assert_int_equal(atl_tpm_make_credential(ak, 279, ak, 280, cred, 32, &ch), ATL_E_TRUNCATED);
+	assert_null(ch.blob);
+	free(pb);
+}
+
+static void test_decode_errors(void **state)
+{
+	static const char *const bad[] = {
+		"{\"format\":\"other\"}",
+		"{\"format\":\"atoll-tpm-v1\"}",
+		"{\"format\":\"atoll-tpm-v1\",\"zzz\":1}",
+		"{\"unknown\":1}",
+		"{\"ak_public\":\"AAAA\",\"tpm_quote\":{\"message\":\"AAAA\",\"signature\":\"AAAA\","
+		"\"pcrs\":[]}}",
+		"{",
+		"\x0a\xff\xff\xff\xff\x0f",
+		"\x0b",
+		NULL,
+	};
+
+	(void)state;
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		enum atl_err rc;
+		struct atl_ar *ar = run((const uint8_t *)bad[i], strlen(bad[i]), NULL, NULL, NULL,
+					NULL, 0, &rc);
+
+		if (rc == ATL_OK)
+			assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+		atl_ar_free(ar);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +891,9 @@ int main(void)
 		cmocka_unit_test(test_gce_banks),      cmocka_unit_test(test_gce_flips),
 		cmocka_unit_test(test_gce_truncated),  cmocka_unit_test(test_evlog_openpcc),
 		cmocka_unit_test(test_evlog_types),    cmocka_unit_test(test_trustee),
+		cmocka_unit_test(test_synth_ok),       cmocka_unit_test(test_synth_negatives),
+		cmocka_unit_test(test_policy_validate), cmocka_unit_test(test_activation_record),
+		cmocka_unit_test(test_make_credential_args), cmocka_unit_test(test_decode_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
