@@ -152,6 +152,8 @@ static int policy_check(int argc, char **argv)
 		fprintf(stderr, "atoll policy check: %s\n", why);
 		return ATL_EXIT_FAIL;
 	}
+	if (atl_policy_allow_sim(p) && atl_policy_lists_tee(p, "sim"))
+		fprintf(stderr, "%s\n", ATL_SIM_WARNING);
 	json_decref(p);
 	printf("ok\n");
 	return ATL_EXIT_OK;

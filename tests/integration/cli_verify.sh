@@ -68,6 +68,7 @@ grep -q "NO hardware protection" "$T/err" || { echo "FAIL: enclave gave no warni
 expect 0 "policy init" "$ATOLL" policy init --sim-root "$T/sim/sim-root.pub.pem" --enclave "$ENCLAVE"
 cp "$T/out" "$T/policy.json"
 expect 0 "policy check" "$ATOLL" policy check "$T/policy.json"
+grep -q "NO hardware protection" "$T/err" || { echo "FAIL: policy check gave no sim warning"; FAILS=$((FAILS + 1)); }
 
 expect 0 "verify accepts" "$ATOLL" verify --evidence "$T/ev.json" --policy "$T/policy.json" --nonce $NONCE
 grep -q '"status": "warning"' "$T/out" || { echo "FAIL: status not warning"; FAILS=$((FAILS + 1)); }
