@@ -37,7 +37,7 @@
 enum atl_store_backend { ATL_STORE_SQLITE = 1, ATL_STORE_POSTGRES = 2 };
 
 /* Current schema version the code migrates to. */
-#define ATL_STORE_SCHEMA_VERSION 1
+#define ATL_STORE_SCHEMA_VERSION 2
 /* "job_" + 32 hex digits + NUL */
 #define ATL_JOB_ID_LEN (4 + 32 + 1)
 /* Default busy timeout (ms) when another connection holds the write lock. */
@@ -145,6 +145,26 @@ ATL_NODISCARD enum atl_err atl_store_attestation_foreach(
 	struct atl_store *s, int64_t island_id, int64_t after_seq, size_t max,
 	int (*fn)(void *ctx, const struct atl_store_attestation *a), void *ctx);
 
+/* ---- attestation challenges (schema 2) ---- */
+/* Outstanding nonces kept per island; adding one more drops the oldest. */
+#define ATL_STORE_CHALLENGES_MAX 8
+/* Bytes of a challenge nonce. */
+#define ATL_STORE_NONCE_MIN 16
+/* Records a fresh nonce (ATL_STORE_NONCE_MIN..ATL_ATTEST_NONCE_MAX bytes)
+ * issued to island_id, valid until expires_at, and drops expired nonces.
+ * ATL_E_NOTFOUND for an unknown island, ATL_E_EXISTS for a nonce already
+ * issued. Kept in the database so that coordinators sharing it agree. */
+ATL_NODISCARD enum atl_err atl_store_challenge_add(struct atl_store *s, int64_t island_id,
+						   const uint8_t *nonce, size_t nonce_len,
+						   int64_t now, int64_t expires_at);
+/* Consumes a nonce issued to island_id: ATL_OK exactly once while now <=
+ * expires_at; ATL_E_EXPIRED after that (the nonce is consumed too);
+ * ATL_E_REPLAY for a nonce never issued, already used, or issued to another
+ * island (whose nonce is left alone). */
+ATL_NODISCARD enum atl_err atl_store_challenge_take(struct atl_store *s, int64_t island_id,
+						    const uint8_t *nonce, size_t nonce_len,
+						    int64_t now);
+
 /* ---- workloads ---- */
 struct atl_store_workload {
 	char id[ATL_STORE_NAME_MAX + 1];
@@ -245,6 +265,13 @@ ATL_NODISCARD enum atl_err atl_store_job_fail(struct atl_store *s, int64_t islan
  * NULL) of requeued and failed jobs. */
 ATL_NODISCARD enum atl_err atl_store_job_expire(struct atl_store *s, int64_t now,
 						size_t *n_requeued_out, size_t *n_failed_out);
+/* Fails queued jobs created before `created_before` (no attested island
+ * took them: their recipients' enclaves are gone) with `reason`, metering
+ * them as failed. *n_out (may be NULL) gets how many. */
+ATL_NODISCARD enum atl_err atl_store_job_expire_queued(struct atl_store *s,
+						       int64_t created_before,
+						       const char *reason, int64_t now,
+						       size_t *n_out);
 /* Number of jobs in each status (indexed by enum atl_job_status). */
 ATL_NODISCARD enum atl_err atl_store_job_counts(struct atl_store *s,
 						uint64_t counts_out[ATL_JOB_STATUS_COUNT]);

@@ -35,6 +35,10 @@ struct atl_store_ops {
 					    int (*fn)(void *ctx,
 						      const struct atl_store_attestation *a),
 					    void *ctx);
+	enum atl_err (*challenge_add)(struct atl_store *s, int64_t island_id, const uint8_t *nonce,
+				      size_t nonce_len, int64_t now, int64_t expires_at);
+	enum atl_err (*challenge_take)(struct atl_store *s, int64_t island_id,
+				       const uint8_t *nonce, size_t nonce_len, int64_t now);
 	enum atl_err (*workload_add)(struct atl_store *s, const struct atl_store_workload *w);
 	enum atl_err (*workload_get)(struct atl_store *s, const char *id,
 				     struct atl_store_workload *out);
@@ -55,6 +59,8 @@ struct atl_store_ops {
 				 const char *reason, int64_t now);
 	enum atl_err (*job_expire)(struct atl_store *s, int64_t now, size_t *n_requeued_out,
 				   size_t *n_failed_out);
+	enum atl_err (*job_expire_queued)(struct atl_store *s, int64_t created_before,
+					  const char *reason, int64_t now, size_t *n_out);
 	enum atl_err (*job_counts)(struct atl_store *s, uint64_t counts_out[ATL_JOB_STATUS_COUNT]);
 	enum atl_err (*usage_get)(struct atl_store *s, int64_t tenant_id,
 				  struct atl_store_usage *out);

@@ -100,6 +100,15 @@ static const char *const migrations[] = {
 	" action TEXT NOT NULL,"
 	" subject TEXT NOT NULL,"
 	" detail TEXT NOT NULL);",
+	/* version 2: attestation challenges shared by every coordinator */
+	"CREATE TABLE challenges("
+	" nonce BLOB PRIMARY KEY,"
+	" island_id INTEGER NOT NULL REFERENCES islands(id),"
+	" issued_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL);"
+	"CREATE INDEX challenges_island ON challenges(island_id, issued_at);"
+	"CREATE INDEX challenges_expiry ON challenges(expires_at);"
+	"CREATE INDEX jobs_queued_age ON jobs(status, created_at);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ATL_STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
@@ -119,7 +128,8 @@ enum stmt {
 	ST_JOB_INSERT, ST_JOB_RCPT, ST_USAGE_SUBMIT, ST_JOB_GET, ST_JOB_STATUS, ST_JOB_CANCEL,
 	ST_JOB_PICK, ST_JOB_LEASE, ST_JOB_BY_SEQ, ST_JOB_HELD, ST_JOB_DONE, ST_RESULT_ADD,
 	ST_USAGE_DONE, ST_JOB_RETRY, ST_USAGE_FAIL, ST_EXPIRE_USAGE, ST_EXPIRE_FAIL,
-	ST_EXPIRE_REQUEUE, ST_JOB_COUNTS, ST_JOB_LIST, ST_USAGE_GET, ST_AUDIT_ADD, ST_AUDIT_LIST,
+	ST_EXPIRE_REQUEUE, ST_QUEUED_USAGE, ST_QUEUED_FAIL, ST_CHAL_PURGE, ST_CHAL_ADD,
+	ST_CHAL_TRIM, ST_CHAL_GET, ST_CHAL_DEL, ST_JOB_COUNTS, ST_JOB_LIST, ST_USAGE_GET, ST_AUDIT_ADD, ST_AUDIT_LIST,
 	ST__COUNT
 };
 
@@ -187,6 +197,21 @@ static const char *const sql[ST__COUNT] = {
 	[ST_EXPIRE_REQUEUE] = "UPDATE jobs SET status=0,attempts=attempts+1,lease_island=0,"
 			      "lease_deadline=0,error='lease expired',updated_at=?1"
 			      " WHERE status=1 AND lease_deadline<?1",
+	[ST_QUEUED_USAGE] = "UPDATE usage SET jobs_failed=jobs_failed+(SELECT COUNT(*) FROM jobs j"
+			    " WHERE j.tenant_id=usage.tenant_id AND j.status=0 AND j.created_at<?1)"
+			    " WHERE tenant_id IN (SELECT tenant_id FROM jobs WHERE status=0 AND"
+			    " created_at<?1)",
+	[ST_QUEUED_FAIL] = "UPDATE jobs SET status=3,error=?2,updated_at=?3 WHERE status=0 AND "
+			   "created_at<?1",
+	[ST_CHAL_PURGE] = "DELETE FROM challenges WHERE expires_at<?1",
+	[ST_CHAL_ADD] = "INSERT INTO challenges(nonce,island_id,issued_at,expires_at) "
+			"VALUES(?1,?2,?3,?4)",
+	/* keep the newest ?2 nonces of the island */
+	[ST_CHAL_TRIM] = "DELETE FROM challenges WHERE island_id=?1 AND nonce NOT IN (SELECT nonce"
+			 " FROM challenges WHERE island_id=?1 ORDER BY issued_at DESC, rowid DESC"
+			 " LIMIT ?2)",
+	[ST_CHAL_GET] = "SELECT island_id, expires_at FROM challenges WHERE nonce=?1",
+	[ST_CHAL_DEL] = "DELETE FROM challenges WHERE nonce=?1",
 	[ST_JOB_COUNTS] = "SELECT status, COUNT(*) FROM jobs GROUP BY status",
 	[ST_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs j WHERE j.tenant_id=?1 AND"
 			" (?2 = 0 OR j.seq < (SELECT seq FROM jobs WHERE id=?3 AND tenant_id=?1))"
@@ -701,6 +726,80 @@ out:
 	return rc;
 }
 
+/* ---- challenges ---- */
+
+static enum atl_err sq_challenge_add(struct atl_store *s, int64_t island_id, const uint8_t *nonce,
+				     size_t nonce_len, int64_t now, int64_t expires_at)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	ATL_TRY(begin(q));
+	if ((st = stmt(q, ST_CHAL_PURGE)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, now);
+	ATL_TRY(run(q, st, "challenge purge"));
+	if ((st = stmt(q, ST_CHAL_ADD)) == NULL)
+		goto out;
+	bind_blob(st, 1, nonce, nonce_len);
+	sqlite3_bind_int64(st, 2, island_id);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, expires_at);
+	ATL_TRY(run(q, st, "challenge add"));
+	if ((st = stmt(q, ST_CHAL_TRIM)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, island_id);
+	sqlite3_bind_int64(st, 2, ATL_STORE_CHALLENGES_MAX);
+	ATL_TRY(run(q, st, "challenge trim"));
+	rc = ATL_OK;
+out:
+	return finish(q, rc);
+}
+
+static enum atl_err sq_challenge_take(struct atl_store *s, int64_t island_id,
+				      const uint8_t *nonce, size_t nonce_len, int64_t now)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st;
+	enum atl_err rc = ATL_E_INTERNAL, verdict;
+	int64_t owner, expires_at;
+	int src;
+
+	ATL_TRY(begin(q));
+	if ((st = stmt(q, ST_CHAL_GET)) == NULL)
+		goto out;
+	bind_blob(st, 1, nonce, nonce_len);
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		sqlite3_reset(st);
+		rc = ATL_E_REPLAY;
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		rc = fail(q, src, "challenge get");
+		sqlite3_reset(st);
+		goto out;
+	}
+	owner = sqlite3_column_int64(st, 0);
+	expires_at = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	if (owner != island_id) {
+		rc = ATL_E_REPLAY; /* another island's nonce: leave it */
+		goto out;
+	}
+	verdict = now <= expires_at ? ATL_OK : ATL_E_EXPIRED;
+	if ((st = stmt(q, ST_CHAL_DEL)) == NULL)
+		goto out;
+	bind_blob(st, 1, nonce, nonce_len);
+	ATL_TRY(run(q, st, "challenge take"));
+	/* commit the deletion even when the verdict is "expired" */
+	rc = finish(q, ATL_OK);
+	return rc != ATL_OK ? rc : verdict;
+out:
+	return finish(q, rc);
+}
+
 /* ---- workloads ---- */
 
 static enum atl_err sq_workload_add(struct atl_store *s, const struct atl_store_workload *w)
@@ -963,6 +1062,31 @@ out:
 	return finish(q, rc);
 }
 
+static enum atl_err sq_job_expire_queued(struct atl_store *s, int64_t created_before,
+					  const char *reason, int64_t now, size_t *n_out)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	ATL_TRY(begin(q));
+	if ((st = stmt(q, ST_QUEUED_USAGE)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, created_before);
+	ATL_TRY(run(q, st, "expire queued usage"));
+	if ((st = stmt(q, ST_QUEUED_FAIL)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, created_before);
+	bind_text(st, 2, reason);
+	sqlite3_bind_int64(st, 3, now);
+	ATL_TRY(run(q, st, "expire queued"));
+	if (n_out != NULL)
+		*n_out = (size_t)sqlite3_changes(q->db);
+	rc = ATL_OK;
+out:
+	return finish(q, rc);
+}
+
 static enum atl_err sq_job_lease(struct atl_store *s, int64_t island_id, const char *const *kids,
 				 size_t n_kids, int64_t now, int64_t lease_s,
 				 struct atl_store_job *out)
@@ -1219,6 +1343,8 @@ static const struct atl_store_ops sqlite_ops = {
 	.island_expire = sq_island_expire,
 	.island_list_attested = sq_island_list_attested,
 	.attestation_foreach = sq_attestation_foreach,
+	.challenge_add = sq_challenge_add,
+	.challenge_take = sq_challenge_take,
 	.workload_add = sq_workload_add,
 	.workload_get = sq_workload_get,
 	.job_submit = sq_job_submit,
@@ -1229,6 +1355,7 @@ static const struct atl_store_ops sqlite_ops = {
 	.job_complete = sq_job_complete,
 	.job_fail = sq_job_fail,
 	.job_expire = sq_job_expire,
+	.job_expire_queued = sq_job_expire_queued,
 	.job_counts = sq_job_counts,
 	.usage_get = sq_usage_get,
 	.audit_add = sq_audit_add,

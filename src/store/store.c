@@ -265,6 +265,35 @@ enum atl_err atl_store_attestation_foreach(
 	return rc;
 }
 
+static bool nonce_ok(const uint8_t *nonce, size_t len)
+{
+	return nonce != NULL && len >= ATL_STORE_NONCE_MIN && len <= ATL_ATTEST_NONCE_MAX;
+}
+
+enum atl_err atl_store_challenge_add(struct atl_store *s, int64_t island_id, const uint8_t *nonce,
+				     size_t nonce_len, int64_t now, int64_t expires_at)
+{
+	enum atl_err rc;
+
+	if (s == NULL || island_id <= 0 || !nonce_ok(nonce, nonce_len) || expires_at < now)
+		return ATL_E_ARG;
+	CALL(s, s->ops->challenge_add(s, island_id, nonce, nonce_len, now, expires_at));
+	return rc;
+}
+
+enum atl_err atl_store_challenge_take(struct atl_store *s, int64_t island_id,
+				      const uint8_t *nonce, size_t nonce_len, int64_t now)
+{
+	enum atl_err rc;
+
+	if (s == NULL || island_id <= 0 || nonce == NULL)
+		return ATL_E_ARG;
+	if (!nonce_ok(nonce, nonce_len))
+		return ATL_E_REPLAY; /* never issued */
+	CALL(s, s->ops->challenge_take(s, island_id, nonce, nonce_len, now));
+	return rc;
+}
+
 enum atl_err atl_store_workload_add(struct atl_store *s, const struct atl_store_workload *w)
 {
 	enum atl_err rc;
@@ -480,6 +509,19 @@ enum atl_err atl_store_job_expire(struct atl_store *s, int64_t now, size_t *n_re
 	if (s == NULL)
 		return ATL_E_ARG;
 	CALL(s, s->ops->job_expire(s, now, n_requeued_out, n_failed_out));
+	return rc;
+}
+
+enum atl_err atl_store_job_expire_queued(struct atl_store *s, int64_t created_before,
+					 const char *reason, int64_t now, size_t *n_out)
+{
+	enum atl_err rc;
+
+	if (n_out != NULL)
+		*n_out = 0;
+	if (s == NULL || !str_ok(reason, ATL_STORE_REASON_MAX))
+		return ATL_E_ARG;
+	CALL(s, s->ops->job_expire_queued(s, created_before, reason, now, n_out));
 	return rc;
 }
 

@@ -456,20 +456,33 @@ static void test_jobs(void **state)
 	submit(s, t, kid1, "sealed-4", id3);
 	assert_int_equal(atl_store_job_cancel(s, t, id3, 900), ATL_OK);
 	assert_int_equal(atl_store_job_cancel(s, t, id3, 901), ATL_E_STATE);
+	/* queued too long (submitted at 200): failed with the reason */
+	submit(s, t, "ek_ffffffffffffffffffffffffffffffff", "sealed-5", id3);
+	assert_int_equal(atl_store_job_expire_queued(s, 200, "no island", 950, &n), ATL_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(atl_store_job_expire_queued(s, 201, "no attested island took the job",
+						     950, &n),
+			 ATL_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(atl_store_job_get(s, t, id3, false, &j), ATL_OK);
+	assert_int_equal(j.status, ATL_JOB_FAILED);
+	assert_string_equal(j.error, "no attested island took the job");
+	atl_store_job_clear(&j);
+	assert_int_equal(atl_store_job_expire_queued(s, 201, "", 950, &n), ATL_E_ARG);
 
 	assert_int_equal(atl_store_job_counts(s, counts), ATL_OK);
 	assert_int_equal(counts[ATL_JOB_QUEUED], 0);
 	assert_int_equal(counts[ATL_JOB_LEASED], 0);
 	assert_int_equal(counts[ATL_JOB_DONE], 1);
-	assert_int_equal(counts[ATL_JOB_FAILED], 2);
+	assert_int_equal(counts[ATL_JOB_FAILED], 3);
 	assert_int_equal(counts[ATL_JOB_CANCELLED], 1);
 
 	/* metering */
 	assert_int_equal(atl_store_usage_get(s, t, &u), ATL_OK);
-	assert_int_equal(u.jobs_submitted, 4);
+	assert_int_equal(u.jobs_submitted, 5);
 	assert_int_equal(u.jobs_done, 1);
-	assert_int_equal(u.jobs_failed, 2);
-	assert_int_equal(u.bytes_in, 32);
+	assert_int_equal(u.jobs_failed, 3);
+	assert_int_equal(u.bytes_in, 40);
 	assert_int_equal(u.bytes_out, 10);
 	assert_int_equal(atl_store_usage_get(s, bob, &u), ATL_OK);
 	assert_int_equal(u.jobs_submitted, 0);
@@ -480,6 +493,86 @@ static void test_jobs(void **state)
 	assert_int_equal(atl_store_job_lease(s, i1, offer1, ATL_LEASE_KIDS_MAX + 1, 1, 10, &j),
 			 ATL_E_ARG);
 	assert_int_equal(atl_store_job_lease(s, i1, offer1, 1, 1, 0, &j), ATL_E_ARG);
+	atl_store_close(s);
+}
+
+static void test_challenges(void **state)
+{
+	struct atl_store *s;
+	uint8_t n1[32], n2[32], nb[32];
+	int64_t t, a, b;
+	uint8_t h[ATL_SHA256_LEN];
+
+	(void)state;
+	s = open_db();
+	seed(s, &t, &a);
+	hash_of("it_b", h);
+	assert_int_equal(atl_store_island_add(s, "isl-b", h, 10, &b), ATL_OK);
+	memset(n1, 1, sizeof(n1));
+	memset(n2, 2, sizeof(n2));
+	memset(nb, 3, sizeof(nb));
+	assert_int_equal(atl_store_challenge_add(s, a, n1, sizeof(n1), 100, 130), ATL_OK);
+	assert_int_equal(atl_store_challenge_add(s, a, n1, sizeof(n1), 100, 130), ATL_E_EXISTS);
+	assert_int_equal(atl_store_challenge_add(s, a, n2, sizeof(n2), 100, 130), ATL_OK);
+	assert_int_equal(atl_store_challenge_add(s, b, nb, sizeof(nb), 100, 130), ATL_OK);
+	assert_int_equal(atl_store_challenge_add(s, 999, n1 + 1, 16, 100, 130), ATL_E_NOTFOUND);
+	assert_int_equal(atl_store_challenge_add(s, a, n1, 8, 100, 130), ATL_E_ARG);
+	assert_int_equal(atl_store_challenge_add(s, a, n1, sizeof(n1), 100, 99), ATL_E_ARG);
+	/* another island's nonce is refused and left alone */
+	assert_int_equal(atl_store_challenge_take(s, a, nb, sizeof(nb), 110), ATL_E_REPLAY);
+	assert_int_equal(atl_store_challenge_take(s, b, nb, sizeof(nb), 110), ATL_OK);
+	/* single use */
+	assert_int_equal(atl_store_challenge_take(s, a, n1, sizeof(n1), 110), ATL_OK);
+	assert_int_equal(atl_store_challenge_take(s, a, n1, sizeof(n1), 111), ATL_E_REPLAY);
+	/* too old: refused, and gone */
+	assert_int_equal(atl_store_challenge_take(s, a, n2, sizeof(n2), 131), ATL_E_EXPIRED);
+	assert_int_equal(atl_store_challenge_take(s, a, n2, sizeof(n2), 120), ATL_E_REPLAY);
+	assert_int_equal(atl_store_challenge_take(s, a, n2, 4, 120), ATL_E_REPLAY);
+	/* only the newest ATL_STORE_CHALLENGES_MAX stay outstanding */
+	for (int i = 0; i < ATL_STORE_CHALLENGES_MAX + 2; i++) {
+		uint8_t n[16];
+		memset(n, 0x40 + i, sizeof(n));
+		assert_int_equal(atl_store_challenge_add(s, a, n, sizeof(n), 200 + i, 1000), ATL_OK);
+	}
+	for (int i = 0; i < ATL_STORE_CHALLENGES_MAX + 2; i++) {
+		uint8_t n[16];
+		memset(n, 0x40 + i, sizeof(n));
+		assert_int_equal(atl_store_challenge_take(s, a, n, sizeof(n), 300),
+				 i < 2 ? ATL_E_REPLAY : ATL_OK);
+	}
+	atl_store_close(s);
+}
+
+static void test_migrate_from_v1(void **state)
+{
+	struct atl_store *s;
+	sqlite3 *db;
+	uint8_t n[16];
+	int64_t t, a;
+	int v = 0;
+
+	(void)state;
+	/* a version-1 database: the current one with step 2 taken back */
+	s = open_db();
+	seed(s, &t, &a);
+	atl_store_close(s);
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE challenges; DROP INDEX jobs_queued_age;"
+				      "DELETE FROM schema_migrations WHERE version=2",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	/* reopening migrates it, keeping the data */
+	s = open_db();
+	assert_int_equal(atl_store_migrate(s, &v), ATL_OK);
+	assert_int_equal(v, 2);
+	memset(n, 7, sizeof(n));
+	assert_int_equal(atl_store_challenge_add(s, a, n, sizeof(n), 1, 2), ATL_OK);
+	{
+		struct atl_store_workload w;
+		assert_int_equal(atl_store_workload_get(s, "clf", &w), ATL_OK);
+	}
 	atl_store_close(s);
 }
 
@@ -660,6 +753,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_workloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_challenges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_processes, setup, teardown),
 	};
