@@ -22,5 +22,8 @@ extern const struct atl_tee_ops atl_tee_cca;
 /* nitro.c: AWS Nitro Enclaves attestation documents (verify only). */
 #define ATL_HAVE_TEE_NITRO 1
 extern const struct atl_tee_ops atl_tee_nitro;
+/* nvgpu.c, spdm.c: NVIDIA confidential GPUs (SPDM measurements; verify only). */
+#define ATL_HAVE_TEE_NVGPU 1
+extern const struct atl_tee_ops atl_tee_nvgpu;
 /* hwv2 backends end */
 #endif

@@ -317,7 +317,10 @@ static enum atl_err cca_verify(const uint8_t *ev, size_t ev_len, const struct at
 		rc = atl_hw2_anchor_keys(in, "cca", keys + n, ATL_HW2_ANCHORS_MAX, &got, why, sizeof(why));
 		n += got;
 		if (rc != ATL_OK) {
+			enum atl_err err = rc;
+
 			ATL_TRY(atl_ar_check(ar, "cca.anchors", false, "%s", why));
+			rc = err;
 			goto out;
 		}
 	}

@@ -390,7 +390,10 @@ static enum atl_err nitro_verify(const uint8_t *ev, size_t ev_len, const struct 
 	rc = atl_hw2_anchor_roots(in, "nitro", atl_nitro_root_g1_pem, &roots, &builtin, why,
 				  sizeof(why));
 	if (rc != ATL_OK) {
+		enum atl_err err = rc;
+
 		ATL_TRY(atl_ar_check(ar, "nitro.anchors", false, "%s", why));
+		rc = err;
 		goto out;
 	}
 	if (!builtin)

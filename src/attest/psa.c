@@ -459,7 +459,10 @@ static enum atl_err psa_verify(const uint8_t *ev, size_t ev_len, const struct at
 	}
 	rc = atl_hw2_anchor_keys(in, "psa", any, ATL_HW2_ANCHORS_MAX, &n_any, why, sizeof(why));
 	if (rc != ATL_OK) {
+		enum atl_err err = rc;
+
 		ATL_TRY(atl_ar_check(ar, "psa.anchors", false, "%s", why));
+		rc = err;
 		goto out;
 	}
 	{

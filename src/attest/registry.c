@@ -22,6 +22,9 @@ static const struct atl_tee_ops *const all_tees[] = {
 #ifdef ATL_HAVE_TEE_NITRO
 	&atl_tee_nitro,
 #endif
+#ifdef ATL_HAVE_TEE_NVGPU
+	&atl_tee_nvgpu,
+#endif
 /* hwv2 backends end */
 	NULL,
 };
