@@ -261,6 +261,12 @@ ATL_NODISCARD enum atl_err atl_gguf_writer_add_arr(struct atl_gguf_writer *w, co
 /* Array of n NUL-terminated strings. */
 ATL_NODISCARD enum atl_err atl_gguf_writer_add_arr_str(struct atl_gguf_writer *w, const char *key,
 						       const char *const *v, size_t n);
+/* Copies, in file order and byte for byte, every metadata pair of g whose
+ * key starts with prefix ("" or NULL: all), except general.alignment; e.g.
+ * "tokenizer." to give a generated model a real vocabulary. Values are
+ * copied, so g may be closed afterwards. */
+ATL_NODISCARD enum atl_err atl_gguf_writer_copy_kv(struct atl_gguf_writer *w,
+						   const struct atl_gguf *g, const char *prefix);
 /* A tensor whose data (size bytes, must equal atl_ggml_nbytes) is borrowed.
  * Offsets are assigned in order, each padded to the alignment. */
 ATL_NODISCARD enum atl_err atl_gguf_writer_add_tensor(struct atl_gguf_writer *w, const char *name,

@@ -451,9 +451,11 @@ static enum atl_err parse(struct atl_gguf *g)
 		if (rc != ATL_OK)
 			return fail(rc, "gguf: truncated metadata");
 		g->n_kv = i + 1; /* owns kv->strs from here on */
+		kv->raw = g->file + r.pos;
 		rc = parse_value(&r, t, kv);
 		if (rc != ATL_OK)
 			return rc;
+		kv->raw_len = (size_t)(g->file + r.pos - kv->raw);
 	}
 
 	/* tensor infos */

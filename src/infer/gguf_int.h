@@ -16,6 +16,8 @@ struct atl_gguf_kv_ {
 	size_t n;                  /* ARRAY: element count; scalars: 1 */
 	const uint8_t *vals;       /* fixed-size scalar or array elements, little-endian */
 	struct atl_gguf_str *strs; /* ARRAY of STRING: n views (owned) */
+	const uint8_t *raw;        /* the encoded value (after the type id) */
+	size_t raw_len;
 };
 
 struct atl_gguf {

@@ -240,6 +240,36 @@ enum atl_err atl_gguf_writer_add_arr_str(struct atl_gguf_writer *w, const char *
 	return rc != ATL_OK ? latch(w, rc) : ATL_OK;
 }
 
+enum atl_err atl_gguf_writer_copy_kv(struct atl_gguf_writer *w, const struct atl_gguf *g,
+				     const char *prefix)
+{
+	size_t pl = prefix != NULL ? strlen(prefix) : 0;
+	enum atl_err rc = ATL_OK;
+
+	if (w->err != ATL_OK)
+		return w->err;
+	if (g == NULL)
+		return latch(w, ATL_E_ARG);
+	for (size_t i = 0; i < g->n_kv && rc == ATL_OK; i++) {
+		const struct atl_gguf_kv_ *kv = &g->kv[i];
+
+		if (pl > 0 && (kv->key.len < pl || memcmp(kv->key.p, prefix, pl) != 0))
+			continue;
+		/* the alignment is the writer's own business */
+		if (kv->key.len == strlen(ATL_GGUF_KEY_ALIGNMENT) &&
+		    memcmp(kv->key.p, ATL_GGUF_KEY_ALIGNMENT, kv->key.len) == 0)
+			continue;
+		rc = wr_gstr(&w->kv, kv->key.p, kv->key.len);
+		if (rc == ATL_OK)
+			rc = atl_wr_u32le(&w->kv, kv->type);
+		if (rc == ATL_OK)
+			rc = atl_wr_bytes(&w->kv, kv->raw, kv->raw_len);
+		if (rc == ATL_OK)
+			w->n_kv++;
+	}
+	return rc != ATL_OK ? latch(w, rc) : ATL_OK;
+}
+
 enum atl_err atl_gguf_writer_set_alignment(struct atl_gguf_writer *w, uint32_t align)
 {
 	if (w->err != ATL_OK)

@@ -367,6 +367,50 @@ static void test_writer_errors(void **state)
 	atl_gguf_writer_free(w);
 }
 
+/* Copying metadata from a real file: a generated model gets a real vocabulary. */
+static void test_writer_copy_kv(void **state)
+{
+	struct atl_gguf *src, *g;
+	struct atl_gguf_writer *w;
+	struct atl_gguf_arr a, b;
+	struct atl_gguf_str s1, s2;
+	uint8_t *buf;
+	size_t len;
+	bool add_bos;
+
+	(void)state;
+	assert_int_equal(atl_gguf_open(VEC "logits/tiny-llama-random-q8_0.gguf", &src), ATL_OK);
+	assert_int_equal(atl_gguf_writer_new(&w), ATL_OK);
+	assert_int_equal(atl_gguf_writer_add_str(w, "general.architecture", "llama"), ATL_OK);
+	assert_int_equal(atl_gguf_writer_copy_kv(w, src, "tokenizer."), ATL_OK);
+	assert_int_equal(atl_gguf_writer_write_mem(w, &buf, &len), ATL_OK);
+	atl_gguf_writer_free(w);
+	assert_int_equal(atl_gguf_open_mem(buf, len, &g), ATL_OK);
+	assert_int_equal(atl_gguf_n_kv(g), 1 + 10);
+	assert_int_equal(atl_gguf_get_arr(g, "tokenizer.ggml.tokens", &a), ATL_OK);
+	assert_int_equal(atl_gguf_get_arr(src, "tokenizer.ggml.tokens", &b), ATL_OK);
+	assert_int_equal(a.n, b.n);
+	assert_int_equal(atl_gguf_arr_str(&a, 31999, &s1), ATL_OK);
+	assert_int_equal(atl_gguf_arr_str(&b, 31999, &s2), ATL_OK);
+	assert_int_equal(s1.len, s2.len);
+	assert_memory_equal(s1.p, s2.p, s1.len);
+	assert_int_equal(atl_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &add_bos), ATL_OK);
+	assert_true(add_bos);
+	assert_int_equal(atl_gguf_find_key(g, "llama.block_count"), -1);
+	atl_gguf_close(g);
+	free(buf);
+	/* everything */
+	assert_int_equal(atl_gguf_writer_new(&w), ATL_OK);
+	assert_int_equal(atl_gguf_writer_copy_kv(w, src, NULL), ATL_OK);
+	assert_int_equal(atl_gguf_writer_write_mem(w, &buf, &len), ATL_OK);
+	atl_gguf_writer_free(w);
+	assert_int_equal(atl_gguf_open_mem(buf, len, &g), ATL_OK);
+	assert_int_equal(atl_gguf_n_kv(g), atl_gguf_n_kv(src));
+	atl_gguf_close(g);
+	free(buf);
+	atl_gguf_close(src);
+}
+
 /* ---- hostile files ---- */
 
 /* Builds a file from a writer and returns the open result. */
@@ -709,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_writer_roundtrip),
 		cmocka_unit_test(test_writer_errors),
+		cmocka_unit_test(test_writer_copy_kv),
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_header_errors),
 		cmocka_unit_test(test_metadata_errors),
