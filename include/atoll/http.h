@@ -77,13 +77,19 @@ struct atl_http_server_opts {
 	size_t body_max;          /* 0: ATL_HTTP_BODY_MAX */
 	unsigned conn_max;        /* 0: ATL_HTTP_CONN_MAX */
 	unsigned per_ip_conn_max; /* 0: ATL_HTTP_PER_IP_CONN_MAX */
+	/* HTTPS (TLS 1.2/1.3): PEM text, not paths; copied. NULL cert: plain HTTP. */
+	const char *tls_cert_pem;      /* server certificate chain */
+	const char *tls_key_pem;       /* its unencrypted private key */
+	const char *tls_client_ca_pem; /* set: every request needs a client certificate
+					* issued by this CA (mTLS), else 401 */
 };
 
 /* Starts a server in its own threads. routes (and the strings in them) and
  * ctx must outlive the server. Port 0 picks a free port (see
  * atl_http_server_port). ATL_E_ARG for a malformed listen address or route
  * pattern, ATL_E_POLICY for a non-loopback address without allow_public,
- * ATL_E_IO when the address cannot be bound. */
+ * ATL_E_IO when the address cannot be bound or the TLS certificate or key
+ * is unusable, ATL_E_UNSUPPORTED when libmicrohttpd has no TLS. */
 ATL_NODISCARD enum atl_err atl_http_server_start(const struct atl_http_server_opts *opts,
 						 const struct atl_http_route *routes,
 						 size_t n_routes, void *ctx,
@@ -98,6 +104,10 @@ void atl_http_server_stop(struct atl_http_server *srv);
  * ATL_HTTP_HEADER_MAX. Borrowed for the handler call. */
 const char *atl_http_req_header(const struct atl_http_req *req, const char *name);
 const char *atl_http_req_query(const struct atl_http_req *req, const char *key);
+/* SHA-256 of the DER client certificate of an mTLS connection (verified
+ * against tls_client_ca_pem). ATL_E_NOTFOUND on a connection without one. */
+ATL_NODISCARD enum atl_err atl_http_req_client_cert_sha256(const struct atl_http_req *req,
+							   uint8_t out[32]);
 /* The token of an "Authorization: Bearer TOKEN" header, or NULL. */
 const char *atl_http_req_bearer(const struct atl_http_req *req);
 /* Parses the body as one JSON document (atl_json_parse limits). ATL_E_FORMAT

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #define ATL_LOG_MODULE "http"
@@ -32,6 +33,8 @@ struct atl_http_server {
 	void *ctx;
 	size_t body_max;
 	uint16_t port;
+	bool require_client_cert;
+	char *cert_pem, *key_pem, *ca_pem; /* copies for libmicrohttpd; key wiped */
 };
 
 struct reqstate {
@@ -327,6 +330,49 @@ static void remote_of(struct MHD_Connection *conn, char *buf, size_t cap)
 	}
 }
 
+static gnutls_session_t tls_session(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+	return ci != NULL ? (gnutls_session_t)ci->tls_session : NULL;
+}
+
+/* The peer presented a certificate that chains to the configured client CA
+ * (GnuTLS checks signature, validity period and key usage). */
+static bool client_cert_ok(struct MHD_Connection *conn)
+{
+	gnutls_session_t ss = tls_session(conn);
+	unsigned int status = 1, n = 0;
+
+	if (ss == NULL || gnutls_certificate_get_peers(ss, &n) == NULL || n == 0)
+		return false;
+	if (gnutls_certificate_verify_peers2(ss, &status) != GNUTLS_E_SUCCESS || status != 0) {
+		atl_info("client certificate refused (status 0x%x)", status);
+		return false;
+	}
+	return true;
+}
+
+enum atl_err atl_http_req_client_cert_sha256(const struct atl_http_req *req, uint8_t out[32])
+{
+	const gnutls_datum_t *certs;
+	gnutls_session_t ss;
+	unsigned int n = 0;
+	size_t len = 32;
+
+	if (req == NULL || out == NULL)
+		return ATL_E_ARG;
+	memset(out, 0, 32);
+	ss = req->conn != NULL ? tls_session(req->conn) : NULL;
+	if (ss == NULL || (certs = gnutls_certificate_get_peers(ss, &n)) == NULL || n == 0)
+		return ATL_E_NOTFOUND;
+	if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[0], out, &len) != GNUTLS_E_SUCCESS ||
+	    len != 32)
+		return ATL_E_CRYPTO;
+	return ATL_OK;
+}
+
 /* First call: route, method and size checks. Returns MHD_YES to go on. */
 static enum MHD_Result first_call(struct atl_http_server *srv, struct MHD_Connection *conn,
 				  const char *url, const char *method, struct reqstate *st)
@@ -336,6 +382,11 @@ static enum MHD_Result first_call(struct atl_http_server *srv, struct MHD_Connec
 	uint64_t clen = 0;
 
 	allow[0] = '\0';
+	if (srv->require_client_cert && !client_cert_ok(conn)) {
+		st->answered = true;
+		return queue_error(conn, 401, "unauthorized", "a valid client certificate is required",
+				   NULL);
+	}
 	for (size_t i = 0; i < srv->n_routes; i++) {
 		const struct atl_http_route *r = &srv->routes[i];
 		if (!match(r->pattern, url, NULL))
@@ -596,22 +647,62 @@ enum atl_err atl_http_server_start(const struct atl_http_server_opts *opts,
 		MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	srv->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, srv,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)(opts->timeout_s != 0 ? opts->timeout_s : ATL_HTTP_TIMEOUT_S_DEFAULT),
-		MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)(opts->conn_max != 0 ? opts->conn_max : ATL_HTTP_CONN_MAX),
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned int)(opts->per_ip_conn_max != 0 ? opts->per_ip_conn_max
-							  : ATL_HTTP_PER_IP_CONN_MAX),
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY_MAX,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_END);
+	{
+		struct MHD_OptionItem o[16];
+		size_t n = 0;
+#define OPT(opt, val, ptr) o[n++] = (struct MHD_OptionItem){(opt), (intptr_t)(val), (ptr)}
+		OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
+		OPT(MHD_OPTION_CONNECTION_TIMEOUT,
+		    opts->timeout_s != 0 ? opts->timeout_s : ATL_HTTP_TIMEOUT_S_DEFAULT, NULL);
+		OPT(MHD_OPTION_CONNECTION_LIMIT,
+		    opts->conn_max != 0 ? opts->conn_max : ATL_HTTP_CONN_MAX, NULL);
+		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    opts->per_ip_conn_max != 0 ? opts->per_ip_conn_max : ATL_HTTP_PER_IP_CONN_MAX,
+		    NULL);
+		OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY_MAX, NULL);
+		OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);
+		OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
+		if (opts->tls_cert_pem != NULL) {
+			if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+				rc = ATL_E_UNSUPPORTED;
+				goto out;
+			}
+			if (opts->tls_key_pem == NULL) {
+				rc = ATL_E_ARG;
+				goto out;
+			}
+			srv->cert_pem = strdup(opts->tls_cert_pem);
+			srv->key_pem = strdup(opts->tls_key_pem);
+			if (srv->cert_pem == NULL || srv->key_pem == NULL) {
+				rc = ATL_E_NOMEM;
+				goto out;
+			}
+			flags |= MHD_USE_TLS;
+			OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem);
+			OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key_pem);
+			OPT(MHD_OPTION_HTTPS_PRIORITIES, 0,
+			    (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+			if (opts->tls_client_ca_pem != NULL) {
+				srv->ca_pem = strdup(opts->tls_client_ca_pem);
+				if (srv->ca_pem == NULL) {
+					rc = ATL_E_NOMEM;
+					goto out;
+				}
+				OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->ca_pem);
+				srv->require_client_cert = true;
+			}
+		} else if (opts->tls_key_pem != NULL || opts->tls_client_ca_pem != NULL) {
+			rc = ATL_E_ARG;
+			goto out;
+		}
+		OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+		srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+					  MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+	}
 	if (srv->d == NULL) {
-		atl_error("cannot listen on %s", opts->listen != NULL ? opts->listen : "default");
+		atl_error("cannot listen on %s%s", opts->listen != NULL ? opts->listen : "default",
+			  srv->cert_pem != NULL ? " (or the TLS certificate/key is unusable)" : "");
 		rc = ATL_E_IO;
 		goto out;
 	}
@@ -640,5 +731,11 @@ void atl_http_server_stop(struct atl_http_server *srv)
 		return;
 	if (srv->d != NULL)
 		MHD_stop_daemon(srv->d);
+	free(srv->cert_pem);
+	free(srv->ca_pem);
+	if (srv->key_pem != NULL) {
+		atl_wipe(srv->key_pem, strlen(srv->key_pem));
+		free(srv->key_pem);
+	}
 	free(srv);
 }

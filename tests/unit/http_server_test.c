@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "atoll/file.h"
 #include "atoll/http.h"
 #include "atoll/json.h"
 
@@ -67,6 +68,21 @@ static void h_whoami(void *ctx, const struct atl_http_req *req, struct atl_http_
 	json_decref(v);
 }
 
+static void h_cert(void *ctx, const struct atl_http_req *req, struct atl_http_resp *resp)
+{
+	uint8_t fp[32];
+	char hex[65];
+
+	(void)ctx;
+	if (atl_http_req_client_cert_sha256(req, fp) != ATL_OK) {
+		atl_http_resp_text(resp, 200, NULL, "none");
+		return;
+	}
+	for (size_t i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", fp[i]);
+	atl_http_resp_text(resp, 200, NULL, hex);
+}
+
 static void h_slow(void *ctx, const struct atl_http_req *req, struct atl_http_resp *resp)
 {
 	(void)ctx;
@@ -91,6 +107,7 @@ static const struct atl_http_route routes[] = {
 	{"POST", "/small", h_echo, 16},
 	{"GET", "/slow", h_slow, 0},
 	{"GET", "/bad", h_bad, 0},
+	{"GET", "/cert", h_cert, 0},
 };
 
 static struct atl_http_server *srv;
@@ -377,7 +394,7 @@ static void *hammer(void *arg)
 	url_of(url, sizeof(url), "/healthz");
 	if (atl_http_client_new(NULL, &c) != ATL_OK)
 		return (void *)0;
-	for (int i = 0; i < 10; i++) {
+	for (int i = 0; i < 3; i++) {
 		if (atl_http_client_do(c, &call, &r) == ATL_OK && r.status == 200)
 			ok++;
 		atl_http_response_clear(&r);
@@ -386,18 +403,27 @@ static void *hammer(void *arg)
 	return (void *)ok;
 }
 
+/* 200 clients at once (DESIGN: the server stays up under 200 concurrent
+ * clients), each with its own connection, 3 requests each. */
 static void test_concurrent(void **state)
 {
-	pthread_t th[16];
+	enum { N = 200 };
+	static pthread_t th[N];
+	struct atl_http_client *c = NULL;
+	struct atl_http_response r;
 
 	(void)state;
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < N; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, hammer, NULL), 0);
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < N; i++) {
 		void *ok;
 		assert_int_equal(pthread_join(th[i], &ok), 0);
-		assert_int_equal((intptr_t)ok, 10);
+		assert_int_equal((intptr_t)ok, 3);
 	}
+	assert_int_equal(atl_http_client_new(NULL, &c), ATL_OK);
+	assert_int_equal(get(c, NULL, "/healthz", NULL, &r), 200); /* still up */
+	atl_http_response_clear(&r);
+	atl_http_client_free(c);
 }
 
 static void test_listen(void **state)
@@ -439,13 +465,113 @@ static void test_listen(void **state)
 	assert_int_equal(atl_http_status_for(ATL_E_INTERNAL, NULL), 500);
 }
 
+static char *vector(const char *name)
+{
+	const char *src = getenv("ATL_SOURCE_DIR");
+	char path[1024];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/tests/vectors/http/%s", src != NULL ? src : ATL_SOURCE_DIR,
+		 name);
+	assert_int_equal(atl_file_read(path, 65536, &buf, &len), ATL_OK);
+	return (char *)buf;
+}
+
+static void vector_path(char *buf, size_t cap, const char *name)
+{
+	const char *src = getenv("ATL_SOURCE_DIR");
+
+	snprintf(buf, cap, "%s/tests/vectors/http/%s", src != NULL ? src : ATL_SOURCE_DIR, name);
+}
+
+static long tls_get(struct atl_http_server *s, const struct atl_http_client_opts *o,
+		    const char *scheme, const char *path, enum atl_err want,
+		    struct atl_http_response *r)
+{
+	struct atl_http_client *c = NULL;
+	char url[256];
+	struct atl_http_call call = {.url = url};
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%u%s", scheme, atl_http_server_port(s), path);
+	assert_int_equal(atl_http_client_new(o, &c), ATL_OK);
+	assert_int_equal(atl_http_client_do(c, &call, r), want);
+	atl_http_client_free(c);
+	return r->status;
+}
+
+static void test_tls(void **state)
+{
+	char *cert = vector("server.pem"), *key = vector("server.key"), *ca = vector("ca.pem");
+	char ca_path[1024], cc[1024], ck[1024], rc_[1024], rk[1024];
+	struct atl_http_server_opts so = {.tls_cert_pem = cert, .tls_key_pem = key};
+	struct atl_http_client_opts co = {.ca_file = ca_path};
+	struct atl_http_server *s = NULL;
+	struct atl_http_response r;
+
+	(void)state;
+	vector_path(ca_path, sizeof(ca_path), "ca.pem");
+	vector_path(cc, sizeof(cc), "client.pem");
+	vector_path(ck, sizeof(ck), "client.key");
+	vector_path(rc_, sizeof(rc_), "rogue.pem");
+	vector_path(rk, sizeof(rk), "rogue.key");
+
+	/* HTTPS */
+	assert_int_equal(atl_http_server_start(&so, routes, sizeof(routes) / sizeof(routes[0]), NULL,
+					       &s),
+			 ATL_OK);
+	assert_int_equal(tls_get(s, &co, "https", "/healthz", ATL_OK, &r), 200);
+	assert_string_equal((char *)r.body, "ok\n");
+	atl_http_response_clear(&r);
+	assert_int_equal(tls_get(s, &co, "https", "/cert", ATL_OK, &r), 200);
+	assert_string_equal((char *)r.body, "none");
+	atl_http_response_clear(&r);
+	/* the client verifies the server: not in the system store */
+	(void)tls_get(s, NULL, "https", "/healthz", ATL_E_AUTH, &r);
+	/* plain HTTP to a TLS port fails */
+	(void)tls_get(s, &co, "http", "/healthz", ATL_E_IO, &r);
+	atl_http_server_stop(s);
+
+	/* mTLS: a client certificate from the CA is required */
+	so.tls_client_ca_pem = ca;
+	assert_int_equal(atl_http_server_start(&so, routes, sizeof(routes) / sizeof(routes[0]), NULL,
+					       &s),
+			 ATL_OK);
+	assert_int_equal(tls_get(s, &co, "https", "/healthz", ATL_OK, &r), 401);
+	assert_error_code(&r, "unauthorized");
+	atl_http_response_clear(&r);
+	co.cert_file = rc_;
+	co.key_file = rk;
+	assert_int_equal(tls_get(s, &co, "https", "/healthz", ATL_OK, &r), 401);
+	atl_http_response_clear(&r);
+	co.cert_file = cc;
+	co.key_file = ck;
+	assert_int_equal(tls_get(s, &co, "https", "/cert", ATL_OK, &r), 200);
+	assert_int_equal(r.body_len, 64); /* SHA-256 of the client certificate */
+	atl_http_response_clear(&r);
+	atl_http_server_stop(s);
+
+	/* TLS option errors */
+	so.tls_key_pem = NULL;
+	assert_int_equal(atl_http_server_start(&so, routes, 1, NULL, &s), ATL_E_ARG);
+	so.tls_cert_pem = NULL;
+	assert_int_equal(atl_http_server_start(&so, routes, 1, NULL, &s), ATL_E_ARG);
+	so.tls_cert_pem = "not a certificate";
+	so.tls_key_pem = key;
+	so.tls_client_ca_pem = NULL;
+	assert_int_equal(atl_http_server_start(&so, routes, 1, NULL, &s), ATL_E_IO);
+	free(cert);
+	free(key);
+	free(ca);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routing),      cmocka_unit_test(test_auth_query),
 		cmocka_unit_test(test_limits),       cmocka_unit_test(test_slow_client),
 		cmocka_unit_test(test_chunked_oversize), cmocka_unit_test(test_concurrent),
-		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_listen),       cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
