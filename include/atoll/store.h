@@ -57,6 +57,21 @@ enum atl_store_backend atl_store_backend(const struct atl_store *s);
  * is a no-op). *version_out (may be NULL) gets the schema version afterwards. */
 ATL_NODISCARD enum atl_err atl_store_migrate(struct atl_store *s, int *version_out);
 
+/* ---- secret tokens (tenant API keys "ak_…", island tokens "it_…") ---- */
+/* prefix (3 bytes) + 64 lowercase hex digits (32 random bytes) + NUL */
+#define ATL_STORE_TOKEN_LEN (3 + 64 + 1)
+/* A fresh token and its SHA-256 (the only thing the store keeps). The token
+ * is shown to its owner once and never logged; the caller wipes it.
+ * prefix must be "ak_" or "it_" (ATL_E_ARG otherwise). */
+ATL_NODISCARD enum atl_err atl_store_token_new(const char *prefix,
+					       char token_out[ATL_STORE_TOKEN_LEN],
+					       uint8_t hash_out[ATL_SHA256_LEN]);
+/* The SHA-256 of a presented token after checking its form (prefix, exactly
+ * 64 lowercase hex digits). ATL_E_AUTH for anything malformed, so a peer
+ * gets the same answer as for an unknown token. */
+ATL_NODISCARD enum atl_err atl_store_token_hash(const char *prefix, const char *token,
+						uint8_t hash_out[ATL_SHA256_LEN]);
+
 /* ---- tenants ---- */
 struct atl_store_tenant {
 	int64_t id;
@@ -72,6 +87,10 @@ ATL_NODISCARD enum atl_err atl_store_tenant_add(struct atl_store *s, const char 
 ATL_NODISCARD enum atl_err atl_store_tenant_by_key_hash(struct atl_store *s,
 							const uint8_t key_hash[ATL_SHA256_LEN],
 							struct atl_store_tenant *out);
+
+/* All tenants by id, at most max (1..ATL_STORE_LIST_MAX); malloc'd, free(). */
+ATL_NODISCARD enum atl_err atl_store_tenant_list(struct atl_store *s, size_t max,
+						 struct atl_store_tenant **list_out, size_t *n_out);
 
 /* ---- islands ---- */
 enum atl_island_status {
@@ -129,6 +148,12 @@ ATL_NODISCARD enum atl_err atl_store_island_list_attested(struct atl_store *s, i
 							  struct atl_store_island **list_out,
 							  size_t *n_out);
 void atl_store_island_list_free(struct atl_store_island *list, size_t n);
+
+/* All islands by id whatever their status (operator view), at most max
+ * (1..ATL_STORE_LIST_MAX), without evidence (evidence NULL). Free with
+ * atl_store_island_list_free. */
+ATL_NODISCARD enum atl_err atl_store_island_list(struct atl_store *s, size_t max,
+						 struct atl_store_island **list_out, size_t *n_out);
 
 /* Every successful atl_store_island_set_attested also appends an attestation
  * record (history with time; the evidence itself is kept only as a digest). */

@@ -17,6 +17,10 @@ struct atl_store_ops {
 				   int64_t now, int64_t *id_out);
 	enum atl_err (*tenant_by_key_hash)(struct atl_store *s, const uint8_t *key_hash,
 					   struct atl_store_tenant *out);
+	enum atl_err (*tenant_list)(struct atl_store *s, size_t max,
+				    struct atl_store_tenant **list_out, size_t *n_out);
+	enum atl_err (*island_list)(struct atl_store *s, size_t max,
+				    struct atl_store_island **list_out, size_t *n_out);
 	enum atl_err (*island_add)(struct atl_store *s, const char *name, const uint8_t *token_hash,
 				   int64_t now, int64_t *id_out);
 	/* by_id when token_hash is NULL */

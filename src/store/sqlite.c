@@ -121,7 +121,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ATL_STORE_SCHEMA_VE
 
 enum stmt {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_TENANT_ADD, ST_TENANT_BY_KEY,
+	ST_TENANT_ADD, ST_TENANT_BY_KEY, ST_TENANT_LIST, ST_ISLAND_LIST_ALL,
 	ST_ISLAND_ADD, ST_ISLAND_BY_TOKEN, ST_ISLAND_BY_ID, ST_ISLAND_ATTEST, ST_ISLAND_ATTEST_LOG,
 	ST_ISLAND_STATUS, ST_ISLAND_EXPIRE, ST_ISLAND_LIST, ST_ATTEST_LIST,
 	ST_WORKLOAD_ADD, ST_WORKLOAD_GET,
@@ -139,6 +139,9 @@ static const char *const sql[ST__COUNT] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_TENANT_ADD] = "INSERT INTO tenants(name,key_hash,created_at) VALUES(?1,?2,?3)",
 	[ST_TENANT_BY_KEY] = "SELECT id,name,created_at FROM tenants WHERE key_hash=?1",
+	[ST_TENANT_LIST] = "SELECT id,name,created_at FROM tenants ORDER BY id LIMIT ?1",
+	[ST_ISLAND_LIST_ALL] = "SELECT id,name,status,tee,enclave_pub,enclave_kid,attested_at,"
+			       "created_at,NULL FROM islands ORDER BY id LIMIT ?1",
 	[ST_ISLAND_ADD] = "INSERT INTO islands(name,token_hash,created_at) VALUES(?1,?2,?3)",
 	[ST_ISLAND_BY_TOKEN] = "SELECT " ISLAND_COLS " FROM islands WHERE token_hash=?1",
 	[ST_ISLAND_BY_ID] = "SELECT " ISLAND_COLS " FROM islands WHERE id=?1",
@@ -503,6 +506,42 @@ static enum atl_err sq_tenant_by_key_hash(struct atl_store *s, const uint8_t *ke
 	return rc;
 }
 
+static enum atl_err sq_tenant_list(struct atl_store *s, size_t max,
+				   struct atl_store_tenant **list_out, size_t *n_out)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = stmt(q, ST_TENANT_LIST);
+	struct atl_store_tenant *list;
+	enum atl_err rc = ATL_E_INTERNAL;
+	size_t n = 0;
+	int src = SQLITE_DONE;
+
+	if (st == NULL)
+		return ATL_E_INTERNAL;
+	list = calloc(max, sizeof(*list));
+	if (list == NULL)
+		return ATL_E_NOMEM;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	while (n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		list[n].id = sqlite3_column_int64(st, 0);
+		ATL_TRY(col_text(st, 1, list[n].name, sizeof(list[n].name)));
+		list[n].created_at = sqlite3_column_int64(st, 2);
+		n++;
+	}
+	if (n < max && src != SQLITE_DONE) {
+		rc = fail(q, src, "tenant list");
+		goto out;
+	}
+	*list_out = list;
+	*n_out = n;
+	list = NULL;
+	rc = ATL_OK;
+out:
+	sqlite3_reset(st);
+	free(list);
+	return rc;
+}
+
 /* ---- islands ---- */
 
 static enum atl_err sq_island_add(struct atl_store *s, const char *name, const uint8_t *token_hash,
@@ -656,23 +695,28 @@ static enum atl_err sq_island_expire(struct atl_store *s, int64_t oldest, size_t
 	return rc;
 }
 
-static enum atl_err sq_island_list_attested(struct atl_store *s, int64_t oldest, size_t max,
-					    struct atl_store_island **list_out, size_t *n_out)
+/* Islands from ST_ISLAND_LIST (attested since oldest) or ST_ISLAND_LIST_ALL. */
+static enum atl_err island_list(struct atl_store *s, enum stmt id, int64_t oldest, size_t max,
+				struct atl_store_island **list_out, size_t *n_out)
 {
 	struct sq *q = SQ(s);
-	sqlite3_stmt *st = stmt(q, ST_ISLAND_LIST);
+	sqlite3_stmt *st = stmt(q, id);
 	struct atl_store_island *list = NULL;
 	enum atl_err rc = ATL_E_INTERNAL;
 	size_t n = 0;
-	int src;
+	int src = SQLITE_DONE;
 
 	if (st == NULL)
 		return ATL_E_INTERNAL;
 	list = calloc(max, sizeof(*list));
 	if (list == NULL)
 		return ATL_E_NOMEM;
-	sqlite3_bind_int64(st, 1, oldest);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	if (id == ST_ISLAND_LIST) {
+		sqlite3_bind_int64(st, 1, oldest);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	} else {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	}
 	while (n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		ATL_TRY(island_row(st, &list[n]));
 		n++;
@@ -689,6 +733,18 @@ out:
 	sqlite3_reset(st);
 	atl_store_island_list_free(list, n);
 	return rc;
+}
+
+static enum atl_err sq_island_list_attested(struct atl_store *s, int64_t oldest, size_t max,
+					    struct atl_store_island **list_out, size_t *n_out)
+{
+	return island_list(s, ST_ISLAND_LIST, oldest, max, list_out, n_out);
+}
+
+static enum atl_err sq_island_list(struct atl_store *s, size_t max,
+				   struct atl_store_island **list_out, size_t *n_out)
+{
+	return island_list(s, ST_ISLAND_LIST_ALL, 0, max, list_out, n_out);
 }
 
 static enum atl_err sq_attestation_foreach(struct atl_store *s, int64_t island_id,
@@ -1336,6 +1392,8 @@ static const struct atl_store_ops sqlite_ops = {
 	.migrate = sq_migrate,
 	.tenant_add = sq_tenant_add,
 	.tenant_by_key_hash = sq_tenant_by_key_hash,
+	.tenant_list = sq_tenant_list,
+	.island_list = sq_island_list,
 	.island_add = sq_island_add,
 	.island_find = sq_island_find,
 	.island_set_attested = sq_island_set_attested,

@@ -137,6 +137,38 @@ enum atl_err atl_store_tenant_by_key_hash(struct atl_store *s,
 	return rc;
 }
 
+enum atl_err atl_store_tenant_list(struct atl_store *s, size_t max,
+				   struct atl_store_tenant **list_out, size_t *n_out)
+{
+	enum atl_err rc;
+
+	if (list_out != NULL)
+		*list_out = NULL;
+	if (n_out != NULL)
+		*n_out = 0;
+	if (s == NULL || list_out == NULL || n_out == NULL || max == 0 ||
+	    max > ATL_STORE_LIST_MAX)
+		return ATL_E_ARG;
+	CALL(s, s->ops->tenant_list(s, max, list_out, n_out));
+	return rc;
+}
+
+enum atl_err atl_store_island_list(struct atl_store *s, size_t max,
+				   struct atl_store_island **list_out, size_t *n_out)
+{
+	enum atl_err rc;
+
+	if (list_out != NULL)
+		*list_out = NULL;
+	if (n_out != NULL)
+		*n_out = 0;
+	if (s == NULL || list_out == NULL || n_out == NULL || max == 0 ||
+	    max > ATL_STORE_LIST_MAX)
+		return ATL_E_ARG;
+	CALL(s, s->ops->island_list(s, max, list_out, n_out));
+	return rc;
+}
+
 void atl_store_island_clear(struct atl_store_island *is)
 {
 	if (is == NULL)

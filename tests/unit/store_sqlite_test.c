@@ -176,6 +176,61 @@ static void test_tenants(void **state)
 	atl_store_close(s);
 }
 
+static void test_tokens_lists(void **state)
+{
+	struct atl_store *s;
+	struct atl_store_tenant t, *tl = NULL;
+	struct atl_store_island *il = NULL;
+	char tok[ATL_STORE_TOKEN_LEN], tok2[ATL_STORE_TOKEN_LEN];
+	uint8_t h[ATL_SHA256_LEN], h2[ATL_SHA256_LEN];
+	int64_t id, isl;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(atl_store_token_new("ak_", tok, h), ATL_OK);
+	assert_int_equal(strlen(tok), ATL_STORE_TOKEN_LEN - 1);
+	assert_memory_equal(tok, "ak_", 3);
+	assert_int_equal(atl_store_token_new("ak_", tok2, h2), ATL_OK);
+	assert_string_not_equal(tok, tok2);
+	assert_int_equal(atl_store_token_new("xx_", tok2, h2), ATL_E_ARG);
+	/* the presented token hashes to the stored digest */
+	assert_int_equal(atl_store_token_hash("ak_", tok, h2), ATL_OK);
+	assert_memory_equal(h, h2, sizeof(h));
+	s = open_db();
+	assert_int_equal(atl_store_tenant_add(s, "alice", h, 1, &id), ATL_OK);
+	assert_int_equal(atl_store_tenant_by_key_hash(s, h2, &t), ATL_OK);
+	assert_int_equal(t.id, id);
+	/* malformed tokens: ATL_E_AUTH like an unknown one */
+	assert_int_equal(atl_store_token_hash("it_", tok, h2), ATL_E_AUTH);
+	tok[10] = 'G';
+	assert_int_equal(atl_store_token_hash("ak_", tok, h2), ATL_E_AUTH);
+	tok[10] = 'A';
+	assert_int_equal(atl_store_token_hash("ak_", tok, h2), ATL_E_AUTH);
+	assert_int_equal(atl_store_token_hash("ak_", "ak_00", h2), ATL_E_AUTH);
+	assert_int_equal(atl_store_token_hash("ak_", NULL, h2), ATL_E_AUTH);
+	/* operator lists */
+	assert_int_equal(atl_store_token_new("it_", tok2, h2), ATL_OK);
+	assert_int_equal(atl_store_island_add(s, "isl-1", h2, 2, &isl), ATL_OK);
+	hash_of("bob", h);
+	assert_int_equal(atl_store_tenant_add(s, "bob", h, 3, &id), ATL_OK);
+	assert_int_equal(atl_store_tenant_list(s, 10, &tl, &n), ATL_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(tl[0].name, "alice");
+	assert_string_equal(tl[1].name, "bob");
+	free(tl);
+	assert_int_equal(atl_store_tenant_list(s, 1, &tl, &n), ATL_OK);
+	assert_int_equal(n, 1);
+	free(tl);
+	assert_int_equal(atl_store_island_list(s, 10, &il, &n), ATL_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(il[0].name, "isl-1");
+	assert_int_equal(il[0].status, ATL_ISLAND_REGISTERED);
+	assert_null(il[0].evidence);
+	atl_store_island_list_free(il, n);
+	assert_int_equal(atl_store_island_list(s, 0, &il, &n), ATL_E_ARG);
+	atl_store_close(s);
+}
+
 static int count_attest(void *ctx, const struct atl_store_attestation *a)
 {
 	int *n = ctx;
@@ -749,6 +804,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenants, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tokens_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_islands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
