@@ -15,6 +15,8 @@ ATL_CMD_DECL(atl_cmd_train)
 ATL_CMD_DECL(atl_cmd_predict)
 ATL_CMD_DECL(atl_cmd_local)
 ATL_CMD_DECL(atl_cmd_tokenize)
+ATL_CMD_DECL(atl_cmd_infer)
+ATL_CMD_DECL(atl_cmd_model)
 
 const struct atl_cmd atl_cmds[] = {
 	{"version", "print the version", atl_cmd_version},
@@ -25,6 +27,8 @@ const struct atl_cmd atl_cmds[] = {
 	{"predict", "run a classifier model locally on JSON or CSV rows", atl_cmd_predict},
 	{"local", "run one confidential job in a local enclave (attest, seal, open)", atl_cmd_local},
 	{"tokenize", "run a GGUF model's tokenizer on a text (or decode ids)", atl_cmd_tokenize},
+	{"infer", "run a llama/qwen2 GGUF model on a prompt (Atoll's engine)", atl_cmd_infer},
+	{"model", "make random-weight GGUF models, describe model files", atl_cmd_model},
 	{NULL, NULL, NULL},
 };
 

@@ -142,6 +142,11 @@ uint32_t atl_model_ctx_size(const struct atl_model_ctx *c)
 	return c->n_ctx;
 }
 
+const struct atl_model *atl_model_ctx_model(const struct atl_model_ctx *c)
+{
+	return c->m;
+}
+
 void atl_model_ctx_reset(struct atl_model_ctx *c)
 {
 	c->pos = 0;
