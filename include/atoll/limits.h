@@ -64,6 +64,7 @@
 #define ATL_SPDM_OPAQUE_MAX         1024u                  /* bytes of SPDM opaque data (SPDM 1.1) */
 #define ATL_NVGPU_CHAIN_MAX         5u                     /* certificates of a GPU device chain */
 #define ATL_NVGPU_EVIDENCE_MAX      (64u * 1024u)          /* bytes of GPU evidence (report + chain) */
+#define ATL_COMPOSITE_GPUS_MAX      8u                     /* GPUs in one composite evidence set */
 
 /* platform */
 #define ATL_STORE_NAME_MAX          64u                    /* bytes of a tenant/island/workload name or id */
