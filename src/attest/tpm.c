@@ -227,6 +227,7 @@ struct vctx {
 	const struct tpm_quote *q;
 	struct atl_tpm_attest at;
 	bool at_ok;
+	bool azure_ak_ok; /* Azure: AK vouched for by a verified hardware report */
 };
 
 #define CHECK(...) ATL_TRY(atl_ar_check(__VA_ARGS__))
@@ -548,6 +549,12 @@ static enum atl_err check_ak_trust(struct vctx *v)
 		CHECK(v->ar, "ak_trust", false, "no usable AK");
 		return ATL_OK;
 	}
+	if (v->e->hcl != NULL) {
+		CHECK(v->ar, "ak_trust", v->azure_ak_ok,
+		      v->azure_ak_ok ? "HCLAkPub bound to a verified hardware report"
+				     : "HCLAkPub not vouched for by a verified hardware report");
+		return ATL_OK;
+	}
 	prc = load_roots(v->in, &roots);
 	if (prc == ATL_OK)
 		prc = load_intermediates(v->in, v->sec, v->e, &inter);
@@ -643,6 +650,13 @@ enum atl_err atl_tpm_verify(const uint8_t *ev, size_t ev_len, const struct atl_v
 	if (rc != ATL_OK)
 		return rc;
 	CHECK(ar, "tpm_format", true, "%s evidence", v.e->format);
+	if (v.e->hcl != NULL)
+		ATL_TRY(tpm_azure_verify(v.e, in, expected, expected_len, ar, &v.azure_ak_ok));
+	if (v.e->ak_pub == NULL && v.e->ak_spki == NULL) {
+		CHECK(ar, "ak_public", false, "the evidence carries no AK");
+		rc = ATL_OK;
+		goto out;
+	}
 	ATL_TRY(check_ak(&v));
 	ATL_TRY(check_quote_bank(&v));
 	if (v.q != NULL)

@@ -30,6 +30,9 @@ void tpm_ev_free(struct tpm_ev *e)
 	for (size_t i = 0; i < e->n_certs; i++)
 		free(e->certs[i]);
 	json_decref(e->activation);
+	free(e->hcl);
+	free(e->vcek);
+	free(e->td_quote);
 	free(e);
 }
 
@@ -436,7 +439,12 @@ enum atl_err tpm_ev_decode(const uint8_t *buf, size_t len, struct tpm_ev **out)
 	if (e == NULL)
 		return ATL_E_NOMEM;
 	e->meas_pcr = -1;
-	if (buf[0] == '{') {
+	/* JSON (possibly after whitespace) or a protobuf, whose first byte is
+	 * a field key and never '{' or whitespace for attest.Attestation. */
+	size_t ws = 0;
+	while (ws < len && (buf[ws] == ' ' || buf[ws] == '\n' || buf[ws] == '\r' || buf[ws] == '\t'))
+		ws++;
+	if (ws < len && buf[ws] == '{') {
 		ATL_TRY(atl_json_parse((const char *)buf, len, &j));
 		if (json_object_get(j, "format") != NULL) {
 			ATL_TRY(atl_json_get_str(j, "format", &fmt));
@@ -447,8 +455,10 @@ enum atl_err tpm_ev_decode(const uint8_t *buf, size_t len, struct tpm_ev **out)
 			ATL_TRY(decode_atoll(j, e));
 		} else if (json_object_get(j, "ak_public") != NULL) {
 			ATL_TRY(decode_trustee(j, e));
+		} else if (tpm_azure_sniff(j)) {
+			ATL_TRY(tpm_azure_decode(j, e));
 		} else {
-			rc = ATL_E_UNSUPPORTED; /* e.g. Azure HCL evidence: not here yet */
+			rc = ATL_E_UNSUPPORTED;
 			goto out;
 		}
 	} else {

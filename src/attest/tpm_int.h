@@ -3,6 +3,7 @@
 #define ATOLL_ATTEST_TPM_INT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,11 +41,29 @@ struct tpm_ev {
 	uint8_t meas[64];   /* enclave measurement (Atoll evidence) */
 	size_t meas_len;
 	int meas_pcr;       /* -1: none */
+	/* Azure confidential VM vTPM (tpm_azure.c) */
+	uint8_t *hcl;       /* HCL report: hardware report + runtime data */
+	size_t hcl_len;
+	uint8_t *vcek;      /* SEV-SNP VCEK (PEM or DER) */
+	size_t vcek_len;
+	int azure_version;  /* trustee evidence "version" (0 when absent) */
+	uint8_t *td_quote;  /* TDX DCAP quote */
+	size_t td_quote_len;
 };
 
 /* Decodes any supported evidence form (tpm_ev.c). ATL_E_FORMAT / LIMIT /
  * TRUNCATED / UNSUPPORTED. */
 enum atl_err tpm_ev_decode(const uint8_t *buf, size_t len, struct tpm_ev **out);
 void tpm_ev_free(struct tpm_ev *e);
+
+/* Azure CVM evidence (trustee az-snp-vtpm / az-tdx-vtpm JSON, tpm_azure.c). */
+bool tpm_azure_sniff(const json_t *j);
+enum atl_err tpm_azure_decode(const json_t *j, struct tpm_ev *e);
+/* The Azure checks: hcl_binding, hw_report (through the sev-snp / tdx
+ * backends), user_data; sets e->ak_spki from HCLAkPub. *ak_ok_out: the AK is
+ * vouched for by a verified hardware report. */
+enum atl_err tpm_azure_verify(struct tpm_ev *e, const struct atl_verify_in *in,
+			      const uint8_t *expected, size_t expected_len, struct atl_ar *ar,
+			      bool *ak_ok_out);
 
 #endif

@@ -884,6 +884,110 @@ static void test_decode_errors(void **state)
 	}
 }
 
+
+/* ---- Azure CVM vTPM (trustee az-snp-vtpm / az-tdx-vtpm) ---- */
+
+#define T_AZURE 1771545600 /* 2026-02-20T00:00:00Z */
+
+static struct atl_ar *run_at(const uint8_t *ev, size_t len, int64_t now, const uint8_t *nonce,
+			     size_t nonce_len, enum atl_err *rc)
+{
+	struct atl_verify_in in = {.now = now};
+	struct atl_ar *ar = atl_ar_new("tpm");
+
+	assert_non_null(ar);
+	*rc = atl_tpm_verify(ev, len, &in, nonce, nonce_len, ar);
+	return ar;
+}
+
+static void azure_ok(const char *rel, const uint8_t *nonce, size_t nonce_len, const char *pcr0)
+{
+	size_t len;
+	uint8_t *ev = vec(rel, &len);
+	enum atl_err rc;
+	struct atl_ar *ar = run_at(ev, len, T_AZURE, nonce, nonce_len, &rc);
+
+	assert_int_equal(rc, ATL_OK);
+	if (atl_ar_status(ar) == ATL_AR_CONTRAINDICATED || getenv("ATL_TPM_TEST_DUMP") != NULL)
+		dump(ar);
+	assert_int_not_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	assert_int_equal(check_state(ar, "hcl_binding"), 1);
+	assert_int_equal(check_state(ar, "hw_report"), 1);
+	assert_int_equal(check_state(ar, "signature"), 1);
+	assert_int_equal(check_state(ar, "nonce"), 1);
+	assert_int_equal(check_state(ar, "ak_trust"), 1);
+	atl_ar_free(ar);
+	(void)pcr0;
+	/* NEGATIVE-TESTS 33: another nonce fails (and user-data with it). */
+	ar = run_at(ev, len, T_AZURE, (const uint8_t *)"123abc", 6, &rc);
+	assert_int_equal(rc, ATL_OK);
+	assert_int_equal(check_state(ar, "nonce"), 0);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	atl_ar_free(ar);
+	free(ev);
+}
+
+static void test_azure_snp(void **state)
+{
+	static const char v2_nonce[] = "982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c1616"
+				       "8cd6ae9aa398f647caa2338748cd0fd9f5f819ef";
+	uint8_t n2[48];
+
+	(void)state;
+	azure_ok("trustee-az-snp-vtpm/evidence-v0.json", (const uint8_t *)"challenge", 9, "e15c4479");
+	azure_ok("trustee-az-snp-vtpm/evidence-v1.json", (const uint8_t *)"challenge", 9, "e15c4479");
+	assert_int_equal(atl_hex_decode_exact(v2_nonce, 96, n2, 48), ATL_OK);
+	azure_ok("trustee-az-snp-vtpm/evidence-v2.json", n2, sizeof(n2), "84275b2f");
+}
+
+/* NEGATIVE-TESTS 33: changed HCL variable data breaks the binding. */
+static void test_azure_tamper(void **state)
+{
+	size_t len, off;
+	uint8_t *ev = vec("trustee-az-snp-vtpm/evidence-v0.json", &len);
+	json_t *j = NULL, *rep;
+	char *txt;
+	enum atl_err rc;
+	struct atl_ar *ar;
+
+	(void)state;
+	assert_int_equal(atl_json_parse((const char *)ev, len, &j), ATL_OK);
+	rep = json_object_get(j, "report"); /* v0: byte array */
+	off = 32 + 1184 + 20 + 100;          /* inside the variable data (the AK modulus) */
+	json_array_set_new(rep, off, json_integer((json_integer_value(json_array_get(rep, off)) ^ 1)));
+	txt = atl_json_dump(j);
+	ar = run_at((const uint8_t *)txt, strlen(txt), T_AZURE, (const uint8_t *)"challenge", 9, &rc);
+	assert_int_equal(rc, ATL_OK);
+	assert_int_equal(check_state(ar, "hcl_binding"), 0);
+	assert_int_equal(check_state(ar, "ak_trust"), 0);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	atl_ar_free(ar);
+	free(txt);
+	json_decref(j);
+	free(ev);
+}
+
+/* TDX: no TDX collateral in the samples, so the TD quote cannot reach a
+ * verified TCB: the TPM parts verify, the hardware report is refused. */
+static void test_azure_tdx(void **state)
+{
+	size_t len;
+	uint8_t *ev = vec("trustee-az-tdx-vtpm/evidence-v1.json", &len);
+	enum atl_err rc;
+	struct atl_ar *ar = run_at(ev, len, T_AZURE, (const uint8_t *)"challenge", 9, &rc);
+
+	(void)state;
+	assert_int_equal(rc, ATL_OK);
+	if (getenv("ATL_TPM_TEST_DUMP") != NULL)
+		dump(ar);
+	assert_int_equal(check_state(ar, "signature"), 1);
+	assert_int_equal(check_state(ar, "nonce"), 1);
+	assert_int_equal(check_state(ar, "pcr_digest"), 1);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	atl_ar_free(ar);
+	free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -894,6 +998,8 @@ int main(void)
 		cmocka_unit_test(test_synth_ok),       cmocka_unit_test(test_synth_negatives),
 		cmocka_unit_test(test_policy_validate), cmocka_unit_test(test_activation_record),
 		cmocka_unit_test(test_make_credential_args), cmocka_unit_test(test_decode_errors),
+		cmocka_unit_test(test_azure_snp),      cmocka_unit_test(test_azure_tamper),
+		cmocka_unit_test(test_azure_tdx),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
