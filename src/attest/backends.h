@@ -13,6 +13,16 @@ extern const struct atl_tee_ops atl_tee_sim;
 #define ATL_HAVE_TEE_SNP 1
 extern const struct atl_tee_ops atl_tee_snp;
 
+/* tdx.c, sgx.c (with dcap.c, dcap_verify.c): Intel TDX and SGX DCAP quotes. */
+#define ATL_HAVE_TEE_TDX 1
+extern const struct atl_tee_ops atl_tee_tdx;
+#define ATL_HAVE_TEE_SGX 1
+extern const struct atl_tee_ops atl_tee_sgx;
+
+/* tpm.c (with tpm_*.c): TPM 2.0 quotes, event logs, credential activation. */
+#define ATL_HAVE_TEE_TPM 1
+extern const struct atl_tee_ops atl_tee_tpm;
+
 /* hwv2 backends begin */
 /* psa.c, cca.c: Arm PSA and CCA attestation tokens (verify only). */
 #define ATL_HAVE_TEE_PSA 1

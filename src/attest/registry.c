@@ -12,6 +12,15 @@ static const struct atl_tee_ops *const all_tees[] = {
 #ifdef ATL_HAVE_TEE_SNP
 	&atl_tee_snp,
 #endif
+#ifdef ATL_HAVE_TEE_TDX
+	&atl_tee_tdx,
+#endif
+#ifdef ATL_HAVE_TEE_SGX
+	&atl_tee_sgx,
+#endif
+#ifdef ATL_HAVE_TEE_TPM
+	&atl_tee_tpm,
+#endif
 /* hwv2 backends begin */
 #ifdef ATL_HAVE_TEE_PSA
 	&atl_tee_psa,
