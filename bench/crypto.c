@@ -7,6 +7,9 @@
  *   aead      atl_aead_seal + atl_aead_open (AES-256-GCM)
  *   hpke      atl_hpke_seal_single + atl_hpke_open_single (X25519, AES-256-GCM):
  *             one ephemeral key generation and two X25519 DH per message
+ *   envcore   the cryptography of an envelope without its text: HPKE wrap and
+ *             unwrap of a 32-byte DEK, AES-256-GCM of the payload with a
+ *             header-sized AAD, SHA-256 replay digest of the ciphertext
  *   envelope  atl_env_seal + atl_env_open, one recipient: HPKE wrap of the DEK,
  *             AES-256-GCM of the payload, base64 and JSON text both ways
  *   result    atl_env_result_seal + atl_env_result_open: HKDF + AES-256-GCM,
@@ -26,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "atoll/aead.h"
+#include "atoll/digest.h"
 #include "atoll/envelope.h"
 #include "atoll/hpke.h"
 #include "atoll/secmem.h"
@@ -99,6 +103,26 @@ static void op_hpke(struct job *j)
 		die("atl_hpke");
 }
 
+static void op_envcore(struct job *j)
+{
+	uint8_t dek[32], dek2[32], enc[ATL_HPKE_ENC_LEN], wrapped[48], aad[300], digest[32];
+	size_t n = 0, w = 0;
+
+	memset(aad, 0x5a, sizeof(aad));
+	if (atl_random(dek, sizeof(dek)) != ATL_OK ||
+	    atl_hpke_seal_single(ATL_HPKE_SUITE_DEFAULT, j->kp.pub, 32, NULL, 0, NULL, aad, 60,
+				 dek, 32, enc, wrapped, sizeof(wrapped), &w) != ATL_OK ||
+	    atl_aead_seal(ATL_AEAD_AES256_GCM, dek, 32, j->nonce, 12, aad, sizeof(aad), j->pt,
+			  j->len, j->ct, j->len + 16, &n) != ATL_OK)
+		die("envcore seal");
+	if (atl_hpke_open_single(ATL_HPKE_SUITE_DEFAULT, enc, sizeof(enc), &j->kp, NULL, 0, NULL,
+				 aad, 60, wrapped, w, dek2, sizeof(dek2), &w) != ATL_OK ||
+	    atl_hash(ATL_HASH_SHA256, j->ct, n, digest) != ATL_OK ||
+	    atl_aead_open(ATL_AEAD_AES256_GCM, dek2, 32, j->nonce, 12, aad, sizeof(aad), j->ct, n,
+			  j->back, j->len, &n) != ATL_OK)
+		die("envcore open");
+}
+
 static void op_envelope(struct job *j)
 {
 	struct atl_env_recipient r = {{0}, "ek_"};
@@ -153,6 +177,7 @@ int main(int argc, char **argv)
 	} paths[] = {
 		{"aead", op_aead},
 		{"hpke", op_hpke},
+		{"envcore", op_envcore},
 		{"envelope", op_envelope},
 		{"result", op_result},
 	};
