@@ -174,6 +174,12 @@ ATL_NODISCARD enum atl_err atl_http_client_do(struct atl_http_client *c,
 					      struct atl_http_response *resp_out);
 /* Wipes and frees the body; NULL-safe. */
 void atl_http_response_clear(struct atl_http_response *r);
+/* Copies the code and message of an error body {"error":{"code","message"}}
+ * into the buffers (truncated, control bytes replaced by '?'); empty strings
+ * when the body is not such a document. For showing a peer's error to a
+ * user. */
+void atl_http_response_error(const struct atl_http_response *r, char *code, size_t code_cap,
+			     char *message, size_t message_cap);
 /* JSON convenience: sends body (may be NULL: no body) and parses the response
  * body as JSON when there is one (*json_out NULL otherwise). ATL_E_FORMAT when
  * a non-empty response is not JSON. */

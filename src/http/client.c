@@ -304,6 +304,42 @@ out:
 	return rc;
 }
 
+static void copy_printable(char *dst, size_t cap, const char *src)
+{
+	size_t i = 0;
+
+	if (cap == 0)
+		return;
+	for (; src != NULL && src[i] != '\0' && i + 1 < cap; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	dst[i] = '\0';
+}
+
+void atl_http_response_error(const struct atl_http_response *r, char *code, size_t code_cap,
+			     char *message, size_t message_cap)
+{
+	json_t *v = NULL, *e;
+	const char *c = NULL, *m = NULL;
+
+	copy_printable(code, code_cap, "");
+	copy_printable(message, message_cap, "");
+	if (r == NULL || r->body == NULL || r->body_len == 0 ||
+	    atl_json_parse((const char *)r->body, r->body_len, &v) != ATL_OK)
+		return;
+	e = json_object_get(v, "error");
+	if (json_is_object(e)) {
+		if (atl_json_get_str(e, "code", &c) != ATL_OK)
+			c = NULL;
+		if (atl_json_get_str(e, "message", &m) != ATL_OK)
+			m = NULL;
+		copy_printable(code, code_cap, c);
+		copy_printable(message, message_cap, m);
+	}
+	json_decref(v);
+}
+
 enum atl_err atl_http_client_json(struct atl_http_client *c, const char *method, const char *url,
 				  const json_t *body, long *status_out, json_t **json_out)
 {

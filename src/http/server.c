@@ -497,6 +497,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		resp.body = NULL;
 		atl_http_resp_error(&resp, 500, "internal", "internal error");
 	}
+	if (atl_log_get_level() <= ATL_LOG_DEBUG) {
+		/* the route pattern, not the path: ids stay out of the log */
+		atl_debug("%s %s -> %d (%zu bytes in, %zu out)", st->route->method,
+			  st->route->pattern, resp.status, st->len, resp.body_len);
+	}
 	ret = queue(conn, resp.status, resp.body, resp.body_len, resp.content_type, resp.allow);
 	if (resp.body != NULL) {
 		atl_wipe(resp.body, resp.body_len);
@@ -651,6 +656,7 @@ enum atl_err atl_http_server_start(const struct atl_http_server_opts *opts,
 		struct MHD_OptionItem o[16];
 		size_t n = 0;
 #define OPT(opt, val, ptr) o[n++] = (struct MHD_OptionItem){(opt), (intptr_t)(val), (ptr)}
+		OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL); /* first, to catch all */
 		OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
 		OPT(MHD_OPTION_CONNECTION_TIMEOUT,
 		    opts->timeout_s != 0 ? opts->timeout_s : ATL_HTTP_TIMEOUT_S_DEFAULT, NULL);
@@ -661,7 +667,6 @@ enum atl_err atl_http_server_start(const struct atl_http_server_opts *opts,
 		    NULL);
 		OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY_MAX, NULL);
 		OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);
-		OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
 		if (opts->tls_cert_pem != NULL) {
 			if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 				rc = ATL_E_UNSUPPORTED;

@@ -177,10 +177,22 @@ static void test_routing(void **state)
 	assert_int_equal(atl_http_client_new(NULL, &c), ATL_OK);
 	assert_int_equal(get(c, NULL, "/healthz", NULL, &r), 200);
 	assert_string_equal((char *)r.body, "ok\n");
+	{
+		char code[16], msg[32];
+		atl_http_response_error(&r, code, sizeof(code), msg, sizeof(msg));
+		assert_string_equal(code, "");
+		assert_string_equal(msg, "");
+	}
 	atl_http_response_clear(&r);
 
 	assert_int_equal(get(c, NULL, "/nope", NULL, &r), 404);
 	assert_error_code(&r, "not_found");
+	{
+		char code[16], msg[8];
+		atl_http_response_error(&r, code, sizeof(code), msg, sizeof(msg));
+		assert_string_equal(code, "not_found");
+		assert_string_equal(msg, "no such"); /* truncated to the buffer */
+	}
 	atl_http_response_clear(&r);
 	assert_int_equal(get(c, NULL, "/healthz/", NULL, &r), 404);
 	atl_http_response_clear(&r);
