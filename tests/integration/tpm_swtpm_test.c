@@ -26,6 +26,7 @@
 #include "atoll/sig.h"
 #include "atoll/timeutil.h"
 #include "atoll/tpm.h"
+#include "atoll/verify.h"
 
 struct fx {
 	const char *tcti_a, *tcti_b;
@@ -471,6 +472,53 @@ static void test_truncated_garbage(void **state)
 	}
 }
 
+
+/* Through the framework, as atoll-enclave and `atoll verify` use it: the
+ * wrapper binds the enclave key and nonce; the dispatcher checks the first 32
+ * bytes of the binding, the measurement list and freshness by the nonce. */
+static void test_dispatcher(void **state)
+{
+	uint8_t pub[ATL_X25519_LEN], nonce[16], other[16];
+	json_t *cfg = cfg_for(F.tcti_a, F.meas, F.record_a), *pol = json_deep_copy(F.policy);
+	char *wrapper = NULL, hex[97];
+	struct atl_ar *ar = NULL;
+	enum atl_err rc;
+
+	(void)state;
+	assert_int_equal(atl_random(pub, sizeof(pub)), ATL_OK);
+	assert_int_equal(atl_random(nonce, sizeof(nonce)), ATL_OK);
+	assert_int_equal(atl_hex_encode(F.meas, 48, hex, sizeof(hex)), ATL_OK);
+	json_object_set_new(pol, "measurements", json_pack("{s:[s]}", "tpm", hex));
+	assert_int_equal(atl_evidence_produce("tpm", cfg, pub, nonce, sizeof(nonce), &wrapper),
+			 ATL_OK);
+	rc = atl_verify_evidence((const uint8_t *)wrapper, strlen(wrapper), pol, nonce,
+				 sizeof(nonce), atl_time_now(), NULL, &ar);
+	if (rc != ATL_OK)
+		dump(ar);
+	assert_int_equal(rc, ATL_OK);
+	assert_int_equal(check_state(ar, "report_data"), 1);
+	atl_ar_free(ar);
+	ar = NULL;
+	/* Another verifier nonce: refused. */
+	memcpy(other, nonce, sizeof(other));
+	other[0] ^= 1;
+	rc = atl_verify_evidence((const uint8_t *)wrapper, strlen(wrapper), pol, other,
+				 sizeof(other), atl_time_now(), NULL, &ar);
+	assert_int_equal(rc, ATL_E_POLICY);
+	atl_ar_free(ar);
+	ar = NULL;
+	/* A measurement the policy does not list: refused. */
+	json_object_set_new(pol, "measurements",
+			    json_pack("{s:[s]}", "tpm", "00112233445566778899aabbccddeeff"));
+	rc = atl_verify_evidence((const uint8_t *)wrapper, strlen(wrapper), pol, nonce,
+				 sizeof(nonce), atl_time_now(), NULL, &ar);
+	assert_int_equal(rc, ATL_E_POLICY);
+	atl_ar_free(ar);
+	free(wrapper);
+	json_decref(pol);
+	json_decref(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,7 +526,7 @@ int main(void)
 		cmocka_unit_test(test_changed_binary), cmocka_unit_test(test_old_nonce),
 		cmocka_unit_test(test_other_tpm),      cmocka_unit_test(test_not_activated),
 		cmocka_unit_test(test_untrusted_ek_ca), cmocka_unit_test(test_pcr_edited),
-		cmocka_unit_test(test_truncated_garbage),
+		cmocka_unit_test(test_truncated_garbage), cmocka_unit_test(test_dispatcher),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
