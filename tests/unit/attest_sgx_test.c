@@ -74,6 +74,13 @@ static void test_qvl(void **state)
 		    "\"isvprodid\":0,\"isvsvn\":0}}}");
 	assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
 	atl_ar_free(ar);
+	/* the same with the root pinned by the caller */
+	{
+		static const char *const intel[] = {QVL "TrustedRootCA.der", NULL};
+		ar = hw_run(sgx(), QVL "sgx_quote", coll_a, intel, T_A, NULL);
+		assert_int_equal(atl_ar_status(ar), ATL_AR_WARNING);
+		atl_ar_free(ar);
+	}
 	/* enclave identity checks of the policy */
 	ar = hw_run(sgx(), QVL "sgx_quote", coll_a, NULL, T_A,
 		    "{\"tee_types\":[\"sgx\"],\"min_tcb\":{\"sgx\":{\"isvsvn\":1,\"isvprodid\":2,"

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "atoll/hwverify.h"
 #include "atoll/snp.h"
 #include "attest/backends.h"
 #include "attest_hwtest.h"
@@ -413,6 +414,71 @@ static void test_tcb_decode(void **state)
 	assert_int_equal(t.microcode, 0x44);
 }
 
+/* atl_verify_native: NEGATIVE-TESTS.md #4 (a wrong nonce must fail), the
+ * policy's TEE list and measurement list, unknown kinds. */
+static void test_verify_native(void **state)
+{
+	static const uint8_t nonce[] = {1, 2, 3, 4, 5};
+	static const uint8_t wrong[] = {1, 2, 3, 4, 6};
+	char path[512];
+	const char *coll[] = {path, NULL};
+	size_t len = 0;
+	uint8_t *b = hw_load(GSG "attestation.bin", &len);
+	struct atl_ar *ar = NULL;
+	json_t *pol = NULL;
+	char why[128];
+	static const char pol_txt[] =
+		"{\"tee_types\":[\"sev-snp\"],\"allow_debug\":true,\"measurements\":{\"sev-snp\":"
+		"[\"b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01\"]}}";
+	static const char pol_other[] =
+		"{\"tee_types\":[\"sev-snp\"],\"allow_debug\":true,\"measurements\":{\"sev-snp\":[\"00\"]}}";
+	static const char pol_tdx[] = "{\"tee_types\":[\"tdx\"],\"allow_debug\":true}";
+	int64_t t = hw_at("2022-09-24T01:00:00Z");
+
+	(void)state;
+	(void)snprintf(path, sizeof(path), "%s%s", HWV, GSG "vcek.testcer");
+	/* default policy: nonce matches, DEBUG refused */
+	assert_int_equal(atl_verify_native("sev-snp", b, len, NULL, nonce, sizeof(nonce), t, NULL, coll,
+					   &ar),
+			 ATL_E_POLICY);
+	assert_int_equal(hw_check(ar, "nonce"), 1);
+	assert_int_equal(hw_check(ar, "snp.guest_debug"), 0);
+	atl_ar_free(ar);
+	assert_int_equal(atl_policy_parse(pol_txt, strlen(pol_txt), &pol, why, sizeof(why)), ATL_OK);
+	assert_int_equal(atl_verify_native("sev-snp", b, len, pol, nonce, sizeof(nonce), t, NULL, coll,
+					   &ar),
+			 ATL_OK);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+	assert_int_equal(hw_check(ar, "measurement"), 1);
+	atl_ar_free(ar);
+	assert_int_equal(atl_verify_native("sev-snp", b, len, pol, wrong, sizeof(wrong), t, NULL, coll,
+					   &ar),
+			 ATL_E_POLICY);
+	assert_int_equal(hw_check(ar, "nonce"), 0);
+	atl_ar_free(ar);
+	json_decref(pol);
+	assert_int_equal(atl_policy_parse(pol_other, strlen(pol_other), &pol, why, sizeof(why)), ATL_OK);
+	assert_int_equal(atl_verify_native("sev-snp", b, len, pol, NULL, 0, t, NULL, coll, &ar),
+			 ATL_E_POLICY);
+	assert_int_equal(hw_check(ar, "measurement"), 0);
+	atl_ar_free(ar);
+	json_decref(pol);
+	assert_int_equal(atl_policy_parse(pol_tdx, strlen(pol_tdx), &pol, why, sizeof(why)), ATL_OK);
+	assert_int_equal(atl_verify_native("sev-snp", b, len, pol, NULL, 0, t, NULL, coll, &ar),
+			 ATL_E_POLICY);
+	assert_int_equal(hw_check(ar, "tee_type"), 0);
+	atl_ar_free(ar);
+	json_decref(pol);
+	assert_int_equal(atl_verify_native("sev-snq", b, len, NULL, NULL, 0, t, NULL, coll, &ar),
+			 ATL_E_UNSUPPORTED);
+	atl_ar_free(ar);
+	assert_int_equal(atl_verify_native("sev-snp", b, 10, NULL, NULL, 0, t, NULL, coll, &ar),
+			 ATL_E_FORMAT);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	atl_ar_free(ar);
+	free(b);
+}
+
 static void test_detect_evidence(void **state)
 {
 	uint8_t rd[ATL_REPORT_DATA_LEN] = {0};
@@ -444,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_flip_every_byte),
 		cmocka_unit_test(test_parser),
 		cmocka_unit_test(test_tcb_decode),
+		cmocka_unit_test(test_verify_native),
 		cmocka_unit_test(test_detect_evidence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

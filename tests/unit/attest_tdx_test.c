@@ -253,6 +253,13 @@ static void test_collateral_mismatch(void **state)
 	ar = hw_run(tdx(), QVL "tdx_quote", proc_crl, NULL, "2025-07-19T10:00:00Z", NULL);
 	assert_int_equal(hw_check(ar, "tdx.pck_chain"), 0);
 	atl_ar_free(ar);
+	/* the Intel root given explicitly (pinned by the caller, DER) */
+	{
+		static const char *const intel[] = {QVL "TrustedRootCA.der", NULL};
+		ar = hw_run(tdx(), QVL "tdx_quote", coll_a, intel, T_A, NULL);
+		assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+		atl_ar_free(ar);
+	}
 	ar = hw_run(tdx(), QVL "tdx_quote", coll_a, amd, T_A, NULL);
 	assert_int_equal(hw_check(ar, "tdx.pck_chain"), 0);
 	assert_int_equal(hw_check(ar, "tdx.tcb_info"), 0);

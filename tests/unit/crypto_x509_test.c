@@ -418,6 +418,33 @@ static void test_forged_root_same_subject(void **state)
 	X509_NAME_free(ln);
 }
 
+/* virtee turin_ca_stack: the real Turin VCEK chains to ARK-Turin; and the
+ * trustee VCEKs with non-canonical extension encodings still parse. */
+static void test_turin_and_odd_vceks(void **state)
+{
+	struct atl_x509 *vcek = cert("sev-snp/virtee-sev/vcek_turin.der");
+	struct atl_x509_list *ask = NULL, *ark = NULL;
+	uint8_t *v = NULL;
+	size_t n = 0;
+	char why[256];
+
+	(void)state;
+	split("sev-snp/virtee-sev/cert_chain_turin", &ask, &ark);
+	assert_int_equal(atl_x509_verify_chain(vcek, ask, ark, NULL, at("2025-01-01T00:00:00Z"), 0,
+					       why, sizeof(why)),
+			 ATL_OK);
+	/* fmcSPL exists on Turin */
+	assert_int_equal(atl_x509_ext(vcek, "1.3.6.1.4.1.3704.1.3.9", &v, &n), ATL_OK);
+	free(v);
+	atl_x509_free(vcek);
+	atl_x509_list_free(ask);
+	atl_x509_list_free(ark);
+	vcek = cert("sev-snp/trustee/test-vcek-invalid-legacy.der");
+	atl_x509_free(vcek);
+	vcek = cert("sev-snp/trustee/test-vcek-invalid-new.der");
+	atl_x509_free(vcek);
+}
+
 static void test_parse_errors(void **state)
 {
 	static const uint8_t junk[] = {0x30, 0x82, 0xff, 0xff, 0x01};
@@ -476,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_amd_crl),
 		cmocka_unit_test(test_intel_crl),
 		cmocka_unit_test(test_forged_root_same_subject),
+		cmocka_unit_test(test_turin_and_odd_vceks),
 		cmocka_unit_test(test_parse_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
