@@ -42,6 +42,8 @@ void atl_ar_free(struct atl_ar *ar)
 }
 
 static enum atl_err add_check(struct atl_ar *ar, const char *name, bool ok, bool warning,
+			      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static enum atl_err add_check(struct atl_ar *ar, const char *name, bool ok, bool warning,
 			      const char *fmt, va_list ap)
 {
 	char detail[1024];
