@@ -1,11 +1,12 @@
-/* HPKE, RFC 9180: mode_base and mode_psk with DHKEM(X25519, HKDF-SHA256),
+/* HPKE, RFC 9180: modes base, psk, auth and auth_psk with DHKEM(X25519, HKDF-SHA256),
  * HKDF-SHA256 and the AEADs AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305, plus
  * the secret exporter (DESIGN §3).
  *
  * Built on OpenSSL 3.0 primitives in src/crypto/hpke.c (EVP_PKEY X25519,
  * EVP_KDF "HKDF" in extract-only / expand-only modes, EVP_CIPHER), because
  * OSSL_HPKE only exists from OpenSSL 3.2. Checked against every RFC 9180
- * Appendix A.1/A.2 vector for modes base and psk (tests/vectors/hpke/).
+ * Appendix A.1/A.2 vector, all four modes (tests/vectors/hpke/). Atoll's
+ * envelopes use mode_base.
  *
  * Conventions: wrong-length keys, enc or PSK inputs are ATL_E_ARG; an unknown
  * KEM/KDF/AEAD id is ATL_E_UNSUPPORTED; a failed tag is ATL_E_AUTH (and no
@@ -31,6 +32,8 @@
 
 #define ATL_HPKE_MODE_BASE 0x00
 #define ATL_HPKE_MODE_PSK 0x01
+#define ATL_HPKE_MODE_AUTH 0x02
+#define ATL_HPKE_MODE_AUTH_PSK 0x03
 
 #define ATL_HPKE_ENC_LEN 32     /* Nenc of DHKEM(X25519) */
 #define ATL_HPKE_PUB_LEN 32     /* Npk */
@@ -95,6 +98,28 @@ ATL_NODISCARD enum atl_err atl_hpke_setup_receiver(struct atl_hpke_suite suite, 
 						   const uint8_t *info, size_t info_len,
 						   const struct atl_hpke_psk *psk,
 						   struct atl_hpke_ctx **ctx_out);
+
+/* SetupAuthS / SetupAuthPSKS (RFC 9180 §5.1.3, §5.1.4): as
+ * atl_hpke_setup_sender, and the sender also authenticates with its own key
+ * pair kp_s (AuthEncap). psk NULL selects mode_auth, else mode_auth_psk. */
+ATL_NODISCARD enum atl_err atl_hpke_setup_sender_auth(struct atl_hpke_suite suite,
+						      const uint8_t *pk_r, size_t pk_r_len,
+						      const struct atl_kp *kp_s,
+						      const uint8_t *info, size_t info_len,
+						      const struct atl_hpke_psk *psk,
+						      uint8_t enc_out[ATL_HPKE_ENC_LEN],
+						      struct atl_hpke_ctx **ctx_out);
+
+/* SetupAuthR / SetupAuthPSKR: as atl_hpke_setup_receiver, for a sender whose
+ * public key is pk_s (pk_s_len == ATL_HPKE_PUB_LEN; AuthDecap). A different
+ * sender shows as ATL_E_AUTH on the first open. */
+ATL_NODISCARD enum atl_err atl_hpke_setup_receiver_auth(struct atl_hpke_suite suite,
+							const uint8_t *enc, size_t enc_len,
+							const struct atl_kp *kp_r,
+							const uint8_t *pk_s, size_t pk_s_len,
+							const uint8_t *info, size_t info_len,
+							const struct atl_hpke_psk *psk,
+							struct atl_hpke_ctx **ctx_out);
 
 /* ContextS.Seal: encrypts pt with the next sequence number; writes ct || tag
  * (pt_len + ATL_HPKE_TAG_LEN bytes) to out (capacity out_cap; out may equal pt).

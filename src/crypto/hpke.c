@@ -1,7 +1,7 @@
 /* HPKE (RFC 9180) on OpenSSL 3.0 primitives; see include/atoll/hpke.h.
  *
  * Written by hand because OSSL_HPKE only arrived in OpenSSL 3.2 and Debian
- * stable ships 3.0. The pieces are:
+ * stable ships 3.0. All four modes (base, psk, auth, auth_psk). The pieces are:
  *   LabeledExtract / LabeledExpand (§4)  - EVP_KDF "HKDF", EXTRACT_ONLY / EXPAND_ONLY
  *   DHKEM(X25519, HKDF-SHA256) (§4.1)    - EVP_PKEY X25519 derive
  *   KeySchedule (§5.1), Seal/Open (§5.2) - atl_aead_* (EVP_CIPHER)
@@ -9,6 +9,7 @@
  * Every intermediate secret sits in a stack buffer wiped at `out:` or in the
  * context, which lives in atl_secret_alloc memory. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -223,19 +224,27 @@ out:
 	return rc;
 }
 
-/* ExtractAndExpand(dh, kem_context) with kem_context = enc || pkRm. */
-static enum atl_err extract_and_expand(const uint8_t dh[32], const uint8_t enc[32],
-				       const uint8_t pk_r[32], uint8_t shared_out[NSECRET])
+/* ExtractAndExpand(dh, kem_context) with kem_context = enc || pkRm [|| pkSm]
+ * (RFC 9180 §4.1): dh is 32 bytes (Encap/Decap) or 64 (AuthEncap/AuthDecap),
+ * pk_s is NULL outside the auth modes. */
+static enum atl_err extract_and_expand(const uint8_t *dh, size_t dh_len, const uint8_t enc[32],
+				       const uint8_t pk_r[32], const uint8_t *pk_s,
+				       uint8_t shared_out[NSECRET])
 {
-	uint8_t eae_prk[NH], kem_context[64];
+	uint8_t eae_prk[NH], kem_context[96];
+	size_t kc_len = 64;
 	enum atl_err rc = ATL_E_INTERNAL;
 
 	memcpy(kem_context, enc, 32);
 	memcpy(kem_context + 32, pk_r, 32);
-	ATL_TRY(labeled_extract(kem_suite_id, sizeof(kem_suite_id), NULL, 0, "eae_prk", dh, 32,
-				eae_prk));
+	if (pk_s != NULL) {
+		memcpy(kem_context + 64, pk_s, 32);
+		kc_len = 96;
+	}
+	ATL_TRY(labeled_extract(kem_suite_id, sizeof(kem_suite_id), NULL, 0, "eae_prk", dh,
+				dh_len, eae_prk));
 	ATL_TRY(labeled_expand(kem_suite_id, sizeof(kem_suite_id), eae_prk, "shared_secret",
-			       kem_context, sizeof(kem_context), shared_out, NSECRET));
+			       kem_context, kc_len, shared_out, NSECRET));
 	rc = ATL_OK;
 out:
 	atl_wipe(eae_prk, sizeof(eae_prk));
@@ -306,14 +315,15 @@ static enum atl_err check_common(struct atl_hpke_suite suite, const uint8_t *inf
 	return check_psk(psk);
 }
 
-static enum atl_err key_schedule(struct atl_hpke_suite suite, enum role role,
+static enum atl_err key_schedule(struct atl_hpke_suite suite, enum role role, bool auth,
 				 const uint8_t shared[NSECRET], const uint8_t *info,
 				 size_t info_len, const struct atl_hpke_psk *psk,
 				 struct atl_hpke_ctx **ctx_out)
 {
 	struct atl_hpke_ctx *ctx = NULL;
 	uint8_t ksc[1 + 2 * NH], secret[NH];
-	uint8_t mode = psk != NULL ? ATL_HPKE_MODE_PSK : ATL_HPKE_MODE_BASE;
+	uint8_t mode = auth ? (psk != NULL ? ATL_HPKE_MODE_AUTH_PSK : ATL_HPKE_MODE_AUTH)
+			    : (psk != NULL ? ATL_HPKE_MODE_PSK : ATL_HPKE_MODE_BASE);
 	enum atl_err rc = ATL_E_INTERNAL;
 
 	ctx = atl_secret_alloc(sizeof(*ctx));
@@ -359,21 +369,28 @@ out:
 	return rc;
 }
 
-/* ---- Setup, RFC 9180 §5.1.1 / §5.1.2 ------------------------------------ */
+/* ---- Setup, RFC 9180 §5.1.1 - §5.1.4 ----------------------------------- */
 
-/* Encap with a given ephemeral key pair, then KeySchedule. */
+/* Encap (or AuthEncap when kp_s is not NULL) with a given ephemeral key
+ * pair, then KeySchedule. */
 static enum atl_err setup_sender_with(struct atl_hpke_suite suite, const uint8_t *pk_r,
-				      const struct atl_kp *eph, const uint8_t *info,
-				      size_t info_len, const struct atl_hpke_psk *psk,
+				      const struct atl_kp *eph, const struct atl_kp *kp_s,
+				      const uint8_t *info, size_t info_len,
+				      const struct atl_hpke_psk *psk,
 				      uint8_t enc_out[ATL_HPKE_ENC_LEN],
 				      struct atl_hpke_ctx **ctx_out)
 {
-	uint8_t dh[32], shared[NSECRET];
+	uint8_t dh[64], shared[NSECRET];
 	enum atl_err rc = ATL_E_INTERNAL;
 
+	/* dh = DH(skE, pkR) [|| DH(skS, pkR)] */
 	ATL_TRY(x25519_dh(eph->priv, eph->pub, pk_r, dh));
-	ATL_TRY(extract_and_expand(dh, eph->pub, pk_r, shared));
-	ATL_TRY(key_schedule(suite, ROLE_SENDER, shared, info, info_len, psk, ctx_out));
+	if (kp_s != NULL)
+		ATL_TRY(x25519_dh(kp_s->priv, kp_s->pub, pk_r, dh + 32));
+	ATL_TRY(extract_and_expand(dh, kp_s != NULL ? 64 : 32, eph->pub, pk_r,
+				   kp_s != NULL ? kp_s->pub : NULL, shared));
+	ATL_TRY(key_schedule(suite, ROLE_SENDER, kp_s != NULL, shared, info, info_len, psk,
+			     ctx_out));
 	memcpy(enc_out, eph->pub, ATL_HPKE_ENC_LEN); /* SerializePublicKey(pkE) */
 	rc = ATL_OK;
 out:
@@ -394,50 +411,77 @@ static enum atl_err sender_args(struct atl_hpke_suite suite, const uint8_t *pk_r
 	return check_common(suite, info, info_len, psk);
 }
 
+/* Sender setup for every mode: a random ephemeral key, or DeriveKeyPair(ikm_e)
+ * for the test vectors. */
+static enum atl_err setup_sender(struct atl_hpke_suite suite, const uint8_t *pk_r,
+				 size_t pk_r_len, const struct atl_kp *kp_s, const uint8_t *ikm_e,
+				 size_t ikm_e_len, const uint8_t *info, size_t info_len,
+				 const struct atl_hpke_psk *psk, uint8_t enc_out[ATL_HPKE_ENC_LEN],
+				 struct atl_hpke_ctx **ctx_out)
+{
+	struct atl_kp eph = {0};
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	if (ctx_out != NULL)
+		*ctx_out = NULL;
+	ATL_TRY(sender_args(suite, pk_r, pk_r_len, info, info_len, psk, enc_out, ctx_out));
+	if (ikm_e != NULL)
+		ATL_TRY(atl_hpke_derive_keypair(suite, ikm_e, ikm_e_len, &eph));
+	else
+		ATL_TRY(atl_kp_generate(&eph)); /* GenerateKeyPair() */
+	ATL_TRY(setup_sender_with(suite, pk_r, &eph, kp_s, info, info_len, psk, enc_out,
+				  ctx_out));
+	rc = ATL_OK;
+out:
+	atl_kp_clear(&eph);
+	return rc;
+}
+
 enum atl_err atl_hpke_setup_sender(struct atl_hpke_suite suite, const uint8_t *pk_r,
 				   size_t pk_r_len, const uint8_t *info, size_t info_len,
 				   const struct atl_hpke_psk *psk,
 				   uint8_t enc_out[ATL_HPKE_ENC_LEN], struct atl_hpke_ctx **ctx_out)
 {
-	struct atl_kp eph = {0};
-	enum atl_err rc = ATL_E_INTERNAL;
+	return setup_sender(suite, pk_r, pk_r_len, NULL, NULL, 0, info, info_len, psk, enc_out,
+			    ctx_out);
+}
 
+enum atl_err atl_hpke_setup_sender_auth(struct atl_hpke_suite suite, const uint8_t *pk_r,
+					size_t pk_r_len, const struct atl_kp *kp_s,
+					const uint8_t *info, size_t info_len,
+					const struct atl_hpke_psk *psk,
+					uint8_t enc_out[ATL_HPKE_ENC_LEN],
+					struct atl_hpke_ctx **ctx_out)
+{
 	if (ctx_out != NULL)
 		*ctx_out = NULL;
-	ATL_TRY(sender_args(suite, pk_r, pk_r_len, info, info_len, psk, enc_out, ctx_out));
-	ATL_TRY(atl_kp_generate(&eph)); /* GenerateKeyPair() */
-	ATL_TRY(setup_sender_with(suite, pk_r, &eph, info, info_len, psk, enc_out, ctx_out));
-	rc = ATL_OK;
-out:
-	atl_kp_clear(&eph);
-	return rc;
+	if (kp_s == NULL || kp_s->priv == NULL)
+		return ATL_E_ARG;
+	return setup_sender(suite, pk_r, pk_r_len, kp_s, NULL, 0, info, info_len, psk, enc_out,
+			    ctx_out);
 }
 
 enum atl_err atl_hpke_setup_sender_with_ikm_for_testing(
-	struct atl_hpke_suite suite, const uint8_t *pk_r, size_t pk_r_len, const uint8_t *ikm_e,
-	size_t ikm_e_len, const uint8_t *info, size_t info_len, const struct atl_hpke_psk *psk,
-	uint8_t enc_out[ATL_HPKE_ENC_LEN], struct atl_hpke_ctx **ctx_out)
+	struct atl_hpke_suite suite, const uint8_t *pk_r, size_t pk_r_len, const struct atl_kp *kp_s,
+	const uint8_t *ikm_e, size_t ikm_e_len, const uint8_t *info, size_t info_len,
+	const struct atl_hpke_psk *psk, uint8_t enc_out[ATL_HPKE_ENC_LEN],
+	struct atl_hpke_ctx **ctx_out)
 {
-	struct atl_kp eph = {0};
-	enum atl_err rc = ATL_E_INTERNAL;
-
 	if (ctx_out != NULL)
 		*ctx_out = NULL;
-	ATL_TRY(sender_args(suite, pk_r, pk_r_len, info, info_len, psk, enc_out, ctx_out));
-	ATL_TRY(atl_hpke_derive_keypair(suite, ikm_e, ikm_e_len, &eph));
-	ATL_TRY(setup_sender_with(suite, pk_r, &eph, info, info_len, psk, enc_out, ctx_out));
-	rc = ATL_OK;
-out:
-	atl_kp_clear(&eph);
-	return rc;
+	if (ikm_e == NULL || (kp_s != NULL && kp_s->priv == NULL))
+		return ATL_E_ARG;
+	return setup_sender(suite, pk_r, pk_r_len, kp_s, ikm_e, ikm_e_len, info, info_len, psk,
+			    enc_out, ctx_out);
 }
 
-enum atl_err atl_hpke_setup_receiver(struct atl_hpke_suite suite, const uint8_t *enc,
-				     size_t enc_len, const struct atl_kp *kp_r,
-				     const uint8_t *info, size_t info_len,
-				     const struct atl_hpke_psk *psk, struct atl_hpke_ctx **ctx_out)
+/* Decap (or AuthDecap when pk_s is not NULL), then KeySchedule. */
+static enum atl_err setup_receiver(struct atl_hpke_suite suite, const uint8_t *enc,
+				   size_t enc_len, const struct atl_kp *kp_r, const uint8_t *pk_s,
+				   const uint8_t *info, size_t info_len,
+				   const struct atl_hpke_psk *psk, struct atl_hpke_ctx **ctx_out)
 {
-	uint8_t dh[32], shared[NSECRET];
+	uint8_t dh[64], shared[NSECRET];
 	enum atl_err rc = ATL_E_INTERNAL;
 
 	if (ctx_out == NULL)
@@ -446,15 +490,40 @@ enum atl_err atl_hpke_setup_receiver(struct atl_hpke_suite suite, const uint8_t 
 	if (enc == NULL || enc_len != ATL_HPKE_ENC_LEN || kp_r == NULL || kp_r->priv == NULL)
 		return ATL_E_ARG;
 	ATL_TRY(check_common(suite, info, info_len, psk));
-	/* Decap: pkE = DeserializePublicKey(enc); dh = DH(skR, pkE). */
+	/* pkE = DeserializePublicKey(enc); dh = DH(skR, pkE) [|| DH(skR, pkS)] */
 	ATL_TRY(x25519_dh(kp_r->priv, kp_r->pub, enc, dh));
-	ATL_TRY(extract_and_expand(dh, enc, kp_r->pub, shared));
-	ATL_TRY(key_schedule(suite, ROLE_RECEIVER, shared, info, info_len, psk, ctx_out));
+	if (pk_s != NULL)
+		ATL_TRY(x25519_dh(kp_r->priv, kp_r->pub, pk_s, dh + 32));
+	ATL_TRY(extract_and_expand(dh, pk_s != NULL ? 64 : 32, enc, kp_r->pub, pk_s, shared));
+	ATL_TRY(key_schedule(suite, ROLE_RECEIVER, pk_s != NULL, shared, info, info_len, psk,
+			     ctx_out));
 	rc = ATL_OK;
 out:
 	atl_wipe(dh, sizeof(dh));
 	atl_wipe(shared, sizeof(shared));
 	return rc;
+}
+
+enum atl_err atl_hpke_setup_receiver(struct atl_hpke_suite suite, const uint8_t *enc,
+				     size_t enc_len, const struct atl_kp *kp_r,
+				     const uint8_t *info, size_t info_len,
+				     const struct atl_hpke_psk *psk, struct atl_hpke_ctx **ctx_out)
+{
+	return setup_receiver(suite, enc, enc_len, kp_r, NULL, info, info_len, psk, ctx_out);
+}
+
+enum atl_err atl_hpke_setup_receiver_auth(struct atl_hpke_suite suite, const uint8_t *enc,
+					  size_t enc_len, const struct atl_kp *kp_r,
+					  const uint8_t *pk_s, size_t pk_s_len,
+					  const uint8_t *info, size_t info_len,
+					  const struct atl_hpke_psk *psk,
+					  struct atl_hpke_ctx **ctx_out)
+{
+	if (ctx_out != NULL)
+		*ctx_out = NULL;
+	if (pk_s == NULL || pk_s_len != ATL_HPKE_PUB_LEN)
+		return ATL_E_ARG;
+	return setup_receiver(suite, enc, enc_len, kp_r, pk_s, info, info_len, psk, ctx_out);
 }
 
 /* ---- Encryption and export, RFC 9180 §5.2 / §5.3 ------------------------ */

@@ -7,6 +7,7 @@
  * errors (wrong-length keys and enc), roles and sequence-number exhaustion. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -140,7 +141,9 @@ static void check_section(const struct section *s, struct totals *t)
 	struct atl_hpke_suite suite;
 	struct atl_hpke_psk psk_s, *psk = NULL;
 	struct bin info, ikm_e, pk_em, sk_em, ikm_r, pk_rm, sk_rm, enc, psk_b = {0}, pskid = {0};
-	struct atl_kp kp_e, kp_r;
+	struct bin ikm_s = {0}, pk_sm = {0}, sk_sm = {0};
+	struct atl_kp kp_e, kp_r, kp_s = {0};
+	bool auth;
 	struct atl_hpke_ctx *sctx = NULL, *rctx = NULL;
 	uint8_t enc_out[ATL_HPKE_ENC_LEN];
 	int mode;
@@ -148,10 +151,11 @@ static void check_section(const struct section *s, struct totals *t)
 	if (s->n_setup == 0)
 		return;
 	mode = ival(s, "mode");
-	if (mode != ATL_HPKE_MODE_BASE && mode != ATL_HPKE_MODE_PSK) {
-		t->skipped++; /* auth / auth_psk: not implemented (see PROVENANCE.md) */
+	if (mode < ATL_HPKE_MODE_BASE || mode > ATL_HPKE_MODE_AUTH_PSK) {
+		t->skipped++;
 		return;
 	}
+	auth = mode == ATL_HPKE_MODE_AUTH || mode == ATL_HPKE_MODE_AUTH_PSK;
 	suite.kem_id = (uint16_t)ival(s, "kem_id");
 	suite.kdf_id = (uint16_t)ival(s, "kdf_id");
 	suite.aead_id = (uint16_t)ival(s, "aead_id");
@@ -165,7 +169,7 @@ static void check_section(const struct section *s, struct totals *t)
 	pk_rm = hexbin(kv_get(s->setup, s->n_setup, "pkRm"));
 	sk_rm = hexbin(kv_get(s->setup, s->n_setup, "skRm"));
 	enc = hexbin(kv_get(s->setup, s->n_setup, "enc"));
-	if (mode == ATL_HPKE_MODE_PSK) {
+	if (mode == ATL_HPKE_MODE_PSK || mode == ATL_HPKE_MODE_AUTH_PSK) {
 		psk_b = hexbin(kv_get(s->setup, s->n_setup, "psk"));
 		pskid = hexbin(kv_get(s->setup, s->n_setup, "psk_id"));
 		psk_s = (struct atl_hpke_psk){psk_b.p, psk_b.len, pskid.p, pskid.len};
@@ -180,15 +184,30 @@ static void check_section(const struct section *s, struct totals *t)
 	assert_memory_equal(kp_r.priv, sk_rm.p, 32);
 	assert_memory_equal(kp_r.pub, pk_rm.p, 32);
 
+	if (auth) {
+		ikm_s = hexbin(kv_get(s->setup, s->n_setup, "ikmS"));
+		pk_sm = hexbin(kv_get(s->setup, s->n_setup, "pkSm"));
+		sk_sm = hexbin(kv_get(s->setup, s->n_setup, "skSm"));
+		assert_int_equal(atl_hpke_derive_keypair(suite, ikm_s.p, ikm_s.len, &kp_s), ATL_OK);
+		assert_memory_equal(kp_s.priv, sk_sm.p, 32);
+		assert_memory_equal(kp_s.pub, pk_sm.p, 32);
+	}
+
 	assert_int_equal(atl_hpke_setup_sender_with_ikm_for_testing(
-				 suite, pk_rm.p, pk_rm.len, ikm_e.p, ikm_e.len, info.p, info.len,
-				 psk, enc_out, &sctx),
+				 suite, pk_rm.p, pk_rm.len, auth ? &kp_s : NULL, ikm_e.p, ikm_e.len,
+				 info.p, info.len, psk, enc_out, &sctx),
 			 ATL_OK);
 	assert_int_equal(enc.len, ATL_HPKE_ENC_LEN);
 	assert_memory_equal(enc_out, enc.p, ATL_HPKE_ENC_LEN);
-	assert_int_equal(atl_hpke_setup_receiver(suite, enc.p, enc.len, &kp_r, info.p, info.len,
-						 psk, &rctx),
-			 ATL_OK);
+	if (auth)
+		assert_int_equal(atl_hpke_setup_receiver_auth(suite, enc.p, enc.len, &kp_r, pk_sm.p,
+							      pk_sm.len, info.p, info.len, psk,
+							      &rctx),
+				 ATL_OK);
+	else
+		assert_int_equal(atl_hpke_setup_receiver(suite, enc.p, enc.len, &kp_r, info.p,
+							 info.len, psk, &rctx),
+				 ATL_OK);
 
 	for (size_t i = 0; i < s->n_encs; i++) {
 		const struct rec *r = &s->encs[i];
@@ -243,6 +262,10 @@ static void check_section(const struct section *s, struct totals *t)
 	atl_hpke_ctx_free(rctx);
 	atl_kp_clear(&kp_e);
 	atl_kp_clear(&kp_r);
+	atl_kp_clear(&kp_s);
+	free(ikm_s.p);
+	free(pk_sm.p);
+	free(sk_sm.p);
 	free(info.p);
 	free(ikm_e.p);
 	free(pk_em.p);
@@ -302,13 +325,13 @@ static void test_rfc9180_vectors(void **state)
 	check_section(&sec, &t);
 	section_reset(&sec);
 	free(buf);
-	/* A.1 and A.2: base + psk each checked, auth + auth_psk each skipped. */
+	/* A.1 and A.2, each in modes base, psk, auth and auth_psk. */
 	print_message("hpke vectors: %zu sections, %zu encryptions, %zu exports (%zu skipped)\n",
 		      t.sections, t.encs, t.exps, t.skipped);
-	assert_int_equal(t.sections, 4);
-	assert_int_equal(t.skipped, 4);
-	assert_int_equal(t.encs, 4 * 6);
-	assert_int_equal(t.exps, 4 * 3);
+	assert_int_equal(t.sections, 8);
+	assert_int_equal(t.skipped, 0);
+	assert_int_equal(t.encs, 8 * 6);
+	assert_int_equal(t.exps, 8 * 3);
 }
 
 /* ---- round trips and negatives ------------------------------------------ */
@@ -574,6 +597,60 @@ static void test_seq_overflow(void **state)
 	atl_kp_clear(&kp);
 }
 
+/* Auth mode: the receiver must name the right sender key. */
+static void test_auth_wrong_sender(void **state)
+{
+	struct atl_hpke_suite suite = ATL_HPKE_SUITE_DEFAULT;
+	struct atl_kp r, snd, other, nokey = {0};
+	struct atl_hpke_ctx *s = NULL, *c = NULL;
+	uint8_t enc[ATL_HPKE_ENC_LEN], ct[3 + ATL_HPKE_TAG_LEN], out[3];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(atl_kp_generate(&r), ATL_OK);
+	assert_int_equal(atl_kp_generate(&snd), ATL_OK);
+	assert_int_equal(atl_kp_generate(&other), ATL_OK);
+	assert_int_equal(atl_hpke_setup_sender_auth(suite, r.pub, 32, &snd, NULL, 0, NULL, enc, &s),
+			 ATL_OK);
+	assert_int_equal(atl_hpke_seal(s, NULL, 0, (const uint8_t *)"abc", 3, ct, sizeof(ct), &len),
+			 ATL_OK);
+	assert_int_equal(atl_hpke_setup_receiver_auth(suite, enc, 32, &r, other.pub, 32, NULL, 0,
+						      NULL, &c),
+			 ATL_OK);
+	assert_int_equal(atl_hpke_open(c, NULL, 0, ct, sizeof(ct), out, sizeof(out), &len),
+			 ATL_E_AUTH);
+	atl_hpke_ctx_free(c);
+	/* A base-mode receiver does not open an auth-mode message either. */
+	assert_int_equal(atl_hpke_setup_receiver(suite, enc, 32, &r, NULL, 0, NULL, &c), ATL_OK);
+	assert_int_equal(atl_hpke_open(c, NULL, 0, ct, sizeof(ct), out, sizeof(out), &len),
+			 ATL_E_AUTH);
+	atl_hpke_ctx_free(c);
+	assert_int_equal(atl_hpke_setup_receiver_auth(suite, enc, 32, &r, snd.pub, 32, NULL, 0,
+						      NULL, &c),
+			 ATL_OK);
+	assert_int_equal(atl_hpke_open(c, NULL, 0, ct, sizeof(ct), out, sizeof(out), &len),
+			 ATL_OK);
+	assert_memory_equal(out, "abc", 3);
+	atl_hpke_ctx_free(c);
+	/* Argument errors. */
+	assert_int_equal(atl_hpke_setup_sender_auth(suite, r.pub, 32, NULL, NULL, 0, NULL, enc, &c),
+			 ATL_E_ARG);
+	assert_int_equal(atl_hpke_setup_sender_auth(suite, r.pub, 32, &nokey, NULL, 0, NULL, enc,
+						    &c),
+			 ATL_E_ARG);
+	assert_int_equal(atl_hpke_setup_receiver_auth(suite, enc, 32, &r, snd.pub, 31, NULL, 0,
+						      NULL, &c),
+			 ATL_E_ARG);
+	assert_int_equal(atl_hpke_setup_receiver_auth(suite, enc, 32, &r, NULL, 32, NULL, 0, NULL,
+						      &c),
+			 ATL_E_ARG);
+	assert_null(c);
+	atl_hpke_ctx_free(s);
+	atl_kp_clear(&r);
+	atl_kp_clear(&snd);
+	atl_kp_clear(&other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -582,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_single_shot_aes256),
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_seq_overflow),
+		cmocka_unit_test(test_auth_wrong_sender),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
