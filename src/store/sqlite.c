@@ -126,7 +126,7 @@ enum stmt {
 	ST_ISLAND_STATUS, ST_ISLAND_EXPIRE, ST_ISLAND_LIST, ST_ATTEST_LIST,
 	ST_WORKLOAD_ADD, ST_WORKLOAD_GET,
 	ST_JOB_INSERT, ST_JOB_RCPT, ST_USAGE_SUBMIT, ST_JOB_GET, ST_JOB_STATUS, ST_JOB_CANCEL,
-	ST_JOB_PICK, ST_JOB_LEASE, ST_JOB_BY_SEQ, ST_JOB_HELD, ST_JOB_DONE, ST_RESULT_ADD,
+	ST_JOB_PICK, ST_JOB_PROBE, ST_JOB_LEASE, ST_JOB_BY_SEQ, ST_JOB_HELD, ST_JOB_DONE, ST_RESULT_ADD,
 	ST_USAGE_DONE, ST_JOB_RETRY, ST_USAGE_FAIL, ST_EXPIRE_USAGE, ST_EXPIRE_FAIL,
 	ST_EXPIRE_REQUEUE, ST_QUEUED_USAGE, ST_QUEUED_FAIL, ST_CHAL_PURGE, ST_CHAL_ADD,
 	ST_CHAL_TRIM, ST_CHAL_GET, ST_CHAL_DEL, ST_JOB_COUNTS, ST_JOB_LIST, ST_USAGE_GET, ST_AUDIT_ADD, ST_AUDIT_LIST,
@@ -175,6 +175,10 @@ static const char *const sql[ST__COUNT] = {
 	 * slots are bound to NULL, which matches nothing */
 	[ST_JOB_PICK] = "SELECT MIN(j.seq) FROM job_recipients r JOIN jobs j ON j.seq=r.job_seq"
 			" WHERE j.status=0 AND r.kid IN (?1,?2,?3,?4,?5,?6,?7,?8)",
+	/* read-only: is there anything for a lease call to do? */
+	[ST_JOB_PROBE] = "SELECT EXISTS(SELECT 1 FROM jobs WHERE status=1 AND lease_deadline<?9)"
+			 " OR EXISTS(SELECT 1 FROM job_recipients r JOIN jobs j ON j.seq=r.job_seq"
+			 " WHERE j.status=0 AND r.kid IN (?1,?2,?3,?4,?5,?6,?7,?8))",
 	[ST_JOB_LEASE] = "UPDATE jobs SET status=1,lease_island=?2,lease_deadline=?3,updated_at=?4"
 			 " WHERE seq=?1 AND status=0",
 	[ST_JOB_BY_SEQ] = "SELECT " JOB_COLS ", j.input, NULL FROM jobs j WHERE j.seq=?1",
@@ -1153,6 +1157,26 @@ static enum atl_err sq_job_lease(struct atl_store *s, int64_t island_id, const c
 	int64_t seq;
 	int src;
 
+	/* an idle poll (the usual case under long-polling islands) answers
+	 * from a read without taking the write lock; a job submitted just
+	 * after this read is found by the next poll */
+	if ((st = stmt(q, ST_JOB_PROBE)) == NULL)
+		goto out;
+	for (size_t i = 0; i < n_kids; i++)
+		bind_text(st, (int)i + 1, kids[i]);
+	sqlite3_bind_int64(st, 9, now);
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW) {
+		rc = fail(q, src, "job probe");
+		sqlite3_reset(st);
+		goto out;
+	}
+	if (sqlite3_column_int(st, 0) == 0) {
+		sqlite3_reset(st);
+		rc = ATL_E_NOTFOUND;
+		goto out;
+	}
+	sqlite3_reset(st);
 	/* BEGIN IMMEDIATE: the write lock is ours before we look, so the job
 	 * we pick cannot be picked by another connection before we update it */
 	ATL_TRY(begin(q));
