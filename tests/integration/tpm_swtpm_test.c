@@ -14,10 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_tctildr.h>
+
 #include "atoll/attest.h"
+#include "atoll/bytes.h"
 #include "atoll/digest.h"
 #include "atoll/encoding.h"
 #include "atoll/file.h"
@@ -519,6 +524,136 @@ static void test_dispatcher(void **state)
 	json_decref(cfg);
 }
 
+
+/* ---- measured boot: a TCG event log replayed against quoted PCRs 0-7 ---- */
+
+/* Extends PCR pcr of TPM A with a SHA-256 digest (what firmware does). */
+static void fw_extend(unsigned pcr, const uint8_t d[32])
+{
+	TSS2_TCTI_CONTEXT *tcti = NULL;
+	ESYS_CONTEXT *ctx = NULL;
+	TPML_DIGEST_VALUES v;
+
+	memset(&v, 0, sizeof(v));
+	v.count = 1;
+	v.digests[0].hashAlg = TPM2_ALG_SHA256;
+	memcpy(v.digests[0].digest.sha256, d, 32);
+	assert_int_equal(Tss2_TctiLdr_Initialize(F.tcti_a, &tcti), TSS2_RC_SUCCESS);
+	assert_int_equal(Esys_Initialize(&ctx, tcti, NULL), TSS2_RC_SUCCESS);
+	assert_int_equal(Esys_PCR_Extend(ctx, (ESYS_TR)(ESYS_TR_PCR0 + pcr), ESYS_TR_PASSWORD,
+					 ESYS_TR_NONE, ESYS_TR_NONE, &v),
+			 TSS2_RC_SUCCESS);
+	Esys_Finalize(&ctx);
+	Tss2_TctiLdr_Finalize(&tcti);
+}
+
+static void wr(enum atl_err rc)
+{
+	assert_int_equal(rc, ATL_OK);
+}
+
+/* One TCG_PCR_EVENT2 with a SHA-256 digest of data (PFP §10.2.2). */
+static void log_event(struct atl_wr *w, uint32_t pcr, uint32_t type, const void *data,
+		      size_t len, bool extend)
+{
+	uint8_t d[32];
+
+	assert_int_equal(atl_hash(ATL_HASH_SHA256, data, len, d), ATL_OK);
+	wr(atl_wr_u32le(w, pcr));
+	wr(atl_wr_u32le(w, type));
+	wr(atl_wr_u32le(w, 1));
+	wr(atl_wr_u16le(w, ATL_TPM_ALG_SHA256));
+	wr(atl_wr_bytes(w, d, 32));
+	wr(atl_wr_u32le(w, (uint32_t)len));
+	wr(atl_wr_bytes(w, data, len));
+	if (extend)
+		fw_extend(pcr, d);
+}
+
+static void test_event_log(void **state)
+{
+	static const char spec[16] = "Spec ID Event03";
+	static const uint8_t sep[4] = {0, 0, 0, 0};
+	struct atl_wr w;
+	uint8_t *log = NULL, *ev;
+	size_t log_len = 0, len;
+	char path[] = "/tmp/atoll-evlog-XXXXXX";
+	int fd;
+	json_t *cfg, *pol, *sec, *pcrs;
+	struct atl_tpm_pcrs *rep = malloc(sizeof(*rep));
+	struct atl_tpm_evlog_result res;
+	enum atl_err rc;
+	struct atl_ar *ar;
+
+	(void)state;
+	atl_wr_init(&w, 1u << 16, false);
+	/* Spec ID event (SHA-1 format header, crypto-agile, SHA-256 only) */
+	wr(atl_wr_u32le(&w, 0));
+	wr(atl_wr_u32le(&w, 3));
+	for (int i = 0; i < 20; i++)
+		wr(atl_wr_u8(&w, 0));
+	wr(atl_wr_u32le(&w, 16 + 4 + 4 + 4 + 4 + 1));
+	wr(atl_wr_bytes(&w, spec, 16));
+	wr(atl_wr_u32le(&w, 0)); /* platformClass */
+	wr(atl_wr_u8(&w, 0));
+	wr(atl_wr_u8(&w, 2));
+	wr(atl_wr_u8(&w, 0));
+	wr(atl_wr_u8(&w, 2));
+	wr(atl_wr_u32le(&w, 1));
+	wr(atl_wr_u16le(&w, ATL_TPM_ALG_SHA256));
+	wr(atl_wr_u16le(&w, 32));
+	wr(atl_wr_u8(&w, 0));
+	/* "firmware": a CRTM version, a boot application, then separators. */
+	log_event(&w, 0, 0x00000008, "atoll-test-crtm", 15, true);
+	log_event(&w, 4, 0x80000003, "bootloader image", 16, true);
+	for (uint32_t p = 0; p < 8; p++)
+		log_event(&w, p, 0x00000004, sep, sizeof(sep), true);
+	wr(atl_wr_take(&w, &log, &log_len));
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, log, log_len), (ssize_t)log_len);
+	close(fd);
+
+	/* Policy: the replayed boot PCRs plus the measurement PCR. */
+	assert_int_equal(atl_tpm_evlog_replay(log, log_len, ATL_TPM_ALG_SHA256, rep, &res), ATL_OK);
+	assert_true(res.types_ok);
+	pol = json_deep_copy(F.policy);
+	sec = json_object_get(pol, "tpm");
+	pcrs = json_object_get(sec, "pcrs");
+	for (unsigned p = 0; p < 8; p++) {
+		char k[4], hex[65];
+
+		snprintf(k, sizeof(k), "%u", p);
+		assert_int_equal(atl_hex_encode(rep->value[p], 32, hex, sizeof(hex)), ATL_OK);
+		json_object_set_new(pcrs, k, json_string(hex));
+	}
+	json_object_set_new(sec, "require_event_log", json_true());
+
+	cfg = cfg_for(F.tcti_a, F.meas, F.record_a);
+	json_object_set_new(cfg, "pcrs", json_pack("[i,i,i,i,i,i,i,i]", 0, 1, 2, 3, 4, 5, 6, 7));
+	json_object_set_new(cfg, "event_log", json_string(path));
+	assert_int_equal(atl_tpm_evidence(cfg, F.rd, &ev, &len), ATL_OK);
+	ar = verify(ev, len, pol, F.rd, &rc);
+	assert_int_equal(rc, ATL_OK);
+	if (atl_ar_status(ar) != ATL_AR_AFFIRMING)
+		dump(ar);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+	assert_int_equal(check_state(ar, "event_log"), 1);
+	atl_ar_free(ar);
+	free(ev);
+
+	/* Something extended PCR 5 that the log does not show: refused. */
+	fw_extend(5, rep->value[0]);
+	assert_int_equal(atl_tpm_evidence(cfg, F.rd, &ev, &len), ATL_OK);
+	expect_refused(ev, len, pol, F.rd, "event_log");
+	free(ev);
+	unlink(path);
+	json_decref(cfg);
+	json_decref(pol);
+	free(rep);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_other_tpm),      cmocka_unit_test(test_not_activated),
 		cmocka_unit_test(test_untrusted_ek_ca), cmocka_unit_test(test_pcr_edited),
 		cmocka_unit_test(test_truncated_garbage), cmocka_unit_test(test_dispatcher),
+		cmocka_unit_test(test_event_log), /* last: changes PCRs 0-7 of TPM A */
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
