@@ -152,6 +152,71 @@ out:
 	return rc;
 }
 
+/* Realm reference sets: [{"rim": hex, "rem": [hex x4], "personalization": hex}],
+ * every field optional, no other; a set matches when every field it gives
+ * equals the claim. */
+static bool realm_ref_valid(const json_t *r)
+{
+	const char *k;
+	const json_t *v, *e;
+	size_t i;
+
+	if (!json_is_object(r))
+		return false;
+	json_object_foreach((json_t *)r, k, v) {
+		if (strcmp(k, "rim") == 0 || strcmp(k, "personalization") == 0) {
+			if (!atl_psa_is_hex(v, ATL_HASH_MAX_LEN))
+				return false;
+		} else if (strcmp(k, "rem") == 0) {
+			if (!json_is_array(v) || json_array_size(v) != RLM_REMS)
+				return false;
+			json_array_foreach(v, i, e) {
+				if (!atl_psa_is_hex(e, ATL_HASH_MAX_LEN))
+					return false;
+			}
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static enum atl_err appraise_realm(struct atl_ar *ar, const json_t *claims, const json_t *refs)
+{
+	const json_t *r;
+	size_t i;
+
+	if (refs == NULL)
+		return ATL_OK;
+	if (!json_is_array(refs) || json_array_size(refs) == 0 ||
+	    json_array_size(refs) > ATL_ATTEST_LIST_MAX)
+		goto bad;
+	json_array_foreach(refs, i, r) {
+		if (!realm_ref_valid(r))
+			goto bad;
+	}
+	json_array_foreach(refs, i, r) {
+		const json_t *rim = json_object_get(r, "rim"), *rem = json_object_get(r, "rem");
+		const json_t *pv = json_object_get(r, "personalization");
+		bool ok = (rim == NULL || atl_psa_hex_eq(json_object_get(claims, "rim"), rim)) &&
+			  (pv == NULL || atl_psa_hex_eq(json_object_get(claims, "personalization"), pv));
+
+		for (size_t j = 0; ok && rem != NULL && j < RLM_REMS; j++)
+			ok = atl_psa_hex_eq(json_array_get(json_object_get(claims, "rem"), j),
+					    json_array_get(rem, j));
+		if (ok)
+			return atl_ar_check(ar, "cca.realm_reference", true, "matches realm reference set %zu", i);
+	}
+	return atl_ar_check(ar, "cca.realm_reference", false,
+			    "RIM/REMs/personalization match none of the %zu realm reference sets",
+			    json_array_size(refs));
+bad:
+	if (atl_ar_check(ar, "cca.realm_reference", false,
+			 "the policy's realm reference values are malformed") != ATL_OK)
+		return ATL_E_NOMEM;
+	return ATL_E_FORMAT;
+}
+
 /* The collection: tag 907 or 399 over {44234: platform, 44241: realm}. */
 static enum atl_err parse_collection(const cbor_item_t *root, const uint8_t **plat,
 				     size_t *plat_len, const uint8_t **realm, size_t *realm_len,
@@ -254,6 +319,8 @@ enum atl_err atl_cca_verify_token(const uint8_t *tok, size_t len, const struct a
 		ATL_TRY(atl_ar_check(ar, "cca.nonce", ok, ok ? "realm challenge matches"
 							     : "realm challenge differs from the expected nonce"));
 	}
+	ATL_TRY(atl_psa_appraise(ar, "cca.platform_reference", pc.json, o->platform_refs));
+	ATL_TRY(appraise_realm(ar, rc_.json, o->realm_refs));
 	claims = json_pack("{s:O, s:O}", "platform", pc.json, "realm", rc_.json);
 	if (claims == NULL) {
 		rc = ATL_E_NOMEM;
@@ -281,22 +348,35 @@ out:
 /* ---- the "cca" backend ---- */
 
 /* CPAKs: policy trust_anchors.cca and --anchor files (PEM public keys), and
- * policy "cca": {"cpak": ["<PEM>", ...]}. */
+ * policy "cca": {"cpak": ["<PEM>", ...], "platform": [reference sets of
+ * atl_psa_appraise], "realm": [{"rim", "rem", "personalization"}]}. */
 static enum atl_err cca_verify(const uint8_t *ev, size_t ev_len, const struct atl_verify_in *in,
 			       struct atl_ar *ar)
 {
+	static const char *const allowed[] = {"cpak", "platform", "realm", NULL};
 	struct atl_pubkey *keys[ATL_HW2_ANCHORS_MAX + ATL_PSA_KEYS_MAX] = {0};
 	size_t n = 0, i;
-	const json_t *sec = json_object_get(in->policy, "cca"), *list, *e;
+	const json_t *sec = json_object_get(in->policy, "cca"), *list = NULL, *e;
 	enum atl_err rc = ATL_E_INTERNAL;
 	char why[256] = "";
 
 	if (sec != NULL) {
+		const char *k;
+		json_t *v;
+		bool known = true;
+
+		json_object_foreach((json_t *)sec, k, v) {
+			bool hit = false;
+
+			for (size_t j = 0; allowed[j] != NULL; j++)
+				hit = hit || strcmp(k, allowed[j]) == 0;
+			known = known && hit;
+		}
 		list = json_object_get(sec, "cpak");
-		if (json_object_size(sec) != (list != NULL ? 1u : 0u) || (list != NULL &&
+		if (!known || !json_is_object(sec) || (list != NULL &&
 		    (!json_is_array(list) || json_array_size(list) > ATL_PSA_KEYS_MAX))) {
 			ATL_TRY(atl_ar_check(ar, "cca.policy", false,
-					     "policy cca accepts only cpak: a list of PEM keys"));
+					     "policy cca accepts cpak (a list of PEM keys), platform and realm"));
 			rc = ATL_E_FORMAT;
 			goto out;
 		}
@@ -325,7 +405,9 @@ static enum atl_err cca_verify(const uint8_t *ev, size_t ev_len, const struct at
 		}
 	}
 	{
-		struct atl_cca_opts o = {.cpaks = (const struct atl_pubkey *const *)keys, .n_cpaks = n};
+		struct atl_cca_opts o = {.cpaks = (const struct atl_pubkey *const *)keys, .n_cpaks = n,
+					 .platform_refs = json_object_get(sec, "platform"),
+					 .realm_refs = json_object_get(sec, "realm")};
 
 		rc = atl_cca_verify_token(ev, ev_len, &o, ar);
 	}

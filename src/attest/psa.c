@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "atoll/digest.h"
 #include "atoll/limits.h"
@@ -321,6 +322,127 @@ out:
 	return rc;
 }
 
+bool atl_psa_is_hex(const json_t *v, size_t max_bytes)
+{
+	const char *s = json_string_value(v);
+	size_t n;
+
+	if (s == NULL)
+		return false;
+	n = strlen(s);
+	if (n == 0 || n % 2 != 0 || n / 2 > max_bytes)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+bool atl_psa_hex_eq(const json_t *a, const json_t *b)
+{
+	const char *x = json_string_value(a), *y = json_string_value(b);
+
+	return x != NULL && y != NULL && strlen(x) == strlen(y) && strcasecmp(x, y) == 0;
+}
+
+/* One reference set is well formed (every field optional, no other). */
+static bool ref_valid(const json_t *r)
+{
+	const json_t *comps = json_object_get(r, "sw_components"), *c, *v;
+	const char *k;
+	size_t i;
+
+	if (!json_is_object(r))
+		return false;
+	json_object_foreach((json_t *)r, k, v) {
+		if (strcmp(k, "implementation_id") == 0 || strcmp(k, "config") == 0) {
+			if (!atl_psa_is_hex(v, ATL_PSA_STR_MAX))
+				return false;
+		} else if (strcmp(k, "sw_components") != 0) {
+			return false;
+		}
+	}
+	if (comps == NULL)
+		return true;
+	if (!json_is_array(comps) || json_array_size(comps) > ATL_PSA_SWCOMP_MAX)
+		return false;
+	json_array_foreach(comps, i, c) {
+		const json_t *sid = json_object_get(c, "signer_id");
+
+		if (!json_is_object(c) || json_object_size(c) != (sid != NULL ? 2u : 1u) ||
+		    !atl_psa_is_hex(json_object_get(c, "measurement"), ATL_ATTEST_MEAS_MAX) ||
+		    (sid != NULL && !atl_psa_is_hex(sid, ATL_ATTEST_MEAS_MAX)))
+			return false;
+	}
+	return true;
+}
+
+/* The token's components and the reference's pair up one to one. */
+static bool comps_match(const json_t *have, const json_t *want)
+{
+	bool used[ATL_PSA_SWCOMP_MAX] = {false};
+	size_t i, j;
+	const json_t *h, *w;
+
+	if (json_array_size(have) != json_array_size(want) ||
+	    json_array_size(want) > ATL_PSA_SWCOMP_MAX)
+		return false;
+	json_array_foreach(have, i, h) {
+		bool found = false;
+
+		json_array_foreach(want, j, w) {
+			const json_t *sid = json_object_get(w, "signer_id");
+
+			if (used[j] || !atl_psa_hex_eq(json_object_get(h, "measurement"),
+						       json_object_get(w, "measurement")) ||
+			    (sid != NULL && !atl_psa_hex_eq(json_object_get(h, "signer_id"), sid)))
+				continue;
+			used[j] = true;
+			found = true;
+			break;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+enum atl_err atl_psa_appraise(struct atl_ar *ar, const char *name, const json_t *claims,
+			      const json_t *refs)
+{
+	const json_t *r;
+	size_t i;
+
+	if (refs == NULL)
+		return ATL_OK;
+	if (!json_is_array(refs) || json_array_size(refs) == 0 ||
+	    json_array_size(refs) > ATL_ATTEST_LIST_MAX)
+		goto bad;
+	json_array_foreach(refs, i, r) {
+		if (!ref_valid(r))
+			goto bad;
+	}
+	json_array_foreach(refs, i, r) {
+		const json_t *impl = json_object_get(r, "implementation_id");
+		const json_t *cfg = json_object_get(r, "config");
+		const json_t *comps = json_object_get(r, "sw_components");
+
+		if ((impl == NULL || atl_psa_hex_eq(json_object_get(claims, "implementation_id"), impl)) &&
+		    (cfg == NULL || atl_psa_hex_eq(json_object_get(claims, "config"), cfg)) &&
+		    (comps == NULL || comps_match(json_object_get(claims, "sw_components"), comps)))
+			return atl_ar_check(ar, name, true, "matches reference set %zu", i);
+	}
+	return atl_ar_check(ar, name, false, "matches none of the %zu reference sets",
+			    json_array_size(refs));
+bad:
+	if (atl_ar_check(ar, name, false, "the policy's reference values are malformed") != ATL_OK)
+		return ATL_E_NOMEM;
+	return ATL_E_FORMAT;
+}
+
 /* Records the lifecycle check shared by PSA and CCA. */
 enum atl_err atl_psa_record_lifecycle(struct atl_ar *ar, const char *check, uint64_t lc)
 {
@@ -387,6 +509,7 @@ enum atl_err atl_psa_verify_token(const uint8_t *tok, size_t len, const struct a
 		ATL_TRY(atl_ar_check(ar, "psa.nonce", eq, eq ? "challenge matches"
 							     : "challenge differs from the expected nonce"));
 	}
+	ATL_TRY(atl_psa_appraise(ar, "psa.reference", c.json, o->refs));
 	ATL_TRY(atl_ar_set_hex(ar, "measurement", c.sw_digest, sizeof(c.sw_digest)));
 	ATL_TRY(atl_ar_set_hex(ar, "report_data", c.nonce, c.nonce_len));
 	ATL_TRY(atl_ar_set_bool(ar, "debug", c.debug));
@@ -401,11 +524,12 @@ out:
 
 /* ---- the "psa" backend ---- */
 
-/* policy "psa": {"iak": [{"instance_id": "<hex 33 bytes>", "key": "<PEM>"}, ...]} */
+/* policy "psa": {"iak": [{"instance_id": "<hex 33 bytes>", "key": "<PEM>"}, ...],
+ *                "reference": [reference sets of atl_psa_appraise]} */
 static enum atl_err psa_verify(const uint8_t *ev, size_t ev_len, const struct atl_verify_in *in,
 			       struct atl_ar *ar)
 {
-	static const char *const allowed[] = {"iak", NULL};
+	static const char *const allowed[] = {"iak", "reference", NULL};
 	struct atl_psa_iak iaks[ATL_PSA_KEYS_MAX];
 	struct atl_pubkey *keys[ATL_PSA_KEYS_MAX] = {0};
 	uint8_t ids[ATL_PSA_KEYS_MAX][ATL_PSA_INSTANCE_ID_LEN];
@@ -467,7 +591,8 @@ static enum atl_err psa_verify(const uint8_t *ev, size_t ev_len, const struct at
 	}
 	{
 		struct atl_psa_opts o = {.iaks = iaks, .n_iaks = n_iaks,
-					 .any_keys = (const struct atl_pubkey *const *)any, .n_any = n_any};
+					 .any_keys = (const struct atl_pubkey *const *)any, .n_any = n_any,
+					 .refs = json_object_get(sec, "reference")};
 
 		rc = atl_psa_verify_token(ev, ev_len, &o, ar);
 	}

@@ -52,6 +52,22 @@ void atl_psa_claims_clear(struct atl_psa_claims *c);
 ATL_NODISCARD enum atl_err atl_psa_record_lifecycle(struct atl_ar *ar, const char *name,
 						    uint64_t lifecycle);
 
+/* Appraises validated platform claims (c->json) against reference sets
+ * refs (a JSON array; NULL = nothing to appraise, no check recorded):
+ *   [{"implementation_id": "<hex>", "config": "<hex>" (CCA),
+ *     "sw_components": [{"measurement": "<hex>", "signer_id": "<hex>"}, ...]}, ...]
+ * every field optional. A set matches when each field it gives equals the
+ * claim, and its components and the token's pair up one to one (order free;
+ * a reference without signer_id matches any signer). Records check `name`:
+ * ok when some set matches. ATL_E_FORMAT (also recorded) for malformed refs,
+ * ATL_E_NOMEM. */
+ATL_NODISCARD enum atl_err atl_psa_appraise(struct atl_ar *ar, const char *name, const json_t *claims,
+					    const json_t *refs);
+/* Case-insensitive equality of two hex strings (public reference values). */
+bool atl_psa_hex_eq(const json_t *a, const json_t *b);
+/* Is v a non-empty hex string of at most max_bytes bytes? */
+bool atl_psa_is_hex(const json_t *v, size_t max_bytes);
+
 /* An IAK registered for one instance-id. */
 struct atl_psa_iak {
 	const uint8_t *instance_id; /* ATL_PSA_INSTANCE_ID_LEN bytes */
@@ -65,10 +81,11 @@ struct atl_psa_opts {
 	size_t n_any;
 	const uint8_t *nonce;            /* expected challenge, or NULL (not checked here) */
 	size_t nonce_len;
+	const json_t *refs;              /* reference sets (atl_psa_appraise), or NULL */
 };
 
 /* Verifies a PSA token and records checks ("psa.claims", "psa.iak",
- * "psa.signature", "psa.lifecycle", "psa.nonce") and claims ("psa",
+ * "psa.signature", "psa.lifecycle", "psa.nonce", "psa.reference") and claims ("psa",
  * "measurement" = hex of sw_digest, "debug", "report_data" = the challenge)
  * in ar. ATL_OK when it ran to the end (checks may have failed); ATL_E_FORMAT
  * / ATL_E_LIMIT / ATL_E_TRUNCATED / ATL_E_TRAILING for undecodable input
@@ -81,11 +98,14 @@ struct atl_cca_opts {
 	size_t n_cpaks;
 	const uint8_t *nonce;            /* expected realm challenge, or NULL */
 	size_t nonce_len;
+	const json_t *platform_refs;     /* platform reference sets (atl_psa_appraise), or NULL */
+	const json_t *realm_refs;        /* [{"rim": hex, "rem": [hex x4], "personalization": hex}], or NULL */
 };
 
 /* Verifies a CCA token collection and records checks ("cca.platform_claims",
  * "cca.realm_claims", "cca.cpak", "cca.platform_signature",
- * "cca.realm_signature", "cca.binding", "cca.lifecycle", "cca.nonce") and
+ * "cca.realm_signature", "cca.binding", "cca.lifecycle", "cca.nonce",
+ * "cca.platform_reference", "cca.realm_reference") and
  * claims ("cca" with platform and realm claims, "measurement" = hex RIM,
  * "debug", "report_data" = realm challenge). Returns as
  * atl_psa_verify_token. */

@@ -376,6 +376,117 @@ static void test_negatives_real(void **state)
 	}
 }
 
+/* Reference values: trustee's rvstore.json (Veraison store format) turned
+ * into the policy's cca.platform / cca.realm reference sets. */
+static json_t *refs_from_rvstore(void)
+{
+	size_t n;
+	char *txt = (char *)hw2_read("psa-cca/trustee/rvstore.json", &n);
+	json_t *rv = json_loadb(txt, n, 0, NULL), *plat = json_array(), *realm = json_array();
+	json_t *p, *r, *c;
+	size_t i, j;
+
+	assert_non_null(rv);
+	json_array_foreach(json_object_get(rv, "platform"), i, p) {
+		json_t *comps = json_array();
+
+		json_array_foreach(json_object_get(p, "sw-components"), j, c)
+			json_array_append_new(comps, json_pack("{s:O, s:O}", "measurement",
+							       json_object_get(c, "measurement-value"),
+							       "signer_id", json_object_get(c, "signer-id")));
+		json_array_append_new(plat, json_pack("{s:O, s:o}", "implementation_id",
+						      json_object_get(p, "implementation-id"),
+						      "sw_components", comps));
+	}
+	json_array_foreach(json_object_get(rv, "realm"), i, r)
+		json_array_append_new(realm, json_pack("{s:O, s:O, s:O}", "rim",
+						       json_object_get(r, "initial-measurement"), "rem",
+						       json_object_get(r, "extensible-measurements"),
+						       "personalization",
+						       json_object_get(r, "personalization-value")));
+	json_decref(rv);
+	free(txt);
+	return json_pack("{s:o, s:o}", "platform", plat, "realm", realm);
+}
+
+static int check_ok(const struct atl_ar *ar, const char *name)
+{
+	json_t *j = atl_ar_to_json(ar), *c;
+	size_t i;
+	int r = -1;
+
+	json_array_foreach(json_object_get(j, "checks"), i, c) {
+		if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
+			r = json_is_true(json_object_get(c, "ok"));
+	}
+	json_decref(j);
+	return r;
+}
+
+static void test_reference_values(void **state)
+{
+	struct fx *f = *state;
+	json_t *refs = refs_from_rvstore(), *plat = json_object_get(refs, "platform");
+	json_t *realm = json_object_get(refs, "realm");
+	struct atl_cca_opts o = {.cpaks = (const struct atl_pubkey *const *)&f->cpak, .n_cpaks = 1,
+				 .platform_refs = plat, .realm_refs = realm};
+	struct atl_ar *ar = atl_ar_new("cca");
+	json_t *comps;
+
+	/* trustee's token against trustee's reference values */
+	assert_int_equal(atl_cca_verify_token(f->t2, f->t2_len, &o, ar), ATL_OK);
+	assert_int_equal(check_ok(ar, "cca.platform_reference"), 1);
+	assert_int_equal(check_ok(ar, "cca.realm_reference"), 1);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+	atl_ar_free(ar);
+	/* the TF-RMM token matches neither */
+	ar = atl_ar_new("cca");
+	assert_int_equal(atl_cca_verify_token(f->t1, f->t1_len, &o, ar), ATL_OK);
+	assert_int_equal(check_ok(ar, "cca.realm_reference"), 0);
+	expect_fail(ar, "cca.platform_reference");
+	/* one component dropped from the reference */
+	comps = json_object_get(json_array_get(plat, 0), "sw_components");
+	{
+		json_t *saved = json_incref(json_array_get(comps, 3));
+
+		json_array_remove(comps, 3);
+		ar = atl_ar_new("cca");
+		assert_int_equal(atl_cca_verify_token(f->t2, f->t2_len, &o, ar), ATL_OK);
+		expect_fail(ar, "cca.platform_reference");
+		json_array_insert_new(comps, 3, saved);
+	}
+	/* another RIM */
+	json_object_set_new(json_array_get(realm, 0), "rim", json_string("00"));
+	ar = atl_ar_new("cca");
+	assert_int_equal(atl_cca_verify_token(f->t2, f->t2_len, &o, ar), ATL_OK);
+	expect_fail(ar, "cca.realm_reference");
+	/* malformed reference values */
+	json_object_set_new(json_array_get(realm, 0), "rim", json_string("zz"));
+	ar = atl_ar_new("cca");
+	assert_int_equal(atl_cca_verify_token(f->t2, f->t2_len, &o, ar), ATL_E_FORMAT);
+	expect_fail(ar, "cca.realm_reference");
+	json_object_set_new(json_array_get(plat, 0), "extra", json_true());
+	o.realm_refs = NULL;
+	ar = atl_ar_new("cca");
+	assert_int_equal(atl_cca_verify_token(f->t2, f->t2_len, &o, ar), ATL_E_FORMAT);
+	expect_fail(ar, "cca.platform_reference");
+	json_decref(refs);
+	/* through the backend's policy section */
+	{
+		const struct atl_tee_ops *ops = atl_tee_find("cca");
+		const char *anchors[] = {hw2_path("psa-cca/ccatoken/cca_platform.pub"), NULL};
+		json_t *pol = json_pack("{s:[s], s:o}", "tee_types", "cca", "cca", refs_from_rvstore());
+		struct atl_verify_in in = {.anchors = anchors, .policy = pol};
+
+		ar = atl_ar_new("cca");
+		assert_int_equal(ops->verify(f->t2, f->t2_len, &in, ar), ATL_OK);
+		assert_int_equal(check_ok(ar, "cca.realm_reference"), 1);
+		assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+		atl_ar_free(ar);
+		json_decref(pol);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_backend),
 		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_negatives_real),
+		cmocka_unit_test(test_reference_values),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

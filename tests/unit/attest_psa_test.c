@@ -352,6 +352,56 @@ static void test_claim_rules(void **state)
 	atl_privkey_free(k);
 }
 
+static void test_reference_values(void **state)
+{
+	struct fx *f = *state;
+	json_t *refs = json_pack("[{s:s, s:[{s:s, s:s}, {s:s}]}]", "implementation_id",
+				 "AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDD",
+				 "sw_components", "measurement",
+				 "087d13c68f32aaafb8c4fc0a2253445432009765e216fb85c398c9580522c1bf",
+				 "signer_id",
+				 "b360caf5c98c6b942a4882fa9d4823efb166a9ef6a6e4aa37c1919ed1fccc049",
+				 "measurement",
+				 "96A2EC56C65120A60CE3A53EF8D2082233772AACD5B17935A92BE12AC577F685");
+	struct atl_psa_iak iak = {.instance_id = instance_id, .key = f->iak};
+	struct atl_psa_opts o = {.iaks = &iak, .n_iaks = 1, .refs = refs};
+	struct atl_ar *ar = atl_ar_new("psa");
+	json_t *c0;
+
+	/* order-free, case-insensitive, signer optional */
+	assert_int_equal(atl_psa_verify_token(f->p2, f->p2_len, &o, ar), ATL_OK);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+	atl_ar_free(ar);
+	/* the P1 token has another SPE measurement */
+	ar = atl_ar_new("psa");
+	assert_int_equal(atl_psa_verify_token(f->p1, f->p1_len, &o, ar), ATL_OK);
+	expect_fail(ar, "psa.reference");
+	/* a wrong signer */
+	c0 = json_array_get(json_object_get(json_array_get(refs, 0), "sw_components"), 0);
+	json_object_set_new(c0, "signer_id", json_string("00"));
+	ar = atl_ar_new("psa");
+	assert_int_equal(atl_psa_verify_token(f->p2, f->p2_len, &o, ar), ATL_OK);
+	expect_fail(ar, "psa.reference");
+	/* malformed: not hex, unknown field, empty list */
+	json_object_set_new(c0, "signer_id", json_string("0g"));
+	ar = atl_ar_new("psa");
+	assert_int_equal(atl_psa_verify_token(f->p2, f->p2_len, &o, ar), ATL_E_FORMAT);
+	expect_fail(ar, "psa.reference");
+	json_decref(refs);
+	refs = json_pack("[{s:s}]", "implementation", "00");
+	o.refs = refs;
+	ar = atl_ar_new("psa");
+	assert_int_equal(atl_psa_verify_token(f->p2, f->p2_len, &o, ar), ATL_E_FORMAT);
+	expect_fail(ar, "psa.reference");
+	json_decref(refs);
+	refs = json_array();
+	o.refs = refs;
+	ar = atl_ar_new("psa");
+	assert_int_equal(atl_psa_verify_token(f->p2, f->p2_len, &o, ar), ATL_E_FORMAT);
+	expect_fail(ar, "psa.reference");
+	json_decref(refs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_backend_policy),
 		cmocka_unit_test(test_negatives_real),
 		cmocka_unit_test(test_claim_rules),
+		cmocka_unit_test(test_reference_values),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
