@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -17,7 +18,9 @@
 #include "atoll/limits.h"
 #include "atoll/model.h"
 #include "atoll/quant.h"
+#include "atoll/sampler.h"
 #include "atoll/threadpool.h"
+#include "atoll/tokenizer.h"
 
 #define N_VOCAB 32000
 #define TOL 1e-4f /* README: F32 and Q8_0 (with Q8_0 activations) */
@@ -384,6 +387,145 @@ static void test_pool(void **state)
 	atl_pool_free(NULL);
 }
 
+/* ---- generation and the random-model generator ---- */
+
+struct collect {
+	int32_t ids[64];
+	size_t n;
+	size_t text_len;
+};
+
+static bool collect_fn(void *arg, int32_t id, const char *text, size_t len)
+{
+	struct collect *c = arg;
+	(void)text;
+	if (id >= 0 && c->n < 64)
+		c->ids[c->n++] = id;
+	c->text_len += len;
+	return true;
+}
+
+/* atl_model_generate with the model's own tokenizer reproduces llama.cpp's
+ * prompt logits and greedy path. */
+static void test_generate(void **state)
+{
+	(void)state;
+	const char *prefix = "tiny-llama-random-q8_0";
+	char p[1024];
+	vec_path(p, sizeof(p), prefix, ".gguf");
+	struct atl_gguf *g = NULL;
+	struct atl_model *m = NULL;
+	struct atl_model_ctx *c = NULL;
+	struct atl_tok *tok = NULL;
+	struct atl_sampler *smp = NULL;
+	assert_int_equal(atl_gguf_open(p, &g), ATL_OK);
+	assert_int_equal(atl_model_load(g, &m), ATL_OK);
+	assert_int_equal(atl_tok_load(g, &tok), ATL_OK);
+	int32_t toks[64], greedy[32];
+	size_t n_tok = read_ids(prefix, ".tokens.txt", toks, 64);
+	size_t n_greedy = read_ids(prefix, ".greedy.txt", greedy, 32);
+	float *ref = read_logits(prefix, n_tok);
+	float *pl = malloc(n_tok * N_VOCAB * sizeof(float));
+	assert_non_null(pl);
+	struct atl_sampler_params sp;
+	atl_sampler_params_default(&sp);
+	assert_int_equal(atl_sampler_new(&sp, N_VOCAB, &smp), ATL_OK);
+	assert_int_equal(atl_model_ctx_new(m, 64, 2, &c), ATL_OK);
+	struct collect col = {0};
+	struct atl_gen_stats st;
+	assert_int_equal(atl_model_generate(c, tok, toks, n_tok, (uint32_t)n_greedy, smp, pl,
+					    collect_fn, &col, &st),
+			 ATL_OK);
+	assert_true(max_diff(pl, ref, n_tok * N_VOCAB) <= TOL);
+	assert_int_equal(col.n, n_greedy);
+	assert_memory_equal(col.ids, greedy, n_greedy * sizeof(int32_t));
+	assert_true(col.text_len > 0);
+	assert_int_equal(st.n_prompt, n_tok);
+	assert_int_equal(st.n_gen, n_greedy);
+	assert_false(st.ctx_full);
+	/* a context too small for the prompt, and one that fills up */
+	atl_model_ctx_free(c);
+	assert_int_equal(atl_model_ctx_new(m, 20, 1, &c), ATL_OK);
+	assert_int_equal(atl_model_generate(c, tok, toks, n_tok, 4, smp, NULL, NULL, NULL, &st),
+			 ATL_E_LIMIT);
+	atl_model_ctx_free(c);
+	assert_int_equal(atl_model_ctx_new(m, 27, 1, &c), ATL_OK);
+	memset(&col, 0, sizeof(col));
+	assert_int_equal(atl_model_generate(c, NULL, toks, n_tok, 10, smp, NULL, collect_fn, &col,
+					    &st),
+			 ATL_OK);
+	assert_true(st.ctx_full);
+	assert_int_equal(col.n, 3);
+	assert_int_equal(col.text_len, 0);
+	atl_model_ctx_free(c);
+	atl_sampler_free(smp);
+	atl_tok_free(tok);
+	atl_model_free(m);
+	atl_gguf_close(g);
+	free(pl);
+	free(ref);
+}
+
+/* gen-random models of every type and both architectures load, and their
+ * batched and token-by-token logits agree. */
+static void test_gen_random(void **state)
+{
+	(void)state;
+	const uint32_t types[] = {ATL_GGML_TYPE_F32, ATL_GGML_TYPE_F16, ATL_GGML_TYPE_BF16,
+				  ATL_GGML_TYPE_Q8_0, ATL_GGML_TYPE_Q4_0};
+	char path[256];
+	snprintf(path, sizeof(path), "%s/infer_model_test_%d.gguf",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
+		for (int arch = ATL_MODEL_ARCH_LLAMA; arch <= ATL_MODEL_ARCH_QWEN2; arch++) {
+			struct atl_model_gen_params gp;
+			assert_int_equal(atl_model_gen_shape("tiny", &gp), ATL_OK);
+			gp.arch = (enum atl_model_arch)arch;
+			gp.type = types[ti];
+			gp.n_vocab = 300;
+			gp.seed = ti;
+			assert_int_equal(atl_model_gen_random(&gp, path), ATL_OK);
+			struct atl_gguf *g = NULL;
+			struct atl_model *m = NULL;
+			struct atl_model_ctx *c = NULL;
+			struct atl_tok *tok = NULL;
+			assert_int_equal(atl_gguf_open(path, &g), ATL_OK);
+			if (atl_model_load(g, &m) != ATL_OK)
+				fail_msg("%s: %s", atl_ggml_type_name(types[ti]), atl_model_errmsg());
+			assert_int_equal(atl_tok_load(g, &tok), ATL_OK);
+			assert_int_equal(atl_tok_n_vocab(tok), 300);
+			const struct atl_model_hparams *hp = atl_model_hparams(m);
+			assert_int_equal(hp->weight_type, types[ti]);
+			assert_int_equal(hp->tied_output, arch == ATL_MODEL_ARCH_QWEN2);
+			const int32_t ids[5] = {1, 7, 280, 42, 3};
+			float all[5 * 300], one[300];
+			assert_int_equal(atl_model_ctx_new(m, 8, 2, &c), ATL_OK);
+			assert_int_equal(atl_model_eval(c, ids, 5, all, true), ATL_OK);
+			atl_model_ctx_reset(c);
+			for (int i = 0; i < 5; i++) {
+				assert_int_equal(atl_model_eval(c, &ids[i], 1, one, false), ATL_OK);
+				assert_true(max_diff(one, all + i * 300, 300) <= TOL);
+			}
+			for (int i = 0; i < 300; i++)
+				assert_true(isfinite(all[i]));
+			atl_model_ctx_free(c);
+			atl_tok_free(tok);
+			atl_model_free(m);
+			atl_gguf_close(g);
+		}
+	}
+	unlink(path);
+	/* refused parameters */
+	struct atl_model_gen_params gp;
+	assert_int_equal(atl_model_gen_shape("huge", &gp), ATL_E_NOTFOUND);
+	assert_int_equal(atl_model_gen_shape("tiny", &gp), ATL_OK);
+	gp.type = ATL_GGML_TYPE_Q6_K;
+	assert_int_equal(atl_model_gen_random(&gp, path), ATL_E_ARG);
+	assert_int_equal(atl_model_gen_shape("tiny", &gp), ATL_OK);
+	gp.n_head = 3;
+	assert_int_equal(atl_model_gen_random(&gp, path), ATL_E_ARG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +533,8 @@ int main(void)
 		cmocka_unit_test(test_f32_model),
 		cmocka_unit_test(test_q8_0_model),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_generate),
+		cmocka_unit_test(test_gen_random),
 		cmocka_unit_test(test_qwen2_and_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
