@@ -538,6 +538,60 @@ static void test_small_vocabs(void **state)
 	free(buf);
 }
 
+/* Byte-level BPE: merges by rank; llama3 takes a whole word that is a token
+ * as it is (ignore_merges); bytes with no token are dropped (llama.cpp). */
+static int32_t *bpe_small(const char *pre, const char *text, size_t *n_out)
+{
+	static const char *const toks[] = {"a", "b", "c", "ab", "abc", "\xc4\xa0", "\xc4\xa0" "ab"};
+	static const char *const merges[] = {"a b", "\xc4\xa0" " ab", "b c"};
+	struct atl_gguf_writer *w;
+	struct atl_gguf *g;
+	struct atl_tok *tok;
+	uint8_t *buf;
+	size_t len;
+	int32_t *ids;
+
+	assert_int_equal(atl_gguf_writer_new(&w), ATL_OK);
+	assert_int_equal(atl_gguf_writer_add_str(w, "tokenizer.ggml.model", "gpt2"), ATL_OK);
+	assert_int_equal(atl_gguf_writer_add_str(w, "tokenizer.ggml.pre", pre), ATL_OK);
+	assert_int_equal(atl_gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", toks, 7), ATL_OK);
+	assert_int_equal(atl_gguf_writer_add_arr_str(w, "tokenizer.ggml.merges", merges, 3), ATL_OK);
+	assert_int_equal(atl_gguf_writer_write_mem(w, &buf, &len), ATL_OK);
+	atl_gguf_writer_free(w);
+	assert_int_equal(atl_gguf_open_mem(buf, len, &g), ATL_OK);
+	assert_int_equal(atl_tok_load(g, &tok), ATL_OK);
+	assert_int_equal(atl_tok_encode(tok, text, strlen(text), ATL_TOK_ADD_SPECIAL, &ids, n_out),
+			 ATL_OK);
+	atl_tok_free(tok);
+	atl_gguf_close(g);
+	free(buf);
+	return ids;
+}
+
+static void test_bpe_small(void **state)
+{
+	int32_t *ids;
+	size_t n;
+
+	(void)state;
+	/* "a b" (rank 0) beats "b c" (rank 2): ab + c; " abd" -> Ġab, and d has no token */
+	ids = bpe_small("qwen2", "abc abd", &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(ids[0], 3);
+	assert_int_equal(ids[1], 2);
+	assert_int_equal(ids[2], 6);
+	free(ids);
+	/* llama3: "abc" is a token, taken whole although no merge reaches it */
+	ids = bpe_small("llama-bpe", "abc abd", &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 4);
+	assert_int_equal(ids[1], 6);
+	free(ids);
+	ids = bpe_small("gpt-2", "abc", &n);
+	assert_int_equal(n, 2);
+	free(ids);
+}
+
 static void test_limits(void **state)
 {
 	struct atl_gguf *g;
@@ -568,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_qwen2_specials),
 		cmocka_unit_test(test_bad_metadata),
 		cmocka_unit_test(test_small_vocabs),
+		cmocka_unit_test(test_bpe_small),
 		cmocka_unit_test(test_limits),
 	};
 
