@@ -121,6 +121,16 @@ double atl_clf_predict(const struct atl_clf_model *m, const double *x);
 ATL_NODISCARD enum atl_err atl_clf_predict_json(const struct atl_clf_model *m,
 						const uint8_t *req, size_t req_len,
 						char **resp_out, size_t *resp_len_out, char *err);
+/* The workload entry point for the enclave: always produces a result
+ * document, either the predictions or, for bad input,
+ * {"error":{"code":"bad_input"|"too_large","message":…}} (the message names
+ * the instance and feature, never echoes values), so that bad input yields an
+ * error result sealed like any other. Returns ATL_OK with *resp_out set in
+ * both cases; ATL_E_NOMEM / ATL_E_ARG only when no document can be made.
+ * *is_error_out (may be NULL) tells which. */
+ATL_NODISCARD enum atl_err atl_clf_run_json(const struct atl_clf_model *m, const uint8_t *req,
+					    size_t req_len, char **resp_out,
+					    size_t *resp_len_out, bool *is_error_out);
 /* The same response for the rows of a dataset (e.g. a CSV read without
  * labels; labels, if any, are ignored). ATL_E_FORMAT when the width differs
  * from the model's, ATL_E_LIMIT over ATL_CLASSIFIER_ROWS_MAX rows. */

@@ -469,3 +469,37 @@ out:
 	json_decref(preds);
 	return rc;
 }
+
+enum atl_err atl_clf_run_json(const struct atl_clf_model *m, const uint8_t *req, size_t req_len,
+			      char **resp_out, size_t *resp_len_out, bool *is_error_out)
+{
+	char err[ATL_CLF_ERR_LEN];
+	json_t *doc;
+	char *s;
+	enum atl_err rc;
+
+	if (is_error_out != NULL)
+		*is_error_out = false;
+	if (resp_out != NULL)
+		*resp_out = NULL;
+	if (resp_len_out != NULL)
+		*resp_len_out = 0;
+	if (m == NULL || resp_out == NULL)
+		return ATL_E_ARG;
+	rc = atl_clf_predict_json(m, req, req_len, resp_out, resp_len_out, err);
+	if (rc == ATL_OK || (rc != ATL_E_FORMAT && rc != ATL_E_LIMIT))
+		return rc;
+	doc = json_pack("{s:{s:s,s:s}}", "error", "code",
+			rc == ATL_E_LIMIT ? "too_large" : "bad_input", "message",
+			err[0] != '\0' ? err : "bad input");
+	s = doc != NULL ? atl_json_dump(doc) : NULL;
+	json_decref(doc);
+	if (s == NULL)
+		return ATL_E_NOMEM;
+	*resp_out = s;
+	if (resp_len_out != NULL)
+		*resp_len_out = strlen(s);
+	if (is_error_out != NULL)
+		*is_error_out = true;
+	return ATL_OK;
+}

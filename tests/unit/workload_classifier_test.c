@@ -305,6 +305,34 @@ static void test_predict_json(void **state)
 	assert_int_equal(predict(m, "{\"instances\":[[1e308,1e308]]}", &out, err), ATL_E_FORMAT);
 	assert_non_null(strstr(err, "out of the model's range"));
 
+	/* the enclave's entry point: an error result document for bad input */
+	{
+		bool is_err = true;
+		size_t n = 0;
+		static const char good[] = "{\"instances\":[[1,2]]}";
+		static const char bad[] = "{\"instances\":[[1,2,3]]}";
+		assert_int_equal(atl_clf_run_json(m, (const uint8_t *)good, sizeof(good) - 1, &out,
+						  &n, &is_err),
+				 ATL_OK);
+		assert_false(is_err);
+		assert_int_equal(strlen(out), n);
+		assert_memory_equal(out, "{\"predictions\":", 15);
+		free(out);
+		assert_int_equal(atl_clf_run_json(m, (const uint8_t *)bad, sizeof(bad) - 1, &out, &n,
+						  &is_err),
+				 ATL_OK);
+		assert_true(is_err);
+		assert_string_equal(out, "{\"error\":{\"code\":\"bad_input\",\"message\":"
+					 "\"instance 0 must be an array of 2 numbers\"}}");
+		free(out);
+		assert_int_equal(atl_clf_run_json(m, (const uint8_t *)bad,
+						  ATL_CLASSIFIER_INPUT_MAX + 1, &out, &n, &is_err),
+				 ATL_OK);
+		assert_true(is_err);
+		assert_non_null(strstr(out, "too_large"));
+		free(out);
+	}
+
 	/* the same answer for CSV rows */
 	{
 		struct atl_dataset *d = NULL;
