@@ -114,6 +114,14 @@ const char *atl_http_req_bearer(const struct atl_http_req *req);
  * when it is empty or malformed. */
 ATL_NODISCARD enum atl_err atl_http_req_json(const struct atl_http_req *req, json_t **out);
 
+/* Parses the body as a JSON object whose keys are all in `allowed` (a
+ * NULL-terminated list; NULL allows any). On failure resp becomes a 400
+ * {"error":{"code":"bad_request","message":…}} ("malformed JSON", "expected
+ * a JSON object", "unknown field 'x'") and the error is returned
+ * (ATL_E_FORMAT). On success *out is the object (json_decref it). */
+ATL_NODISCARD enum atl_err atl_http_req_json_object(const struct atl_http_req *req,
+						    const char *const *allowed, json_t **out,
+						    struct atl_http_resp *resp);
 /* Sets resp to status with v serialised as the body (v is not consumed).
  * On allocation failure the response becomes a bare 500. */
 void atl_http_resp_json(struct atl_http_resp *resp, int status, const json_t *v);

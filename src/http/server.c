@@ -289,6 +289,39 @@ enum atl_err atl_http_req_json(const struct atl_http_req *req, json_t **out)
 	return atl_json_parse((const char *)req->body, req->body_len, out);
 }
 
+enum atl_err atl_http_req_json_object(const struct atl_http_req *req,
+				      const char *const *allowed, json_t **out,
+				      struct atl_http_resp *resp)
+{
+	const char *bad = NULL;
+	char msg[128], esc[80];
+	json_t *v = NULL;
+
+	if (out == NULL || resp == NULL)
+		return ATL_E_ARG;
+	*out = NULL;
+	if (atl_http_req_json(req, &v) != ATL_OK) {
+		atl_http_resp_error(resp, 400, "bad_request", "malformed JSON");
+		return ATL_E_FORMAT;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		atl_http_resp_error(resp, 400, "bad_request", "expected a JSON object");
+		return ATL_E_FORMAT;
+	}
+	if (allowed != NULL && atl_json_check_keys(v, allowed, &bad) != ATL_OK) {
+		/* the name is the client's own bytes: escaped and cut short */
+		atl_log_escape(bad != NULL ? bad : "?", bad != NULL ? strnlen(bad, 64) : 1, esc,
+			       sizeof(esc));
+		snprintf(msg, sizeof(msg), "unknown field '%s'", esc);
+		json_decref(v);
+		atl_http_resp_error(resp, 400, "bad_request", msg);
+		return ATL_E_FORMAT;
+	}
+	*out = v;
+	return ATL_OK;
+}
+
 /* Strict decimal Content-Length; false when absent. */
 static bool content_length(struct MHD_Connection *conn, uint64_t *len, bool *bad)
 {

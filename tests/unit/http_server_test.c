@@ -43,6 +43,18 @@ static void h_echo(void *ctx, const struct atl_http_req *req, struct atl_http_re
 	json_decref(v);
 }
 
+static void h_strict(void *ctx, const struct atl_http_req *req, struct atl_http_resp *resp)
+{
+	static const char *const keys[] = {"workload_id", "input", NULL};
+	json_t *v = NULL;
+
+	(void)ctx;
+	if (atl_http_req_json_object(req, keys, &v, resp) != ATL_OK)
+		return;
+	atl_http_resp_json(resp, 201, v);
+	json_decref(v);
+}
+
 static void h_job(void *ctx, const struct atl_http_req *req, struct atl_http_resp *resp)
 {
 	json_t *v;
@@ -108,6 +120,7 @@ static const struct atl_http_route routes[] = {
 	{"GET", "/slow", h_slow, 0},
 	{"GET", "/bad", h_bad, 0},
 	{"GET", "/cert", h_cert, 0},
+	{"POST", "/strict", h_strict, 0},
 };
 
 static struct atl_http_server *srv;
@@ -236,6 +249,19 @@ static void test_routing(void **state)
 	assert_int_equal(get(c, "POST", "/echo", "{\"a\":1,\"a\":2}", &r), 400);
 	atl_http_response_clear(&r);
 	assert_int_equal(get(c, "POST", "/echo", "", &r), 400);
+	atl_http_response_clear(&r);
+
+	/* strict JSON objects */
+	assert_int_equal(get(c, "POST", "/strict", "{\"workload_id\":\"clf\"}", &r), 201);
+	atl_http_response_clear(&r);
+	assert_int_equal(get(c, "POST", "/strict", "[1]", &r), 400);
+	atl_http_response_clear(&r);
+	assert_int_equal(get(c, "POST", "/strict", "{\"workload_id\":1,\"evil\\n\":2}", &r), 400);
+	{
+		char code[16], msg[64];
+		atl_http_response_error(&r, code, sizeof(code), msg, sizeof(msg));
+		assert_string_equal(msg, "unknown field 'evil\\x0a'");
+	}
 	atl_http_response_clear(&r);
 	atl_http_client_free(c);
 }
