@@ -241,26 +241,38 @@ static void test_chains(void **state)
 		atl_x509_list_free(other);
 		free(pem);
 	}
-	/* #1: a byte of the leaf's TBS */
-	{
+	/* #1: a byte of each certificate's TBS below the root (a changed copy
+	 * of the root itself is irrelevant: the pinned root is used) */
+	size_t parsed = 0;
+
+	for (size_t k = 0; k + 1 < atl_x509_list_len(f->c1); k++) {
 		uint8_t *der = NULL, *bad;
 		size_t der_len;
-		struct atl_x509 *leaf = NULL;
+		struct atl_x509 *mod = NULL;
 		struct atl_x509_list *l = NULL;
 
-		assert_int_equal(atl_x509_der(atl_x509_list_get(f->c1, 0), &der, &der_len), ATL_OK);
-		bad = hw2_flip(der, der_len, 200, 1);
-		if (atl_x509_parse(bad, der_len, &leaf) == ATL_OK) {
-			assert_int_equal(atl_x509_list_add(&l, leaf), ATL_OK);
-			for (size_t i = 1; i < atl_x509_list_len(f->c1); i++)
-				assert_int_equal(atl_x509_list_add(&l, atl_x509_list_get(f->c1, i)), ATL_OK);
+		assert_int_equal(atl_x509_der(atl_x509_list_get(f->c1, k), &der, &der_len), ATL_OK);
+		bad = NULL;
+		/* an offset inside the TBS whose change still parses */
+		for (size_t off = 150; off < 260 && mod == NULL; off += 7) {
+			free(bad);
+			bad = hw2_flip(der, der_len, off, 1);
+			if (atl_x509_parse(bad, der_len, &mod) != ATL_OK)
+				mod = NULL;
+		}
+		if (mod != NULL) {
+			parsed++;
+			for (size_t i = 0; i < atl_x509_list_len(f->c1); i++)
+				assert_int_equal(atl_x509_list_add(&l, i == k ? mod : atl_x509_list_get(f->c1, i)),
+						 ATL_OK);
 			expect_fail(run(f->r1, f->r1_len, l, NULL), "nvgpu.chain");
 		}
-		atl_x509_free(leaf);
+		atl_x509_free(mod);
 		atl_x509_list_free(l);
 		free(bad);
 		free(der);
 	}
+	assert_int_equal(parsed, atl_x509_list_len(f->c1) - 1);
 	atl_x509_list_free(c2);
 	atl_x509_list_free(c3);
 	atl_x509_list_free(c4);
