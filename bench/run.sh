@@ -27,5 +27,7 @@ run_bench() { # NAME [ARGS...]
 
 echo "bench: $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
 run_bench crypto
+# llm: atoll vs llama.cpp (bench/llm.sh; tiny shape here to stay quick, LLM_SHAPE=1.1b for the real one)
+echo "== llm"; LLM_SHAPE=${LLM_SHAPE:-tiny} bash "$(dirname "$0")/llm.sh" "$build" || { echo "bench: llm failed" >&2; status=1; }
 
 exit $status
