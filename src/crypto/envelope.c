@@ -159,8 +159,9 @@ struct parsed {
 	uint8_t enc[ATL_ENV_RECIPIENTS_MAX][ATL_HPKE_ENC_LEN];
 	uint8_t wrapped[ATL_ENV_RECIPIENTS_MAX][WRAPPED_LEN];
 	uint8_t nonce[ATL_ENV_NONCE_LEN];
-	uint8_t *ct; /* malloc'd, ciphertext || tag */
+	uint8_t *ct; /* ciphertext || tag: secret memory when ct_secret, else malloc'd */
 	size_t ct_len;
+	bool ct_secret;
 	uint8_t *aad; /* malloc'd canonical header */
 	size_t aad_len;
 };
@@ -208,7 +209,10 @@ out:
 static void parsed_free(struct parsed *p)
 {
 	json_decref(p->root);
-	free(p->ct);
+	if (p->ct_secret)
+		atl_secret_free(p->ct);
+	else
+		free(p->ct);
 	free(p->aad);
 	memset(p, 0, sizeof(*p));
 }
@@ -256,7 +260,7 @@ static enum atl_err get_id(const json_t *obj, const char *key, char *out)
  * jansson saw: then its content is json[start, end) and the parsed member
  * must be the empty string left in its place. */
 static enum atl_err get_big_b64(const json_t *obj, const char *key, const char *json, bool cut,
-				size_t start, size_t end, size_t max, uint8_t **out,
+				size_t start, size_t end, size_t max, bool secret, uint8_t **out,
 				size_t *out_len)
 {
 	const char *s;
@@ -269,10 +273,11 @@ static enum atl_err get_big_b64(const json_t *obj, const char *key, const char *
 	if (cut) {
 		if (json_string_length(json_object_get(obj, key)) != 0)
 			return ATL_E_INTERNAL;
-		return atl_envtext_b64_decode(json + start, end - start, max, out, out_len);
+		return atl_envtext_b64_decode(json + start, end - start, max, secret, out,
+					      out_len);
 	}
-	return atl_envtext_b64_decode(s, json_string_length(json_object_get(obj, key)), max, out,
-				      out_len);
+	return atl_envtext_b64_decode(s, json_string_length(json_object_get(obj, key)), max,
+				      secret, out, out_len);
 }
 
 static enum atl_err parse_recipients(const json_t *arr, struct parsed *p)
@@ -314,8 +319,9 @@ static enum atl_err parse_recipients(const json_t *arr, struct parsed *p)
 	return ATL_OK;
 }
 
-/* Parse and validate; nothing is authenticated yet. */
-static enum atl_err parse(const char *json, size_t json_len, struct parsed *p)
+/* Parse and validate; nothing is authenticated yet. With ct_secret the
+ * ciphertext is decoded into secret memory, to be decrypted in place. */
+static enum atl_err parse(const char *json, size_t json_len, bool ct_secret, struct parsed *p)
 {
 	static const char *const keys[] = {"v",          "suite",      "workload_id",
 					   "key_id",     "created_at", "recipients",
@@ -369,8 +375,9 @@ static enum atl_err parse(const char *json, size_t json_len, struct parsed *p)
 	}
 	ATL_TRY(parse_recipients(json_object_get(p->root, "recipients"), p));
 	ATL_TRY(get_b64_exact(p->root, "nonce", p->nonce, ATL_ENV_NONCE_LEN));
+	p->ct_secret = ct_secret;
 	ATL_TRY(get_big_b64(p->root, "ciphertext", json, cut != NULL, ct_start, ct_end,
-			    ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN, &p->ct, &p->ct_len));
+			    ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN, ct_secret, &p->ct, &p->ct_len));
 	if (p->ct_len < ATL_AEAD_TAG_LEN) {
 		rc = ATL_E_FORMAT;
 		goto out;
@@ -587,7 +594,7 @@ enum atl_err atl_env_inspect(const char *json, size_t json_len, struct atl_env_i
 	if (info_out == NULL)
 		return ATL_E_ARG;
 	memset(info_out, 0, sizeof(*info_out));
-	rc = parse(json, json_len, &p);
+	rc = parse(json, json_len, false, &p);
 	if (rc != ATL_OK)
 		return rc;
 	*info_out = p.info;
@@ -618,7 +625,7 @@ enum atl_err atl_env_open(const char *json, size_t json_len, const struct atl_kp
 		memset(info_out, 0, sizeof(*info_out));
 	if (pt_out == NULL || pt_len_out == NULL || kp == NULL || kp->priv == NULL)
 		return ATL_E_ARG;
-	ATL_TRY(parse(json, json_len, &p));
+	ATL_TRY(parse(json, json_len, true, &p));
 
 	/* Our entry, under either prefix. Public data: plain compares. */
 	ATL_TRY(atl_key_id("ek_", kp->pub, ek));
@@ -651,19 +658,18 @@ enum atl_err atl_env_open(const char *json, size_t json_len, const struct atl_kp
 		goto out;
 	}
 
-	/* Decrypt the payload into secret memory; released only if the tag
-	 * over the whole canonical header verifies. */
-	pt = atl_secret_alloc(p.ct_len - ATL_AEAD_TAG_LEN > 0 ? p.ct_len - ATL_AEAD_TAG_LEN : 1);
-	if (pt == NULL) {
-		rc = ATL_E_NOMEM;
-		goto out;
-	}
+	/* Decrypt the payload in place (the ciphertext was decoded into secret
+	 * memory); released only if the tag over the whole canonical header
+	 * verifies, else atl_aead_open wipes it. */
 	rc = atl_aead_open(ATL_AEAD_AES256_GCM, dek, ATL_ENV_DEK_LEN, p.nonce, ATL_ENV_NONCE_LEN,
-			   p.aad, p.aad_len, p.ct, p.ct_len, pt, atl_secret_size(pt), &pt_len);
+			   p.aad, p.aad_len, p.ct, p.ct_len, p.ct, p.ct_len - ATL_AEAD_TAG_LEN,
+			   &pt_len);
 	if (rc != ATL_OK) {
 		rc = rc == ATL_E_NOMEM ? rc : ATL_E_AUTH;
 		goto out;
 	}
+	pt = p.ct;
+	p.ct = NULL;
 
 	/* Authentic: now freshness and replay (DESIGN §3). Recording only
 	 * authentic envelopes keeps forgeries from filling the cache. */
@@ -835,7 +841,7 @@ enum atl_err atl_env_result_open(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 	}
 	ATL_TRY(get_b64_exact(root, "nonce", nonce, sizeof(nonce)));
 	ATL_TRY(get_big_b64(root, "ciphertext", json, cut != NULL, ct_start, ct_end,
-			    ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN, &ct, &ct_len));
+			    ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN, true, &ct, &ct_len));
 	if (ct_len < ATL_AEAD_TAG_LEN) {
 		rc = ATL_E_FORMAT;
 		goto out;
@@ -844,17 +850,15 @@ enum atl_err atl_env_result_open(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 	root = NULL;
 	ATL_TRY(result_key(dek, job_id, key));
 	ATL_TRY(result_aad(job_id, workload_id, &aad, &aad_len));
-	pt = atl_secret_alloc(ct_len - ATL_AEAD_TAG_LEN > 0 ? ct_len - ATL_AEAD_TAG_LEN : 1);
-	if (pt == NULL) {
-		rc = ATL_E_NOMEM;
-		goto out;
-	}
+	/* In place: ct is secret memory (atl_aead_open wipes it on failure). */
 	rc = atl_aead_open(ATL_AEAD_AES256_GCM, key, sizeof(key), nonce, sizeof(nonce), aad,
-			   aad_len, ct, ct_len, pt, atl_secret_size(pt), &pt_len);
+			   aad_len, ct, ct_len, ct, ct_len - ATL_AEAD_TAG_LEN, &pt_len);
 	if (rc != ATL_OK) {
 		rc = rc == ATL_E_NOMEM ? rc : ATL_E_AUTH;
 		goto out;
 	}
+	pt = ct;
+	ct = NULL;
 	*pt_out = pt;
 	pt = NULL;
 	*pt_len_out = pt_len;
@@ -864,7 +868,7 @@ out:
 	atl_secret_free(pt);
 	json_decref(root);
 	free(cut);
-	free(ct);
+	atl_secret_free(ct);
 	free(aad);
 	return rc;
 }

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "atoll/secmem.h"
 #include "crypto/envelope_text.h"
 
 /* End (index of the closing quote) of the JSON string whose opening quote is
@@ -117,8 +118,8 @@ static void b64_init(void)
 		b64_table[(unsigned char)alpha[i]] = (uint8_t)i;
 }
 
-enum atl_err atl_envtext_b64_decode(const char *in, size_t len, size_t max, uint8_t **out,
-				    size_t *out_len)
+enum atl_err atl_envtext_b64_decode(const char *in, size_t len, size_t max, bool secret,
+				    uint8_t **out, size_t *out_len)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	size_t pad = 0, n, groups, o = 0;
@@ -136,7 +137,7 @@ enum atl_err atl_envtext_b64_decode(const char *in, size_t len, size_t max, uint
 	n = groups * 3 - pad;
 	if (n > max)
 		return ATL_E_LIMIT;
-	buf = malloc(n > 0 ? n : 1);
+	buf = secret ? atl_secret_alloc(n > 0 ? n : 1) : malloc(n > 0 ? n : 1);
 	if (buf == NULL)
 		return ATL_E_NOMEM;
 	/* Full groups: invalid characters set bit 7, checked once at the end. */
@@ -167,7 +168,10 @@ enum atl_err atl_envtext_b64_decode(const char *in, size_t len, size_t max, uint
 		}
 	}
 	if ((bad & 0x80) != 0 || o != n) {
-		free(buf);
+		if (secret)
+			atl_secret_free(buf);
+		else
+			free(buf);
 		return ATL_E_FORMAT;
 	}
 	*out = buf;

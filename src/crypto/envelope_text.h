@@ -29,11 +29,13 @@ ATL_NODISCARD enum atl_err atl_envtext_cut_member(const char *json, size_t len, 
 						  size_t *start_out, size_t *end_out);
 
 /* Strict standard base64 (RFC 4648 §4, padding required, canonical padding
- * bits, no whitespace) of in[0..len) into a malloc'd buffer (non-NULL even
- * when empty). ATL_E_LIMIT when the decoded size would exceed max (checked
- * before allocating), ATL_E_FORMAT for anything else wrong. */
+ * bits, no whitespace) of in[0..len) into a new buffer (non-NULL even when
+ * empty): from atl_secret_alloc when `secret` (so a ciphertext can be
+ * decrypted in place; free with atl_secret_free), else malloc. ATL_E_LIMIT
+ * when the decoded size would exceed max (checked before allocating),
+ * ATL_E_FORMAT for anything else wrong. */
 ATL_NODISCARD enum atl_err atl_envtext_b64_decode(const char *in, size_t len, size_t max,
-						  uint8_t **out, size_t *out_len);
+						  bool secret, uint8_t **out, size_t *out_len);
 
 /* Two-pass JSON text writer: with buf NULL it only measures; then allocate
  * pos + 1 bytes and run the same emitter again with buf set and cap = pos. */
