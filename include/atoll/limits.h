@@ -74,6 +74,7 @@
 #define ATL_STORE_REASON_MAX        512u                   /* bytes of a job's error reason */
 #define ATL_STORE_AUDIT_DETAIL_MAX  1024u                  /* bytes of one audit row's detail */
 #define ATL_STORE_LIST_MAX          1000u                  /* rows returned by one list call */
+#define ATL_STORE_CHALLENGES_MAX    8u                     /* outstanding attestation nonces per island */
 #define ATL_JOB_INPUT_MAX           (8u * 1024u * 1024u)   /* bytes of one sealed job input */
 #define ATL_JOB_OUTPUT_MAX          (8u * 1024u * 1024u)   /* bytes of one sealed job output */
 #define ATL_JOB_RECIPIENTS_MAX      16u                    /* recipient key ids of one job */

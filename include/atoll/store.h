@@ -171,8 +171,8 @@ ATL_NODISCARD enum atl_err atl_store_attestation_foreach(
 	int (*fn)(void *ctx, const struct atl_store_attestation *a), void *ctx);
 
 /* ---- attestation challenges (schema 2) ---- */
-/* Outstanding nonces kept per island; adding one more drops the oldest. */
-#define ATL_STORE_CHALLENGES_MAX 8
+/* At most ATL_STORE_CHALLENGES_MAX (limits.h) nonces stay outstanding per
+ * island; adding one more drops the oldest. */
 /* Bytes of a challenge nonce. */
 #define ATL_STORE_NONCE_MIN 16
 /* Records a fresh nonce (ATL_STORE_NONCE_MIN..ATL_ATTEST_NONCE_MAX bytes)

@@ -584,12 +584,12 @@ static void test_challenges(void **state)
 	assert_int_equal(atl_store_challenge_take(s, a, n2, sizeof(n2), 120), ATL_E_REPLAY);
 	assert_int_equal(atl_store_challenge_take(s, a, n2, 4, 120), ATL_E_REPLAY);
 	/* only the newest ATL_STORE_CHALLENGES_MAX stay outstanding */
-	for (int i = 0; i < ATL_STORE_CHALLENGES_MAX + 2; i++) {
+	for (int i = 0; i < (int)ATL_STORE_CHALLENGES_MAX + 2; i++) {
 		uint8_t n[16];
 		memset(n, 0x40 + i, sizeof(n));
 		assert_int_equal(atl_store_challenge_add(s, a, n, sizeof(n), 200 + i, 1000), ATL_OK);
 	}
-	for (int i = 0; i < ATL_STORE_CHALLENGES_MAX + 2; i++) {
+	for (int i = 0; i < (int)ATL_STORE_CHALLENGES_MAX + 2; i++) {
 		uint8_t n[16];
 		memset(n, 0x40 + i, sizeof(n));
 		assert_int_equal(atl_store_challenge_take(s, a, n, sizeof(n), 300),
