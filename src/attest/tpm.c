@@ -348,7 +348,9 @@ static enum atl_err check_quote(struct vctx *v)
 		else
 			sel_mask |= v->at.sel[i].mask;
 	}
-	if (!sel_ok || sel_mask != v->q->pcrs.present)
+	if (sel_mask == 0)
+		CHECK(v->ar, "pcr_selection", false, "the quote covers no PCR");
+	else if (!sel_ok || sel_mask != v->q->pcrs.present)
 		CHECK(v->ar, "pcr_selection", false,
 		      "PCR values offered (0x%06x) differ from the quoted selection (0x%06x)",
 		      v->q->pcrs.present, sel_mask);

@@ -5,6 +5,9 @@
  *       TPM has one (swtpm_setup --createek), else created as a primary from
  *       the TCG default template L-1 (EK Credential Profile §B.3.3). Its
  *       certificate is read from NV index 0x01c00002.
+ * The measurement extend is idempotent: a PCR that already holds exactly the
+ * measurement (H(0 || event)) is left alone, so every evidence call after
+ * the first quotes the same value.
  *   AK  an ECDSA P-256 restricted signing primary key in the endorsement
  *       hierarchy. A primary key is derived from the hierarchy seed and the
  *       template, so every call recreates the same AK: nothing to persist,
@@ -455,9 +458,16 @@ enum atl_err atl_tpm_evidence(const json_t *cfg, const uint8_t report_data[ATL_R
 	}
 	ATL_TRY(tpm_open(cfg, &t));
 	if (extend) {
-		/* DESIGN §4: measure before the enclave key is used. */
+		/* DESIGN §4: measure before the enclave key is used. Idempotent:
+		 * when the PCR already holds exactly this one measurement (an
+		 * earlier call), extending again would break the replay. */
+		uint8_t want[32];
+
 		ATL_TRY(atl_tpm_measurement_event(meas, meas_len, ev_digest));
-		ATL_TRY(pcr_extend(&t, pcr, ev_digest, reset));
+		ATL_TRY(atl_tpm_expected_pcr(meas, meas_len, want));
+		ATL_TRY(pcr_read(&t, 1u << pcr, pcrs));
+		if (!atl_ct_eq(pcrs->value[pcr], want, sizeof(want)))
+			ATL_TRY(pcr_extend(&t, pcr, ev_digest, reset));
 	}
 	ATL_TRY(load_ek(&t, &ek, &ek_len));
 	rc = read_ek_cert(&t, &ekc, &ekc_len);

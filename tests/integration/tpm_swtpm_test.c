@@ -281,6 +281,22 @@ static void test_happy_path(void **state)
 	assert_int_equal(atl_hex_encode(F.rd, 32, hex, sizeof(hex)), ATL_OK);
 	assert_string_equal(json_string_value(atl_ar_get(ar, "report_data")), hex);
 	atl_ar_free(ar);
+	/* Later evidence without a reset leaves PCR 23 as it is (idempotent). */
+	{
+		json_t *cfg = cfg_for(F.tcti_a, F.meas, F.record_a);
+		uint8_t *ev2 = NULL;
+		size_t len2 = 0;
+
+		json_object_set_new(cfg, "reset_pcr", json_false());
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(atl_tpm_evidence(cfg, F.rd, &ev2, &len2), ATL_OK);
+			ar = verify(ev2, len2, F.policy, F.rd, &rc);
+			assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+			atl_ar_free(ar);
+			free(ev2);
+		}
+		json_decref(cfg);
+	}
 	/* The registered backend answers the same through ops->verify. */
 	{
 		struct atl_verify_in in = {.now = atl_time_now(), .policy = F.policy};

@@ -703,6 +703,12 @@ static void test_synth_negatives(void **state)
 	synth_defaults(&s);
 	s.offer_mask |= 1u << 7;
 	synth_expect(&s, "pcr_selection", 0, NULL);
+	/* A quote over no PCR at all proves nothing about the machine. */
+	synth_defaults(&s);
+	s.sel_mask = 0;
+	s.offer_mask = 0;
+	s.meas = NULL;
+	synth_expect(&s, "pcr_selection", 0, NULL);
 	/* A quote that omits a PCR the offer needs. */
 	synth_defaults(&s);
 	s.sel_mask |= 1u << 4;
