@@ -149,4 +149,25 @@ ATL_NODISCARD enum atl_err atl_dcap_tcb_match(const json_t *tcb_info, const stru
 					      const uint8_t *tee_tcb_svn,
 					      enum atl_dcap_status *status_out, json_t *advisories);
 
+/* QE identity (PCS enclaveIdentity v2+, already signature-checked) against
+ * the QE report: id == want_id ("QE" / "TD_QE"), issueDate <= now <
+ * nextUpdate, masked MISCSELECT and ATTRIBUTES, MRSIGNER, ISVPRODID, then the
+ * first TCB level with isvsvn <= the QE's ISVSVN (none: OutOfDate). Returns
+ * ATL_E_POLICY for a mismatch or wrong id, ATL_E_EXPIRED for the dates,
+ * ATL_E_UNSUPPORTED for a version below 2, ATL_E_FORMAT for malformed
+ * fields; why gets a reason. Advisory ids are appended to advisories (may be
+ * NULL). */
+ATL_NODISCARD enum atl_err atl_dcap_qe_identity_check(const json_t *qi,
+						      const struct atl_dcap_sgx_report *qe,
+						      const char *want_id, int64_t now,
+						      enum atl_dcap_status *status_out,
+						      json_t *advisories, char *why, size_t cap);
+
+enum atl_dcap_verdict { ATL_DCAP_PASS, ATL_DCAP_WARN, ATL_DCAP_FAIL };
+/* What a merged status means (docs/attestation.md): UpToDate passes;
+ * SWHardeningNeeded and Configuration* warn; OutOfDate* fail; statuses in
+ * accept (a JSON array of names, may be NULL) pass; Revoked and Unknown
+ * always fail. */
+enum atl_dcap_verdict atl_dcap_status_verdict(enum atl_dcap_status s, const json_t *accept);
+
 #endif

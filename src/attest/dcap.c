@@ -3,12 +3,16 @@
  * dcap_verify.c. Everything read from outside goes through the bounded
  * reader; DER is walked iteratively with a fixed nesting (no recursion). */
 #define ATL_LOG_MODULE "dcap"
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "atoll/bytes.h"
 #include "atoll/dcap.h"
+#include "atoll/encoding.h"
 #include "atoll/limits.h"
+#include "atoll/timeutil.h"
+#include "attest/dcap.h"
 
 const uint8_t atl_dcap_intel_vendor[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
 					   0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
@@ -466,6 +470,25 @@ enum atl_dcap_status atl_dcap_status_merge(enum atl_dcap_status a, enum atl_dcap
 	return m;
 }
 
+enum atl_dcap_verdict atl_dcap_status_verdict(enum atl_dcap_status s, const json_t *accept)
+{
+	size_t i;
+	json_t *v;
+
+	if (s == ATL_DCAP_REVOKED || s >= ATL_DCAP_STATUS_UNKNOWN)
+		return ATL_DCAP_FAIL;
+	if (s == ATL_DCAP_UP_TO_DATE)
+		return ATL_DCAP_PASS;
+	json_array_foreach((json_t *)accept, i, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), atl_dcap_status_name(s)) == 0)
+			return ATL_DCAP_PASS;
+	}
+	if (s == ATL_DCAP_SW_HARDENING_NEEDED || s == ATL_DCAP_CONFIGURATION_NEEDED ||
+	    s == ATL_DCAP_CONFIGURATION_AND_SW_HARDENING_NEEDED)
+		return ATL_DCAP_WARN;
+	return ATL_DCAP_FAIL;
+}
+
 /* The 16 "svn" values of a component list; exactly 16 entries. */
 static enum atl_err comps16(const json_t *arr, uint8_t out[ATL_DCAP_TCB_COMPONENTS])
 {
@@ -551,3 +574,147 @@ enum atl_err atl_dcap_tcb_match(const json_t *tcb_info, const struct atl_dcap_pc
 	}
 	return ATL_E_NOTFOUND;
 }
+
+/* ---- collateral field helpers and the QE identity ---- */
+
+static enum atl_err date_field(const json_t *o, const char *k, int64_t *t)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	*t = 0;
+	if (s == NULL)
+		return ATL_E_FORMAT;
+	return atl_time_parse_rfc3339(s, t);
+}
+
+/* issueDate <= now < nextUpdate */
+const char *atl_dcap_window(const json_t *o, int64_t now)
+{
+	int64_t is = 0, nu = 0;
+
+	if (date_field(o, "issueDate", &is) != ATL_OK || date_field(o, "nextUpdate", &nu) != ATL_OK)
+		return "issueDate/nextUpdate missing or malformed";
+	if (now < is)
+		return "issue date is in the future";
+	if (now >= nu)
+		return "expired (past nextUpdate)";
+	return NULL;
+}
+
+bool atl_dcap_hex_eq(const json_t *s, const uint8_t *b, size_t n)
+{
+	const char *h = json_string_value(s);
+	uint8_t tmp[64];
+
+	if (h == NULL || n > sizeof(tmp) || strlen(h) != 2 * n)
+		return false;
+	if (atl_hex_decode_exact(h, 2 * n, tmp, n) != ATL_OK)
+		return false;
+	return memcmp(tmp, b, n) == 0;
+}
+
+bool atl_dcap_masked_eq(const json_t *val, const json_t *mask, const uint8_t *b, size_t n)
+{
+	const char *hv = json_string_value(val), *hm = json_string_value(mask);
+	uint8_t v[16], m[16];
+
+	if (hv == NULL || hm == NULL || n > 16 || strlen(hv) != 2 * n || strlen(hm) != 2 * n)
+		return false;
+	if (atl_hex_decode_exact(hv, 2 * n, v, n) != ATL_OK ||
+	    atl_hex_decode_exact(hm, 2 * n, m, n) != ATL_OK)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if ((b[i] & m[i]) != v[i])
+			return false;
+	}
+	return true;
+}
+
+/* ---- QE identity ---- */
+
+enum atl_err atl_dcap_qe_identity_check(const json_t *qi, const struct atl_dcap_sgx_report *qe,
+					const char *want_id, int64_t now,
+					enum atl_dcap_status *st, json_t *adv, char *why,
+					size_t cap)
+{
+	const char *w;
+	const json_t *lv, *ver = json_object_get(qi, "version");
+	size_t j;
+	json_t *l;
+	uint8_t misc[4];
+
+	*st = ATL_DCAP_STATUS_UNKNOWN;
+	if (!json_is_string(json_object_get(qi, "id")) ||
+	    strcmp(json_string_value(json_object_get(qi, "id")), want_id) != 0) {
+		(void)snprintf(why, cap, "identity id is not %s", want_id);
+		return ATL_E_POLICY;
+	}
+	if (!json_is_integer(ver) || json_integer_value(ver) < 2) {
+		(void)snprintf(why, cap, "identity version unsupported");
+		return ATL_E_UNSUPPORTED;
+	}
+	w = atl_dcap_window(qi, now);
+	if (w != NULL) {
+		(void)snprintf(why, cap, "QE identity %s", w);
+		return ATL_E_EXPIRED;
+	}
+	for (size_t b = 0; b < 4; b++)
+		misc[b] = (uint8_t)(qe->miscselect >> (8 * (3 - b))); /* hex is big-endian text */
+	{
+		/* miscselect is hex of the u32 value */
+		const char *mh = json_string_value(json_object_get(qi, "miscselect"));
+		const char *mm = json_string_value(json_object_get(qi, "miscselectMask"));
+		uint8_t mv[4], mk[4];
+		bool ok = mh != NULL && mm != NULL && strlen(mh) == 8 && strlen(mm) == 8 &&
+			  atl_hex_decode_exact(mh, 8, mv, 4) == ATL_OK &&
+			  atl_hex_decode_exact(mm, 8, mk, 4) == ATL_OK;
+		for (size_t b = 0; ok && b < 4; b++)
+			ok = (misc[b] & mk[b]) == mv[b];
+		if (!ok) {
+			(void)snprintf(why, cap, "QE MISCSELECT does not match the identity");
+			return ATL_E_POLICY;
+		}
+	}
+	if (!atl_dcap_masked_eq(json_object_get(qi, "attributes"), json_object_get(qi, "attributesMask"),
+		       qe->attributes, 16)) {
+		(void)snprintf(why, cap, "QE ATTRIBUTES do not match the identity");
+		return ATL_E_POLICY;
+	}
+	if (!atl_dcap_hex_eq(json_object_get(qi, "mrsigner"), qe->mrsigner, 32)) {
+		(void)snprintf(why, cap, "QE MRSIGNER does not match the identity");
+		return ATL_E_POLICY;
+	}
+	if (!json_is_integer(json_object_get(qi, "isvprodid")) ||
+	    json_integer_value(json_object_get(qi, "isvprodid")) != qe->isvprodid) {
+		(void)snprintf(why, cap, "QE ISVPRODID does not match the identity");
+		return ATL_E_POLICY;
+	}
+	lv = json_object_get(qi, "tcbLevels");
+	if (!json_is_array(lv) || json_array_size(lv) > ATL_DCAP_TCB_LEVELS_MAX) {
+		(void)snprintf(why, cap, "identity tcbLevels malformed");
+		return ATL_E_FORMAT;
+	}
+	json_array_foreach((json_t *)lv, j, l) {
+		const json_t *svn = json_object_get(json_object_get(l, "tcb"), "isvsvn");
+		const json_t *a = json_object_get(l, "advisoryIDs");
+		if (!json_is_integer(svn)) {
+			(void)snprintf(why, cap, "identity tcbLevels malformed");
+			return ATL_E_FORMAT;
+		}
+		if (json_integer_value(svn) > qe->isvsvn)
+			continue;
+		if (atl_dcap_status_parse(json_string_value(json_object_get(l, "tcbStatus")), st) != ATL_OK) {
+			(void)snprintf(why, cap, "identity has an unknown TCB status");
+			return ATL_E_FORMAT;
+		}
+		if (json_is_array(a))
+			(void)json_array_extend(adv, (json_t *)a);
+		(void)snprintf(why, cap, "%s ISVSVN %u matches level %lld: %s", want_id, qe->isvsvn,
+			       (long long)json_integer_value(svn), atl_dcap_status_name(*st));
+		return ATL_OK;
+	}
+	*st = ATL_DCAP_OUT_OF_DATE;
+	(void)snprintf(why, cap, "QE ISVSVN %u below every identity level: OutOfDate", qe->isvsvn);
+	return ATL_OK;
+}
+

@@ -33,4 +33,12 @@ ATL_NODISCARD enum atl_err atl_dcap_verify(const struct atl_dcap_kind *k, const 
 					   size_t ev_len, const struct atl_verify_in *in,
 					   struct atl_ar *ar);
 
+/* Helpers shared by dcap.c and dcap_verify.c. */
+/* NULL when issueDate <= now < nextUpdate, else a reason (static). */
+const char *atl_dcap_window(const json_t *o, int64_t now);
+/* Is the JSON string the hex of b[0..n)? */
+bool atl_dcap_hex_eq(const json_t *s, const uint8_t *b, size_t n);
+/* (b & mask) == value, both hex strings of n bytes (n <= 16). */
+bool atl_dcap_masked_eq(const json_t *val, const json_t *mask, const uint8_t *b, size_t n);
+
 #endif

@@ -287,59 +287,6 @@ static bool chain_algs_ok(const struct atl_x509_list *l)
 	return true;
 }
 
-static enum atl_err date_field(const json_t *o, const char *k, int64_t *t)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	*t = 0;
-	if (s == NULL)
-		return ATL_E_FORMAT;
-	return atl_time_parse_rfc3339(s, t);
-}
-
-/* issueDate <= now < nextUpdate */
-static const char *window(const json_t *o, int64_t now)
-{
-	int64_t is = 0, nu = 0;
-
-	if (date_field(o, "issueDate", &is) != ATL_OK || date_field(o, "nextUpdate", &nu) != ATL_OK)
-		return "issueDate/nextUpdate missing or malformed";
-	if (now < is)
-		return "issue date is in the future";
-	if (now >= nu)
-		return "expired (past nextUpdate)";
-	return NULL;
-}
-
-static bool hex_eq(const json_t *s, const uint8_t *b, size_t n)
-{
-	const char *h = json_string_value(s);
-	uint8_t tmp[64];
-
-	if (h == NULL || n > sizeof(tmp) || strlen(h) != 2 * n)
-		return false;
-	if (atl_hex_decode_exact(h, 2 * n, tmp, n) != ATL_OK)
-		return false;
-	return memcmp(tmp, b, n) == 0;
-}
-
-static bool masked_eq(const json_t *val, const json_t *mask, const uint8_t *b, size_t n)
-{
-	const char *hv = json_string_value(val), *hm = json_string_value(mask);
-	uint8_t v[16], m[16];
-
-	if (hv == NULL || hm == NULL || n > 16 || strlen(hv) != 2 * n || strlen(hm) != 2 * n)
-		return false;
-	if (atl_hex_decode_exact(hv, 2 * n, v, n) != ATL_OK ||
-	    atl_hex_decode_exact(hm, 2 * n, m, n) != ATL_OK)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if ((b[i] & m[i]) != v[i])
-			return false;
-	}
-	return true;
-}
-
 /* Verifies a signed collateral document with a TCB signing certificate from
  * signers chained to roots at now. */
 static enum atl_err verify_doc(const struct signed_doc *d, const struct dcoll *c,
@@ -501,8 +448,8 @@ static enum atl_err tdx_module(const struct atl_dcap_quote *q, const json_t *ti,
 			continue;
 		for (size_t b = 0; b < 8; b++)
 			sa[b] = (uint8_t)(q->td.seam_attributes >> (8 * b));
-		if (!hex_eq(json_object_get(m, "mrsigner"), q->td.mrsignerseam, 48) ||
-		    !masked_eq(json_object_get(m, "attributes"), json_object_get(m, "attributesMask"),
+		if (!atl_dcap_hex_eq(json_object_get(m, "mrsigner"), q->td.mrsignerseam, 48) ||
+		    !atl_dcap_masked_eq(json_object_get(m, "attributes"), json_object_get(m, "attributesMask"),
 			       sa, 8)) {
 			(void)snprintf(why, cap, "%s: MRSIGNERSEAM or SEAM attributes differ", id);
 			return ATL_E_AUTH;
@@ -529,93 +476,6 @@ static enum atl_err tdx_module(const struct atl_dcap_quote *q, const json_t *ti,
 	}
 	(void)snprintf(why, cap, "no module identity %s in tcbInfo", id);
 	return ATL_E_NOTFOUND;
-}
-
-/* ---- QE identity ---- */
-
-static enum atl_err qe_identity(const struct atl_dcap_kind *k, const struct atl_dcap_quote *q,
-				const json_t *qi, int64_t now, enum atl_dcap_status *st,
-				json_t *adv, char *why, size_t cap)
-{
-	const char *w;
-	const json_t *lv, *ver = json_object_get(qi, "version");
-	size_t j;
-	json_t *l;
-	uint8_t misc[4];
-
-	*st = ATL_DCAP_STATUS_UNKNOWN;
-	if (!json_is_string(json_object_get(qi, "id")) ||
-	    strcmp(json_string_value(json_object_get(qi, "id")), k->qe_id) != 0) {
-		(void)snprintf(why, cap, "identity id is not %s", k->qe_id);
-		return ATL_E_POLICY;
-	}
-	if (!json_is_integer(ver) || json_integer_value(ver) < 2) {
-		(void)snprintf(why, cap, "identity version unsupported");
-		return ATL_E_UNSUPPORTED;
-	}
-	w = window(qi, now);
-	if (w != NULL) {
-		(void)snprintf(why, cap, "QE identity %s", w);
-		return ATL_E_EXPIRED;
-	}
-	for (size_t b = 0; b < 4; b++)
-		misc[b] = (uint8_t)(q->qe.miscselect >> (8 * (3 - b))); /* hex is big-endian text */
-	{
-		/* miscselect is hex of the u32 value */
-		const char *mh = json_string_value(json_object_get(qi, "miscselect"));
-		const char *mm = json_string_value(json_object_get(qi, "miscselectMask"));
-		uint8_t mv[4], mk[4];
-		bool ok = mh != NULL && mm != NULL && strlen(mh) == 8 && strlen(mm) == 8 &&
-			  atl_hex_decode_exact(mh, 8, mv, 4) == ATL_OK &&
-			  atl_hex_decode_exact(mm, 8, mk, 4) == ATL_OK;
-		for (size_t b = 0; ok && b < 4; b++)
-			ok = (misc[b] & mk[b]) == mv[b];
-		if (!ok) {
-			(void)snprintf(why, cap, "QE MISCSELECT does not match the identity");
-			return ATL_E_POLICY;
-		}
-	}
-	if (!masked_eq(json_object_get(qi, "attributes"), json_object_get(qi, "attributesMask"),
-		       q->qe.attributes, 16)) {
-		(void)snprintf(why, cap, "QE ATTRIBUTES do not match the identity");
-		return ATL_E_POLICY;
-	}
-	if (!hex_eq(json_object_get(qi, "mrsigner"), q->qe.mrsigner, 32)) {
-		(void)snprintf(why, cap, "QE MRSIGNER does not match the identity");
-		return ATL_E_POLICY;
-	}
-	if (!json_is_integer(json_object_get(qi, "isvprodid")) ||
-	    json_integer_value(json_object_get(qi, "isvprodid")) != q->qe.isvprodid) {
-		(void)snprintf(why, cap, "QE ISVPRODID does not match the identity");
-		return ATL_E_POLICY;
-	}
-	lv = json_object_get(qi, "tcbLevels");
-	if (!json_is_array(lv) || json_array_size(lv) > ATL_DCAP_TCB_LEVELS_MAX) {
-		(void)snprintf(why, cap, "identity tcbLevels malformed");
-		return ATL_E_FORMAT;
-	}
-	json_array_foreach((json_t *)lv, j, l) {
-		const json_t *svn = json_object_get(json_object_get(l, "tcb"), "isvsvn");
-		const json_t *a = json_object_get(l, "advisoryIDs");
-		if (!json_is_integer(svn)) {
-			(void)snprintf(why, cap, "identity tcbLevels malformed");
-			return ATL_E_FORMAT;
-		}
-		if (json_integer_value(svn) > q->qe.isvsvn)
-			continue;
-		if (atl_dcap_status_parse(json_string_value(json_object_get(l, "tcbStatus")), st) != ATL_OK) {
-			(void)snprintf(why, cap, "identity has an unknown TCB status");
-			return ATL_E_FORMAT;
-		}
-		if (json_is_array(a))
-			(void)json_array_extend(adv, (json_t *)a);
-		(void)snprintf(why, cap, "%s ISVSVN %u matches level %lld: %s", k->qe_id, q->qe.isvsvn,
-			       (long long)json_integer_value(svn), atl_dcap_status_name(*st));
-		return ATL_OK;
-	}
-	*st = ATL_DCAP_OUT_OF_DATE;
-	(void)snprintf(why, cap, "QE ISVSVN %u below every identity level: OutOfDate", q->qe.isvsvn);
-	return ATL_OK;
 }
 
 /* Advisory ids without duplicates, in first-seen order. */
@@ -819,7 +679,7 @@ enum atl_err atl_dcap_verify(const struct atl_dcap_kind *k, const uint8_t *ev, s
 	{
 		const char *id = json_string_value(json_object_get(tcb_info, "id"));
 		const json_t *ver = json_object_get(tcb_info, "version");
-		const char *w = window(tcb_info, now);
+		const char *w = atl_dcap_window(tcb_info, now);
 		const char *fm = json_string_value(json_object_get(tcb_info, "fmspc"));
 		uint8_t fmb[6] = {0}, pce[2] = {0};
 		const char *pc = json_string_value(json_object_get(tcb_info, "pceId"));
@@ -870,7 +730,8 @@ qe:
 		if (e == ATL_OK) {
 			e = atl_json_parse(c.qe.txt, c.qe.len, &qe_id);
 			if (e == ATL_OK)
-				e = qe_identity(k, &q, qe_id, now, &qs, adv, why, sizeof(why));
+				e = atl_dcap_qe_identity_check(qe_id, &q.qe, k->qe_id, now, &qs, adv, why,
+							       sizeof(why));
 			else
 				(void)snprintf(why, sizeof(why), "QE identity does not parse");
 		}
@@ -896,13 +757,13 @@ qe:
 			json_object_set_new(tcbj, "status", json_string(sn));
 			json_object_set_new(tcbj, "advisory_ids", ids != NULL ? json_incref(ids) : json_array());
 		}
-		if (status == ATL_DCAP_UP_TO_DATE || (accepted && status != ATL_DCAP_REVOKED))
+		enum atl_dcap_verdict vd = atl_dcap_status_verdict(status, acc);
+		if (vd == ATL_DCAP_PASS)
 			CHECK("tcb_status", true, "%s%s%s%s", sn, accepted ? " (accepted by policy)" : "",
 			      list[0] ? "; advisories: " : "", list);
-		else if (status == ATL_DCAP_SW_HARDENING_NEEDED || status == ATL_DCAP_CONFIGURATION_NEEDED ||
-			 status == ATL_DCAP_CONFIGURATION_AND_SW_HARDENING_NEEDED)
+		else if (vd == ATL_DCAP_WARN)
 			ATL_TRY(atl_ar_warn(ar, k->tee_type == ATL_DCAP_TEE_TDX ? "tdx.tcb_status"
-											: "sgx.tcb_status",
+										: "sgx.tcb_status",
 					    "%s; advisories: %s", sn, list[0] ? list : "(none)"));
 		else
 			CHECK("tcb_status", false, "%s%s; advisories: %s", sn,

@@ -523,6 +523,120 @@ static void test_tcb_matcher(void **state)
 	assert_int_equal(atl_dcap_status_parse("revoked", &st), ATL_E_FORMAT);
 }
 
+/* #18, dcap-qvl's synthetic QE identity catalog, on the real TD_QE identity
+ * and the real QE report (signatures are tested elsewhere; these cases would
+ * need re-signed collateral). #16/#21 revoked and unknown statuses. */
+static void test_qe_identity_catalog(void **state)
+{
+	size_t len = 0, clen = 0;
+	uint8_t *b = hw_load(QVL "tdx_quote", &len);
+	uint8_t *cb = hw_load(QVL "tdx_quote_collateral.json", &clen);
+	json_t *coll = NULL, *qi = NULL, *m;
+	struct atl_dcap_quote q;
+	struct atl_dcap_sgx_report qe;
+	enum atl_dcap_status st;
+	const char *txt;
+	char why[200];
+	int64_t t = hw_at(T_A);
+
+	(void)state;
+	assert_int_equal(atl_dcap_parse(b, len, &q), ATL_OK);
+	assert_int_equal(atl_json_parse((const char *)cb, clen, &coll), ATL_OK);
+	txt = json_string_value(json_object_get(coll, "qe_identity"));
+	assert_int_equal(atl_json_parse(txt, strlen(txt), &qi), ATL_OK);
+	assert_int_equal(atl_dcap_qe_identity_check(qi, &q.qe, "TD_QE", t, &st, NULL, why, sizeof(why)),
+			 ATL_OK);
+	assert_int_equal(st, ATL_DCAP_UP_TO_DATE);
+	/* tdx_qe_identity_id_mismatch */
+	assert_int_equal(atl_dcap_qe_identity_check(qi, &q.qe, "QE", t, &st, NULL, why, sizeof(why)),
+			 ATL_E_POLICY);
+	/* qe_identity_expired / qe_identity_issue_date_future */
+	assert_int_equal(atl_dcap_qe_identity_check(qi, &q.qe, "TD_QE", hw_at("2025-07-19T10:32:27Z"),
+						    &st, NULL, why, sizeof(why)),
+			 ATL_E_EXPIRED);
+	assert_int_equal(atl_dcap_qe_identity_check(qi, &q.qe, "TD_QE", hw_at("2025-06-19T10:32:26Z"),
+						    &st, NULL, why, sizeof(why)),
+			 ATL_E_EXPIRED);
+	/* qe_debug_enabled: ATTRIBUTES.DEBUG is inside the mask */
+	qe = q.qe;
+	qe.attributes[0] |= 0x02;
+	assert_int_equal(atl_dcap_qe_identity_check(qi, &qe, "TD_QE", t, &st, NULL, why, sizeof(why)),
+			 ATL_E_POLICY);
+	/* qe_attributes_mismatch, qe_miscselect_mismatch, qe_mrsigner_mismatch,
+	 * qe_isvprodid_mismatch */
+	m = json_deep_copy(qi);
+	json_object_set_new(m, "attributes", json_string("13000000000000000000000000000000"));
+	assert_int_equal(atl_dcap_qe_identity_check(m, &q.qe, "TD_QE", t, &st, NULL, why, sizeof(why)),
+			 ATL_E_POLICY);
+	json_decref(m);
+	m = json_deep_copy(qi);
+	json_object_set_new(m, "miscselect", json_string("00000001"));
+	assert_int_equal(atl_dcap_qe_identity_check(m, &q.qe, "TD_QE", t, &st, NULL, why, sizeof(why)),
+			 ATL_E_POLICY);
+	json_decref(m);
+	m = json_deep_copy(qi);
+	json_object_set_new(m, "mrsigner",
+			    json_string("DC9E2A7C6F948F17474E34A7FC43ED030F7C1563F1BABDDF6340C82E0E54A8C6"));
+	assert_int_equal(atl_dcap_qe_identity_check(m, &q.qe, "TD_QE", t, &st, NULL, why, sizeof(why)),
+			 ATL_E_POLICY);
+	json_decref(m);
+	m = json_deep_copy(qi);
+	json_object_set_new(m, "isvprodid", json_integer(3));
+	assert_int_equal(atl_dcap_qe_identity_check(m, &q.qe, "TD_QE", t, &st, NULL, why, sizeof(why)),
+			 ATL_E_POLICY);
+	json_decref(m);
+	/* revoked_qe_tcb */
+	m = json_deep_copy(qi);
+	json_object_set_new(m, "tcbLevels",
+			    json_pack("[{s:{s:i}, s:s, s:s}]", "tcb", "isvsvn", 0, "tcbDate",
+				      "2024-03-13T00:00:00Z", "tcbStatus", "Revoked"));
+	assert_int_equal(atl_dcap_qe_identity_check(m, &q.qe, "TD_QE", t, &st, NULL, why, sizeof(why)),
+			 ATL_OK);
+	assert_int_equal(st, ATL_DCAP_REVOKED);
+	json_decref(m);
+	/* a QE SVN below every level is OutOfDate; version 1 unsupported */
+	m = json_deep_copy(qi);
+	json_object_set_new(m, "tcbLevels",
+			    json_pack("[{s:{s:i}, s:s, s:s}]", "tcb", "isvsvn", 200, "tcbDate",
+				      "2024-03-13T00:00:00Z", "tcbStatus", "UpToDate"));
+	assert_int_equal(atl_dcap_qe_identity_check(m, &q.qe, "TD_QE", t, &st, NULL, why, sizeof(why)),
+			 ATL_OK);
+	assert_int_equal(st, ATL_DCAP_OUT_OF_DATE);
+	json_object_set_new(m, "version", json_integer(1));
+	assert_int_equal(atl_dcap_qe_identity_check(m, &q.qe, "TD_QE", t, &st, NULL, why, sizeof(why)),
+			 ATL_E_UNSUPPORTED);
+	json_decref(m);
+	/* status verdicts: revoked_platform_tcb, unknown_tcb_status */
+	{
+		json_t *acc = json_pack("[s, s]", "Revoked", "OutOfDate");
+		assert_int_equal(atl_dcap_status_verdict(ATL_DCAP_REVOKED, acc), ATL_DCAP_FAIL);
+		assert_int_equal(atl_dcap_status_verdict(ATL_DCAP_STATUS_UNKNOWN, acc), ATL_DCAP_FAIL);
+		assert_int_equal(atl_dcap_status_verdict(ATL_DCAP_OUT_OF_DATE, acc), ATL_DCAP_PASS);
+		assert_int_equal(atl_dcap_status_verdict(ATL_DCAP_OUT_OF_DATE, NULL), ATL_DCAP_FAIL);
+		assert_int_equal(atl_dcap_status_verdict(ATL_DCAP_SW_HARDENING_NEEDED, NULL), ATL_DCAP_WARN);
+		assert_int_equal(atl_dcap_status_verdict(ATL_DCAP_UP_TO_DATE, NULL), ATL_DCAP_PASS);
+		json_decref(acc);
+	}
+	json_decref(qi);
+	json_decref(coll);
+	free(cb);
+	free(b);
+}
+
+/* #21 short_tcb_chain: tcbInfo without its signing certificate. */
+static void test_missing_signing_chain(void **state)
+{
+	static const char *const c[] = {GTG "sample_tcbInfo_response", GTG "pckcrl", GTG "rootcrl.der",
+					NULL};
+	struct atl_ar *ar;
+
+	(void)state;
+	ar = hw_run(tdx(), GTG "tdx_prod_quote_SPR_E4.dat", c, NULL, "2023-07-01T01:00:00Z", NULL);
+	assert_int_equal(hw_check(ar, "tdx.tcb_info"), 0);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	atl_ar_free(ar);
+}
+
 static void test_pck_extension(void **state)
 {
 	struct atl_dcap_pck p;
@@ -565,6 +679,8 @@ int main(void)
 		cmocka_unit_test(test_flips),
 		cmocka_unit_test(test_parser),
 		cmocka_unit_test(test_tcb_matcher),
+		cmocka_unit_test(test_qe_identity_catalog),
+		cmocka_unit_test(test_missing_signing_chain),
 		cmocka_unit_test(test_pck_extension),
 		cmocka_unit_test(test_detect_evidence),
 	};

@@ -6,6 +6,7 @@
  * atl-test-deps: atoll_core */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -445,6 +446,154 @@ static void test_turin_and_odd_vceks(void **state)
 	atl_x509_free(vcek);
 }
 
+/* ---- a small synthetic PKI for revocation cases ---- */
+
+static X509 *mk_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, long serial,
+		     bool ca)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+
+	assert_non_null(x);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn,
+						    -1, -1, 0),
+			 1);
+	assert_int_equal(X509_set_subject_name(x, n), 1);
+	assert_int_equal(X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : n), 1);
+	X509_NAME_free(n);
+	X509_gmtime_adj(X509_getm_notBefore(x), -86400L * 30);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 30);
+	assert_int_equal(X509_set_pubkey(x, key), 1);
+	if (ca) {
+		BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+		bc->ca = 1;
+		assert_int_equal(X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, 0), 1);
+		BASIC_CONSTRAINTS_free(bc);
+	}
+	assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
+	return x;
+}
+
+/* CRL by issuer, listing serial (0 = none), valid [now+from, now+to];
+ * to == 0 means no nextUpdate. */
+static struct atl_crl_list *mk_crl(X509 *issuer, EVP_PKEY *key, long serial, long from, long to)
+{
+	X509_CRL *c = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+	unsigned char *der = NULL;
+	int n;
+	struct atl_crl_list *l = NULL;
+
+	assert_int_equal(X509_CRL_set_version(c, 1), 1);
+	assert_int_equal(X509_CRL_set_issuer_name(c, X509_get_subject_name(issuer)), 1);
+	X509_gmtime_adj(t, from);
+	assert_int_equal(X509_CRL_set1_lastUpdate(c, t), 1);
+	if (to != 0) {
+		X509_gmtime_adj(t, to);
+		assert_int_equal(X509_CRL_set1_nextUpdate(c, t), 1);
+	}
+	if (serial != 0) {
+		X509_REVOKED *r = X509_REVOKED_new();
+		ASN1_INTEGER *s = ASN1_INTEGER_new();
+		ASN1_INTEGER_set(s, serial);
+		assert_int_equal(X509_REVOKED_set_serialNumber(r, s), 1);
+		X509_gmtime_adj(t, -3600);
+		assert_int_equal(X509_REVOKED_set_revocationDate(r, t), 1);
+		assert_int_equal(X509_CRL_add0_revoked(c, r), 1);
+		ASN1_INTEGER_free(s);
+	}
+	assert_true(X509_CRL_sign(c, key, EVP_sha256()) > 0);
+	n = i2d_X509_CRL(c, &der);
+	assert_true(n > 0);
+	assert_int_equal(atl_crl_list_parse(der, (size_t)n, &l), ATL_OK);
+	OPENSSL_free(der);
+	ASN1_TIME_free(t);
+	X509_CRL_free(c);
+	return l;
+}
+
+static struct atl_x509 *wrap_x(X509 *x)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	struct atl_x509 *c = NULL;
+
+	assert_true(n > 0);
+	assert_int_equal(atl_x509_parse(der, (size_t)n, &c), ATL_OK);
+	OPENSSL_free(der);
+	return c;
+}
+
+/* NEGATIVE-TESTS.md #12 and #22 at the X.509 level: a revoked leaf, a
+ * revoked intermediate, CRLs without nextUpdate, from the future, or signed
+ * by the wrong key. */
+static void test_revocation(void **state)
+{
+	EVP_PKEY *rk = EVP_EC_gen("P-256"), *ik = EVP_EC_gen("P-256"), *lk = EVP_EC_gen("P-256");
+	EVP_PKEY *ek = EVP_EC_gen("P-256");
+	X509 *root = mk_cert("Test Root", rk, NULL, rk, 1, true);
+	X509 *ica = mk_cert("Test CA", ik, root, rk, 2, true);
+	X509 *leaf = mk_cert("Test Leaf", lk, ica, ik, 3, false);
+	struct atl_x509 *l = wrap_x(leaf), *i = wrap_x(ica), *r = wrap_x(root);
+	struct atl_x509_list *inter = NULL, *roots = NULL;
+	struct atl_crl_list *c;
+	int64_t now = atl_time_now();
+	char why[256];
+
+	(void)state;
+	assert_int_equal(atl_x509_list_add(&inter, i), ATL_OK);
+	assert_int_equal(atl_x509_list_add(&roots, r), ATL_OK);
+	assert_int_equal(atl_x509_verify_chain(l, inter, roots, NULL, now, 0, why, sizeof(why)), ATL_OK);
+	/* leaf revoked by the CA's CRL */
+	c = mk_crl(ica, ik, 3, -3600, 86400);
+	assert_int_equal(atl_x509_verify_chain(l, inter, roots, c, now, 0, why, sizeof(why)),
+			 ATL_E_POLICY);
+	assert_non_null(strstr(why, "revoked"));
+	atl_crl_list_free(c);
+	/* intermediate revoked by the root's CRL */
+	c = mk_crl(root, rk, 2, -3600, 86400);
+	assert_int_equal(atl_x509_verify_chain(l, inter, roots, c, now, 0, why, sizeof(why)),
+			 ATL_E_POLICY);
+	atl_crl_list_free(c);
+	/* a clean CA CRL covers the leaf but CHECK_CRL also wants the root's */
+	c = mk_crl(ica, ik, 99, -3600, 86400);
+	assert_int_equal(atl_x509_verify_chain(l, inter, roots, c, now, 0, why, sizeof(why)), ATL_OK);
+	assert_int_equal(atl_x509_verify_chain(l, inter, roots, c, now, ATL_X509_CHECK_CRL, why,
+					       sizeof(why)),
+			 ATL_E_POLICY);
+	atl_crl_list_free(c);
+	/* no nextUpdate; issued in the future; signed by another key */
+	c = mk_crl(ica, ik, 0, -3600, 0);
+	assert_int_equal(atl_x509_verify_chain(l, inter, roots, c, now, 0, why, sizeof(why)),
+			 ATL_E_EXPIRED);
+	atl_crl_list_free(c);
+	c = mk_crl(ica, ik, 0, 3600, 86400);
+	assert_int_equal(atl_x509_verify_chain(l, inter, roots, c, now, 0, why, sizeof(why)),
+			 ATL_E_EXPIRED);
+	atl_crl_list_free(c);
+	c = mk_crl(ica, ek, 0, -3600, 86400);
+	assert_int_equal(atl_x509_verify_chain(l, inter, roots, c, now, 0, why, sizeof(why)),
+			 ATL_E_AUTH);
+	atl_crl_list_free(c);
+	/* the leaf is not a CA, the CA is */
+	assert_false(atl_x509_is_ca(l));
+	assert_true(atl_x509_is_ca(i));
+	atl_x509_list_free(inter);
+	atl_x509_list_free(roots);
+	atl_x509_free(l);
+	atl_x509_free(i);
+	atl_x509_free(r);
+	X509_free(root);
+	X509_free(ica);
+	X509_free(leaf);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(ik);
+	EVP_PKEY_free(lk);
+	EVP_PKEY_free(ek);
+}
+
 static void test_parse_errors(void **state)
 {
 	static const uint8_t junk[] = {0x30, 0x82, 0xff, 0xff, 0x01};
@@ -504,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_intel_crl),
 		cmocka_unit_test(test_forged_root_same_subject),
 		cmocka_unit_test(test_turin_and_odd_vceks),
+		cmocka_unit_test(test_revocation),
 		cmocka_unit_test(test_parse_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
