@@ -173,12 +173,14 @@ static const char *const sql[ST__COUNT] = {
 			  "AND status=0",
 	/* the oldest queued job addressed to one of the offered keys; unused
 	 * slots are bound to NULL, which matches nothing */
-	[ST_JOB_PICK] = "SELECT MIN(j.seq) FROM job_recipients r JOIN jobs j ON j.seq=r.job_seq"
-			" WHERE j.status=0 AND r.kid IN (?1,?2,?3,?4,?5,?6,?7,?8)",
+	[ST_JOB_PICK] = "SELECT j.seq FROM jobs j WHERE j.status=0 AND EXISTS(SELECT 1 FROM"
+			" job_recipients r WHERE r.job_seq=j.seq AND r.kid IN"
+			" (?1,?2,?3,?4,?5,?6,?7,?8)) ORDER BY j.seq LIMIT 1",
 	/* read-only: is there anything for a lease call to do? */
 	[ST_JOB_PROBE] = "SELECT EXISTS(SELECT 1 FROM jobs WHERE status=1 AND lease_deadline<?9)"
-			 " OR EXISTS(SELECT 1 FROM job_recipients r JOIN jobs j ON j.seq=r.job_seq"
-			 " WHERE j.status=0 AND r.kid IN (?1,?2,?3,?4,?5,?6,?7,?8))",
+			 " OR EXISTS(SELECT 1 FROM jobs j WHERE j.status=0 AND EXISTS(SELECT 1 FROM"
+			 " job_recipients r WHERE r.job_seq=j.seq AND r.kid IN"
+			 " (?1,?2,?3,?4,?5,?6,?7,?8)))",
 	[ST_JOB_LEASE] = "UPDATE jobs SET status=1,lease_island=?2,lease_deadline=?3,updated_at=?4"
 			 " WHERE seq=?1 AND status=0",
 	[ST_JOB_BY_SEQ] = "SELECT " JOB_COLS ", j.input, NULL FROM jobs j WHERE j.seq=?1",
@@ -1186,14 +1188,14 @@ static enum atl_err sq_job_lease(struct atl_store *s, int64_t island_id, const c
 	for (size_t i = 0; i < n_kids; i++)
 		bind_text(st, (int)i + 1, kids[i]);
 	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		sqlite3_reset(st);
+		rc = ATL_E_NOTFOUND;
+		goto out;
+	}
 	if (src != SQLITE_ROW) {
 		rc = fail(q, src, "job pick");
 		sqlite3_reset(st);
-		goto out;
-	}
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
-		sqlite3_reset(st);
-		rc = ATL_E_NOTFOUND;
 		goto out;
 	}
 	seq = sqlite3_column_int64(st, 0);
