@@ -34,7 +34,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: atoll local --enclave PATH --tee sim --sim-root DIR --policy FILE\n"
-		"                   (--input FILE | --text STRING) [--workload-id ID] [--kind K]\n\n"
+		"                   (--input FILE | --text STRING) [--workload-id ID] [--kind K]\n"
+		"                   [--model FILE]\n\n"
 		"Runs one confidential job on this machine: starts the enclave (sandboxed child),\n"
 		"verifies its attestation against the policy with a fresh nonce, seals the input\n"
 		"to the attested enclave key, lets the enclave open it and run the workload, and\n"
@@ -46,12 +47,15 @@ static void usage(FILE *f)
 		"  --input FILE       the input to seal ('-' reads stdin), or\n"
 		"  --text STRING      the input as text\n"
 		"  --workload-id ID   the workload id bound into the envelope (default: local)\n"
-		"  --kind K           the workload to run in the enclave (default: echo)\n\n"
+		"  --kind K           the workload to run in the enclave (default: echo, or\n"
+		"                     classifier with --model)\n"
+		"  --model FILE       the model the workload uses; its SHA-256 is pinned in the\n"
+		"                     job and checked by the enclave before use\n\n"
 		"exit status: 0 done, 1 refused (attestation, envelope) or failed, 2 usage or I/O\n");
 }
 
 struct local_opts {
-	const char *enclave, *tee, *sim_root, *policy, *input, *text, *workload_id, *kind;
+	const char *enclave, *tee, *sim_root, *policy, *input, *text, *workload_id, *kind, *model;
 };
 
 static int parse(int argc, char **argv, struct local_opts *o)
@@ -61,7 +65,8 @@ static int parse(int argc, char **argv, struct local_opts *o)
 		{"sim-root", required_argument, NULL, 'r'}, {"policy", required_argument, NULL, 'p'},
 		{"input", required_argument, NULL, 'i'},   {"text", required_argument, NULL, 'x'},
 		{"workload-id", required_argument, NULL, 'w'},
-		{"kind", required_argument, NULL, 'k'},    {"help", no_argument, NULL, 'h'},
+		{"kind", required_argument, NULL, 'k'},    {"model", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -78,6 +83,7 @@ static int parse(int argc, char **argv, struct local_opts *o)
 		case 'x': o->text = optarg; break;
 		case 'w': o->workload_id = optarg; break;
 		case 'k': o->kind = optarg; break;
+		case 'm': o->model = optarg; break;
 		case 'h':
 			usage(stdout);
 			return ATL_EXIT_OK;
@@ -95,6 +101,10 @@ static int parse(int argc, char **argv, struct local_opts *o)
 		usage(stderr);
 		return ATL_EXIT_USAGE;
 	}
+	if (o->model != NULL && o->kind == NULL)
+		o->kind = "classifier";
+	if (o->kind == NULL)
+		o->kind = "echo";
 	if (strcmp(o->tee, "sim") == 0 && o->sim_root == NULL) {
 		fprintf(stderr, "atoll local: --tee sim needs --sim-root DIR\n");
 		return ATL_EXIT_USAGE;
@@ -116,12 +126,12 @@ static void step(int n, const char *fmt, ...)
 
 int atl_cmd_local(int argc, char **argv)
 {
-	struct local_opts o = {.workload_id = "local", .kind = "echo"};
+	struct local_opts o = {.workload_id = "local"};
 	char why[512];
 	uint8_t nonce[32], ek[ATL_X25519_LEN];
 	char nonce_hex[65], kid[ATL_KEY_ID_LEN];
 	struct atl_env_recipient r = {.kid_prefix = "ek_"};
-	json_t *policy = NULL;
+	json_t *policy = NULL, *params = NULL;
 	struct atl_ar *ar = NULL;
 	uint8_t *in = NULL, *dek = NULL, *pt = NULL;
 	size_t in_len = 0, pt_len = 0, wl = 0, env_len = 0, res_len = 0;
@@ -152,6 +162,26 @@ int atl_cmd_local(int argc, char **argv)
 		rc = atl_file_read(o.input, ATL_ENV_PAYLOAD_MAX, &in, &in_len);
 		if (rc != ATL_OK) {
 			fprintf(stderr, "atoll local: cannot read %s: %s\n", o.input,
+				atl_strerror(rc));
+			goto out;
+		}
+	}
+	if (o.model != NULL) {
+		uint8_t digest[32];
+		char hex[65];
+		char *abs = realpath(o.model, NULL);
+
+		rc = abs != NULL ? atl_hash_file(ATL_HASH_SHA256, abs, digest) : ATL_E_NOTFOUND;
+		if (rc == ATL_OK)
+			rc = atl_hex_encode(digest, sizeof(digest), hex, sizeof(hex));
+		if (rc == ATL_OK) {
+			params = json_pack("{s:s, s:s}", "model", abs, "model_sha256", hex);
+			if (params == NULL)
+				rc = ATL_E_NOMEM;
+		}
+		free(abs);
+		if (rc != ATL_OK) {
+			fprintf(stderr, "atoll local: cannot read the model %s: %s\n", o.model,
 				atl_strerror(rc));
 			goto out;
 		}
@@ -215,7 +245,7 @@ int atl_cmd_local(int argc, char **argv)
 	}
 	snprintf(job_id, sizeof(job_id), "job-%.16s", nonce_hex);
 	step(5, "sending sealed job %s; the enclave opens it and runs the workload", job_id);
-	rc = atl_enclave_job(fd, job_id, o.workload_id, o.kind, NULL, env, env_len,
+	rc = atl_enclave_job(fd, job_id, o.workload_id, o.kind, params, env, env_len,
 			     LOCAL_TIMEOUT_MS, &res, &res_len, why, sizeof(why));
 	if (rc != ATL_OK) {
 		fprintf(stderr, "atoll local: the enclave refused the job: %s (%s)\n",
@@ -237,6 +267,7 @@ out:
 	if (pid > 0)
 		atl_enclave_stop(pid, fd, 2000);
 	json_decref(policy);
+	json_decref(params);
 	atl_ar_free(ar);
 	if (in != NULL)
 		atl_wipe(in, in_len);

@@ -1,10 +1,22 @@
 /* The workloads compiled into the enclave. Each runs on an opened job's
  * plaintext and returns the result plaintext in secret memory; neither ever
  * leaves the enclave unsealed.
- *   echo  returns its input unchanged (tests, demo, health checks). */
+ *   echo        returns its input unchanged (tests, demo, health checks).
+ *   classifier  params {"model":"PATH","model_sha256":"<hex>"}: reads the
+ *               model file, refuses it unless its SHA-256 equals the pinned
+ *               digest (compared in constant time), then answers the job's
+ *               prediction request (JSON {"instances":[[…],…]} or CSV rows
+ *               without labels) with the classifier's JSON response. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "atoll/classifier.h"
+#include "atoll/digest.h"
 #include "atoll/enclave.h"
+#include "atoll/encoding.h"
+#include "atoll/file.h"
+#include "atoll/json.h"
+#include "atoll/limits.h"
 #include "atoll/secmem.h"
 
 static enum atl_err run_echo(const json_t *params, const uint8_t *in, size_t in_len,
@@ -24,8 +36,67 @@ static enum atl_err run_echo(const json_t *params, const uint8_t *in, size_t in_
 	return ATL_OK;
 }
 
+/* Copies a malloc'd response into secret memory (the caller's contract). */
+static enum atl_err to_secret(char *resp, size_t len, uint8_t **out_out, size_t *out_len_out)
+{
+	uint8_t *out = atl_secret_alloc(len > 0 ? len : 1);
+
+	if (out == NULL)
+		return ATL_E_NOMEM;
+	memcpy(out, resp, len);
+	*out_out = out;
+	*out_len_out = len;
+	return ATL_OK;
+}
+
+static enum atl_err run_classifier(const json_t *params, const uint8_t *in, size_t in_len,
+				   uint8_t **out_out, size_t *out_len_out)
+{
+	static const char *const keys[] = {"model", "model_sha256", NULL};
+	uint8_t pinned[32], digest[32];
+	const char *path = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0, resp_len = 0;
+	struct atl_clf_model *m = NULL;
+	struct atl_dataset *d = NULL;
+	char err[ATL_CLF_ERR_LEN];
+	char *resp = NULL;
+	enum atl_err rc;
+
+	if (params == NULL || atl_json_check_keys(params, keys, NULL) != ATL_OK ||
+	    atl_json_get_str(params, "model", &path) != ATL_OK ||
+	    atl_json_get_hex(params, "model_sha256", pinned, sizeof(pinned)) != ATL_OK)
+		return ATL_E_FORMAT;
+	ATL_TRY(atl_file_read(path, ATL_CLASSIFIER_MODEL_MAX, &buf, &len));
+	ATL_TRY(atl_hash(ATL_HASH_SHA256, buf, len, digest));
+	if (!atl_ct_eq(digest, pinned, sizeof(digest))) {
+		rc = ATL_E_POLICY; /* not the model the workload pinned */
+		goto out;
+	}
+	ATL_TRY(atl_clf_model_parse(buf, len, &m));
+	if (in_len > 0 && in[0] == '{') {
+		rc = atl_clf_predict_json(m, in, in_len, &resp, &resp_len, err);
+	} else {
+		rc = atl_dataset_parse_csv((const char *)in, in_len, false, &d, err);
+		if (rc == ATL_OK)
+			rc = atl_clf_predict_dataset(m, d, &resp, &resp_len, err);
+	}
+	if (rc != ATL_OK)
+		goto out;
+	rc = to_secret(resp, resp_len, out_out, out_len_out);
+out:
+	if (resp != NULL)
+		atl_wipe(resp, resp_len);
+	free(resp);
+	free(buf);
+	atl_clf_model_free(m);
+	atl_dataset_free(d);
+	return rc;
+}
+
 static const struct atl_enclave_workload workloads[] = {
 	{"echo", run_echo},
+	{"classifier", run_classifier},
 };
 
 const struct atl_enclave_workload *atl_enclave_workload_find(const char *kind)

@@ -55,6 +55,22 @@ printf '' >"$T/empty"
 expect 0 "local job (empty input)" "$ATOLL" local --enclave "$ENCLAVE" --tee sim \
 	--sim-root "$T/root" --policy "$T/policy.json" --input "$T/empty"
 
+# The classifier workload with a pinned model (trained here on the UCI data).
+DATA=$(cd "$(dirname "$0")/../.." && pwd)/data/breast_cancer.csv
+if run "$ATOLL" train classifier --csv "$DATA" --out "$T/model.json" >/dev/null 2>&1; then
+	sed -n 2,4p "$DATA" | cut -d, -f1-30 >"$T/rows.csv"
+	expect 0 "classifier job with a pinned model" "$ATOLL" local --enclave "$ENCLAVE" --tee sim \
+		--sim-root "$T/root" --policy "$T/policy.json" --input "$T/rows.csv" --model "$T/model.json"
+	grep -q '"predictions"' "$T/out" || { echo "FAIL: no predictions"; FAILS=$((FAILS + 1)); }
+	expect 2 "missing model file" "$ATOLL" local --enclave "$ENCLAVE" --tee sim \
+		--sim-root "$T/root" --policy "$T/policy.json" --input "$T/rows.csv" --model "$T/nope.json"
+	printf 'not,a,number\n' >"$T/bad.csv"
+	expect 1 "classifier job on malformed rows" "$ATOLL" local --enclave "$ENCLAVE" --tee sim \
+		--sim-root "$T/root" --policy "$T/policy.json" --input "$T/bad.csv" --model "$T/model.json"
+else
+	echo "FAIL: atoll train classifier"; FAILS=$((FAILS + 1))
+fi
+
 # A changed enclave binary has another measurement: refused before sealing.
 cp "$ENCLAVE" "$T/enclave-changed"
 printf 'x' >>"$T/enclave-changed"

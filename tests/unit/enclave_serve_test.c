@@ -4,7 +4,7 @@
  * key → JOB → open the sealed result. Then every refusal: envelope for another
  * key, for another workload, replayed, stale, unknown workload kind, malformed
  * JOB, unknown message type; the loop survives each and answers the next.
- * atl-test-deps: atoll_enclave atoll_attest atoll_crypto atoll_core */
+ * atl-test-deps: atoll_enclave atoll_workload atoll_attest atoll_crypto atoll_core */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "atoll/classifier.h"
 #include "atoll/digest.h"
 #include "atoll/encoding.h"
 #include "atoll/enclave.h"
@@ -291,12 +292,83 @@ static void test_in_thread(void **state)
 	atl_secret_free(pt);
 }
 
+/* The classifier workload: the model's pinned SHA-256 is checked before use. */
+static void test_classifier(void **state)
+{
+	struct fixture *f = *state;
+	struct atl_clf_train_opts o = {.seed = 1, .test_frac = 0.2, .l2 = -1};
+	struct atl_dataset *d = NULL;
+	struct atl_clf_model *m = NULL;
+	struct atl_clf_report rep;
+	char path[160], err[ATL_CLF_ERR_LEN], hex[65], why[256];
+	uint8_t *csv = NULL, digest[32], *dek = NULL, *pt = NULL;
+	size_t csv_len = 0, mlen = 0, rl = 0, pt_len = 0;
+	char *mj = NULL, *env, *res = NULL;
+	json_t *params;
+	const char *req = "{\"instances\":[[17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,"
+			  "0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,0.04904,0.05373,"
+			  "0.01587,0.03003,0.006193,25.38,17.33,184.6,2019,0.1622,0.6656,0.7119,"
+			  "0.2654,0.4601,0.1189]]}";
+
+	snprintf(path, sizeof(path), "%s/data/breast_cancer.csv", ATL_SOURCE_DIR);
+	assert_int_equal(atl_file_read(path, 1 << 22, &csv, &csv_len), ATL_OK);
+	assert_int_equal(atl_dataset_parse_csv((const char *)csv, csv_len, true, &d, err), ATL_OK);
+	assert_int_equal(atl_clf_train(d, &o, &m, &rep, err), ATL_OK);
+	assert_int_equal(atl_clf_model_write(m, &mj, &mlen), ATL_OK);
+	snprintf(path, sizeof(path), "%s/model.json", f->dir);
+	assert_int_equal(atl_file_write(path, mj, mlen, 0600, 0), ATL_OK);
+	assert_int_equal(atl_hash(ATL_HASH_SHA256, mj, mlen, digest), ATL_OK);
+	assert_int_equal(atl_hex_encode(digest, sizeof(digest), hex, sizeof(hex)), ATL_OK);
+	attest(f);
+
+	params = json_pack("{s:s, s:s}", "model", path, "model_sha256", hex);
+	env = seal(f->ek, "clf", atl_time_now(), req, &dek);
+	assert_int_equal(atl_enclave_job(f->fd, "c1", "clf", "classifier", params, env, strlen(env),
+					 TIMEOUT_MS, &res, &rl, why, sizeof(why)),
+			 ATL_OK);
+	assert_int_equal(atl_env_result_open(dek, "c1", "clf", res, rl, &pt, &pt_len), ATL_OK);
+	assert_non_null(strstr((const char *)pt, "\"predictions\""));
+	free(env);
+	free(res);
+	res = NULL;
+	atl_secret_free(dek);
+	json_decref(params);
+
+	/* Another digest pinned: the enclave refuses the model. */
+	hex[0] = hex[0] == '0' ? '1' : '0';
+	params = json_pack("{s:s, s:s}", "model", path, "model_sha256", hex);
+	env = seal(f->ek, "clf", atl_time_now(), req, NULL);
+	assert_int_equal(atl_enclave_job(f->fd, "c2", "clf", "classifier", params, env, strlen(env),
+					 TIMEOUT_MS, &res, &rl, why, sizeof(why)),
+			 ATL_E_POLICY);
+	free(env);
+	json_decref(params);
+	/* No params at all, and a missing model file. */
+	env = seal(f->ek, "clf", atl_time_now(), req, NULL);
+	assert_int_equal(job(f, "c3", "clf", "classifier", env, &res), ATL_E_FORMAT);
+	free(env);
+	params = json_pack("{s:s, s:s}", "model", "/nonexistent/m.json", "model_sha256", hex);
+	env = seal(f->ek, "clf", atl_time_now(), req, NULL);
+	assert_int_equal(atl_enclave_job(f->fd, "c4", "clf", "classifier", params, env, strlen(env),
+					 TIMEOUT_MS, &res, &rl, why, sizeof(why)),
+			 ATL_E_NOTFOUND);
+	free(env);
+	json_decref(params);
+	assert_null(res);
+	atl_secret_free(pt);
+	free(mj);
+	free(csv);
+	atl_clf_model_free(m);
+	atl_dataset_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_classifier, setup, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
