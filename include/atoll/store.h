@@ -268,8 +268,12 @@ ATL_NODISCARD enum atl_err atl_store_job_cancel(struct atl_store *s, int64_t ten
 /* Atomically leases the oldest queued job one of whose recipients is among
  * kids[0..n_kids) (1..ATL_LEASE_KIDS_MAX) to island_id until now + lease_s,
  * after first returning expired leases to the queue (atl_store_job_expire).
- * No job is ever leased to two callers at once. ATL_E_NOTFOUND if none waits;
- * out gets the job with its sealed input. */
+ * No job is ever leased to two callers at once. Only an ATTESTED island may
+ * lease, and only with its own attested enclave key (every kid offered must
+ * be the island's enclave_kid): ATL_E_DENIED otherwise, so that a job can
+ * reach no island whose key the client did not seal to (mark stale islands
+ * with atl_store_island_expire). ATL_E_NOTFOUND if no job waits; out gets
+ * the job with its sealed input. */
 ATL_NODISCARD enum atl_err atl_store_job_lease(struct atl_store *s, int64_t island_id,
 					       const char *const *kids, size_t n_kids, int64_t now,
 					       int64_t lease_s, struct atl_store_job *out);

@@ -126,7 +126,7 @@ enum stmt {
 	ST_ISLAND_STATUS, ST_ISLAND_EXPIRE, ST_ISLAND_LIST, ST_ATTEST_LIST,
 	ST_WORKLOAD_ADD, ST_WORKLOAD_GET,
 	ST_JOB_INSERT, ST_JOB_RCPT, ST_USAGE_SUBMIT, ST_JOB_GET, ST_JOB_STATUS, ST_JOB_CANCEL,
-	ST_JOB_PICK, ST_JOB_PROBE, ST_JOB_LEASE, ST_JOB_BY_SEQ, ST_JOB_HELD, ST_JOB_DONE, ST_RESULT_ADD,
+	ST_JOB_PICK, ST_JOB_PROBE, ST_ISLAND_KEY, ST_JOB_LEASE, ST_JOB_BY_SEQ, ST_JOB_HELD, ST_JOB_DONE, ST_RESULT_ADD,
 	ST_USAGE_DONE, ST_JOB_RETRY, ST_USAGE_FAIL, ST_EXPIRE_USAGE, ST_EXPIRE_FAIL,
 	ST_EXPIRE_REQUEUE, ST_QUEUED_USAGE, ST_QUEUED_FAIL, ST_CHAL_PURGE, ST_CHAL_ADD,
 	ST_CHAL_TRIM, ST_CHAL_GET, ST_CHAL_DEL, ST_JOB_COUNTS, ST_JOB_LIST, ST_USAGE_GET, ST_AUDIT_ADD, ST_AUDIT_LIST,
@@ -176,6 +176,7 @@ static const char *const sql[ST__COUNT] = {
 	[ST_JOB_PICK] = "SELECT j.seq FROM jobs j WHERE j.status=0 AND EXISTS(SELECT 1 FROM"
 			" job_recipients r WHERE r.job_seq=j.seq AND r.kid IN"
 			" (?1,?2,?3,?4,?5,?6,?7,?8)) ORDER BY j.seq LIMIT 1",
+	[ST_ISLAND_KEY] = "SELECT status, enclave_kid FROM islands WHERE id=?1",
 	/* read-only: is there anything for a lease call to do? */
 	[ST_JOB_PROBE] = "SELECT EXISTS(SELECT 1 FROM jobs WHERE status=1 AND lease_deadline<?9)"
 			 " OR EXISTS(SELECT 1 FROM jobs j WHERE j.status=0 AND EXISTS(SELECT 1 FROM"
@@ -1149,6 +1150,32 @@ out:
 	return finish(q, rc);
 }
 
+/* Only an ATTESTED island may lease, offering only its own attested key. */
+static enum atl_err may_lease(struct sq *q, int64_t island_id, const char *const *kids,
+			      size_t n_kids)
+{
+	sqlite3_stmt *st = stmt(q, ST_ISLAND_KEY);
+	enum atl_err rc;
+	int src;
+
+	if (st == NULL)
+		return ATL_E_INTERNAL;
+	sqlite3_bind_int64(st, 1, island_id);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		const unsigned char *kid = sqlite3_column_text(st, 1);
+		bool ok = sqlite3_column_int(st, 0) == ATL_ISLAND_ATTESTED && kid != NULL &&
+			  kid[0] != '\0';
+		for (size_t i = 0; ok && i < n_kids; i++)
+			ok = strcmp(kids[i], (const char *)kid) == 0;
+		rc = ok ? ATL_OK : ATL_E_DENIED;
+	} else {
+		rc = src == SQLITE_DONE ? ATL_E_DENIED : fail(q, src, "island key");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 static enum atl_err sq_job_lease(struct atl_store *s, int64_t island_id, const char *const *kids,
 				 size_t n_kids, int64_t now, int64_t lease_s,
 				 struct atl_store_job *out)
@@ -1159,6 +1186,9 @@ static enum atl_err sq_job_lease(struct atl_store *s, int64_t island_id, const c
 	int64_t seq;
 	int src;
 
+	/* checked before the read-only probe and again under the write lock
+	 * (the operator may disable the island in between) */
+	ATL_TRY(may_lease(q, island_id, kids, n_kids));
 	/* an idle poll (the usual case under long-polling islands) answers
 	 * from a read without taking the write lock; a job submitted just
 	 * after this read is found by the next poll */
@@ -1182,6 +1212,7 @@ static enum atl_err sq_job_lease(struct atl_store *s, int64_t island_id, const c
 	/* BEGIN IMMEDIATE: the write lock is ours before we look, so the job
 	 * we pick cannot be picked by another connection before we update it */
 	ATL_TRY(begin(q));
+	ATL_TRY(may_lease(q, island_id, kids, n_kids));
 	ATL_TRY(expire_locked(q, now, NULL, NULL));
 	if ((st = stmt(q, ST_JOB_PICK)) == NULL)
 		goto out;

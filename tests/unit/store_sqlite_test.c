@@ -383,6 +383,17 @@ static void test_jobs(void **state)
 	kid_of(2, kid2);
 	offer1[0] = kid1;
 	offer2[0] = kid2;
+	/* not attested yet: no lease */
+	assert_int_equal(atl_store_job_lease(s, i1, offer1, 1, 300, 30, &j), ATL_E_DENIED);
+	{
+		uint8_t pub[ATL_X25519_LEN];
+		pub_of(1, pub);
+		assert_int_equal(atl_store_island_set_attested(s, i1, "sim", pub, NULL, 0, 100),
+				 ATL_OK);
+		pub_of(2, pub);
+		assert_int_equal(atl_store_island_set_attested(s, i2, "sim", pub, NULL, 0, 100),
+				 ATL_OK);
+	}
 
 	submit(s, t, kid1, "sealed-1", id1);
 	assert_memory_equal(id1, "job_", 4);
@@ -437,9 +448,15 @@ static void test_jobs(void **state)
 	assert_string_equal(list[0].id, id1);
 	free(list);
 
-	/* leases go only to islands holding a recipient key, oldest first */
-	assert_int_equal(atl_store_job_lease(s, i2, none, 1, 300, 30, &j), ATL_E_NOTFOUND);
+	/* leases go only to islands holding a recipient key, oldest first; an
+	 * island can offer only its own attested key */
+	assert_int_equal(atl_store_job_lease(s, i2, none, 1, 300, 30, &j), ATL_E_DENIED);
+	assert_int_equal(atl_store_job_lease(s, i2, offer1, 1, 300, 30, &j), ATL_E_DENIED);
+	assert_int_equal(atl_store_job_lease(s, 4242, offer1, 1, 300, 30, &j), ATL_E_DENIED);
 	assert_int_equal(atl_store_job_lease(s, i2, offer2, 1, 300, 30, &j), ATL_E_NOTFOUND);
+	assert_int_equal(atl_store_island_set_status(s, i1, ATL_ISLAND_STALE), ATL_OK);
+	assert_int_equal(atl_store_job_lease(s, i1, offer1, 1, 300, 30, &j), ATL_E_DENIED);
+	assert_int_equal(atl_store_island_set_status(s, i1, ATL_ISLAND_ATTESTED), ATL_OK);
 	assert_int_equal(atl_store_job_lease(s, i1, offer1, 1, 300, 30, &j), ATL_OK);
 	assert_string_equal(j.id, id1);
 	assert_int_equal(j.status, ATL_JOB_LEASED);
@@ -670,7 +687,7 @@ static void test_audit(void **state)
 
 /* ---- concurrency: no job is leased twice ---- */
 
-#define N_RACE_JOBS 120
+#define N_RACE_JOBS 300
 
 struct racer {
 	int64_t island;
@@ -678,6 +695,7 @@ struct racer {
 	char ids[N_RACE_JOBS][ATL_JOB_ID_LEN];
 	size_t n;
 	enum atl_err last;
+	int ready_w, go_r; /* start line: "ready" to the driver, wait for "go" */
 };
 
 /* Leases until the queue is empty, with its own handle (own connection). */
@@ -687,10 +705,15 @@ static void *race(void *arg)
 	struct atl_store *s = NULL;
 	struct atl_store_job j;
 	const char *offer[1] = {r->kid};
+	char b = 'r';
 
 	r->last = atl_store_open(dbpath, &s);
-	if (r->last != ATL_OK)
+	if (write(r->ready_w, &b, 1) != 1 || read(r->go_r, &b, 1) != 1)
+		r->last = ATL_E_IO;
+	if (r->last != ATL_OK) {
+		atl_store_close(s);
 		return NULL;
+	}
 	for (;;) {
 		r->last = atl_store_job_lease(s, r->island, offer, 1, 1000, 60, &j);
 		if (r->last != ATL_OK)
@@ -716,11 +739,54 @@ static void race_setup(struct racer *r)
 	hash_of("it_island_2", h);
 	assert_int_equal(atl_store_island_add(s, "island-2", h, 100, &i2), ATL_OK);
 	r[1].island = i2;
-	kid_of(7, r[0].kid);
-	memcpy(r[1].kid, r[0].kid, sizeof(r[0].kid)); /* both hold a recipient key */
-	for (int k = 0; k < N_RACE_JOBS; k++)
-		submit(s, t, r[0].kid, "sealed", id);
+	/* each island attested with its own key; every job sealed to both */
+	for (int k = 0; k < 2; k++) {
+		uint8_t pub[ATL_X25519_LEN];
+		pub_of((uint8_t)(7 + k), pub);
+		kid_of((uint8_t)(7 + k), r[k].kid);
+		assert_int_equal(atl_store_island_set_attested(s, r[k].island, "sim", pub, NULL, 0,
+							       100),
+				 ATL_OK);
+	}
+	for (int k = 0; k < N_RACE_JOBS; k++) {
+		const char *kids[2] = {r[0].kid, r[1].kid};
+		struct atl_store_job_new nj = {.tenant_id = t, .workload_id = "clf",
+					       .input = (const uint8_t *)"sealed", .input_len = 6,
+					       .kids = kids, .n_kids = 2};
+		assert_int_equal(atl_store_job_submit(s, &nj, 200, id), ATL_OK);
+	}
 	atl_store_close(s);
+}
+
+/* Pipes for the start line; after both racers are ready, release both. */
+static void start_pipes(struct racer *r, int ready[2], int go[2][2])
+{
+	assert_int_equal(pipe(ready), 0);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(pipe(go[k]), 0);
+		r[k].ready_w = ready[1];
+		r[k].go_r = go[k][0];
+	}
+}
+
+static void start_race(int ready[2], int go[2][2])
+{
+	char b[2];
+
+	assert_int_equal(read(ready[0], &b[0], 1), 1);
+	assert_int_equal(read(ready[0], &b[1], 1), 1);
+	for (int k = 0; k < 2; k++)
+		assert_int_equal(write(go[k][1], "g", 1), 1);
+}
+
+static void close_pipes(int ready[2], int go[2][2])
+{
+	close(ready[0]);
+	close(ready[1]);
+	for (int k = 0; k < 2; k++) {
+		close(go[k][0]);
+		close(go[k][1]);
+	}
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -736,6 +802,7 @@ static void check_disjoint(struct racer *r)
 	assert_int_equal(r[0].last, ATL_E_NOTFOUND);
 	assert_int_equal(r[1].last, ATL_E_NOTFOUND);
 	assert_int_equal(r[0].n + r[1].n, N_RACE_JOBS);
+	print_message("lease race: %zu + %zu jobs, none twice\n", r[0].n, r[1].n);
 	for (int k = 0; k < 2; k++) {
 		for (size_t i = 0; i < r[k].n; i++)
 			memcpy(all[n++], r[k].ids[i], ATL_JOB_ID_LEN);
@@ -749,26 +816,31 @@ static void test_lease_threads(void **state)
 {
 	static struct racer r[2];
 	pthread_t th[2];
+	int ready[2], go[2][2];
 
 	(void)state;
 	memset(r, 0, sizeof(r));
 	race_setup(r);
+	start_pipes(r, ready, go);
 	for (int k = 0; k < 2; k++)
 		assert_int_equal(pthread_create(&th[k], NULL, race, &r[k]), 0);
+	start_race(ready, go);
 	for (int k = 0; k < 2; k++)
 		assert_int_equal(pthread_join(th[k], NULL), 0);
+	close_pipes(ready, go);
 	check_disjoint(r);
 }
 
 static void test_lease_processes(void **state)
 {
 	static struct racer r[2];
-	int fds[2][2];
+	int fds[2][2], ready[2], go[2][2];
 	pid_t pid[2];
 
 	(void)state;
 	memset(r, 0, sizeof(r));
 	race_setup(r);
+	start_pipes(r, ready, go);
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(pipe(fds[k]), 0);
 		pid[k] = fork();
@@ -783,6 +855,7 @@ static void test_lease_processes(void **state)
 		}
 		close(fds[k][1]);
 	}
+	start_race(ready, go);
 	for (int k = 0; k < 2; k++) {
 		int status = 0;
 		size_t got = 0;
@@ -796,6 +869,7 @@ static void test_lease_processes(void **state)
 		assert_int_equal(waitpid(pid[k], &status, 0), pid[k]);
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
+	close_pipes(ready, go);
 	check_disjoint(r);
 }
 
