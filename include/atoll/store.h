@@ -206,6 +206,10 @@ ATL_NODISCARD enum atl_err atl_store_workload_add(struct atl_store *s,
 						  const struct atl_store_workload *w);
 ATL_NODISCARD enum atl_err atl_store_workload_get(struct atl_store *s, const char *id,
 						  struct atl_store_workload *out);
+/* All workloads by id, at most max (1..ATL_STORE_LIST_MAX); malloc'd, free(). */
+ATL_NODISCARD enum atl_err atl_store_workload_list(struct atl_store *s, size_t max,
+						   struct atl_store_workload **list_out,
+						   size_t *n_out);
 /* True when tee is one of the workload's comma-separated TEE names. */
 bool atl_store_workload_allows_tee(const struct atl_store_workload *w, const char *tee);
 

@@ -44,6 +44,8 @@ struct atl_store_ops {
 	enum atl_err (*challenge_take)(struct atl_store *s, int64_t island_id,
 				       const uint8_t *nonce, size_t nonce_len, int64_t now);
 	enum atl_err (*workload_add)(struct atl_store *s, const struct atl_store_workload *w);
+	enum atl_err (*workload_list)(struct atl_store *s, size_t max,
+				      struct atl_store_workload **list_out, size_t *n_out);
 	enum atl_err (*workload_get)(struct atl_store *s, const char *id,
 				     struct atl_store_workload *out);
 	enum atl_err (*job_submit)(struct atl_store *s, const struct atl_store_job_new *j,

@@ -124,7 +124,7 @@ enum stmt {
 	ST_TENANT_ADD, ST_TENANT_BY_KEY, ST_TENANT_LIST, ST_ISLAND_LIST_ALL,
 	ST_ISLAND_ADD, ST_ISLAND_BY_TOKEN, ST_ISLAND_BY_ID, ST_ISLAND_ATTEST, ST_ISLAND_ATTEST_LOG,
 	ST_ISLAND_STATUS, ST_ISLAND_EXPIRE, ST_ISLAND_LIST, ST_ATTEST_LIST,
-	ST_WORKLOAD_ADD, ST_WORKLOAD_GET,
+	ST_WORKLOAD_ADD, ST_WORKLOAD_GET, ST_WORKLOAD_LIST,
 	ST_JOB_INSERT, ST_JOB_RCPT, ST_USAGE_SUBMIT, ST_JOB_GET, ST_JOB_STATUS, ST_JOB_CANCEL,
 	ST_JOB_PICK, ST_JOB_PROBE, ST_ISLAND_KEY, ST_JOB_LEASE, ST_JOB_BY_SEQ, ST_JOB_HELD, ST_JOB_DONE, ST_RESULT_ADD,
 	ST_USAGE_DONE, ST_JOB_RETRY, ST_USAGE_FAIL, ST_EXPIRE_USAGE, ST_EXPIRE_FAIL,
@@ -159,6 +159,8 @@ static const char *const sql[ST__COUNT] = {
 			    "created_at) VALUES(?1,?2,?3,?4,?5,?6)",
 	[ST_WORKLOAD_GET] = "SELECT id,kind,model_sha256,model_path,tees,created_at FROM "
 			    "workloads WHERE id=?1",
+	[ST_WORKLOAD_LIST] = "SELECT id,kind,model_sha256,model_path,tees,created_at FROM "
+			     "workloads ORDER BY id LIMIT ?1",
 	[ST_JOB_INSERT] = "INSERT INTO jobs(id,tenant_id,workload_id,status,input,created_at,"
 			  "updated_at) VALUES(?1,?2,?3,0,?4,?5,?5)",
 	[ST_JOB_RCPT] = "INSERT OR IGNORE INTO job_recipients(kid,job_seq) VALUES(?1,?2)",
@@ -881,6 +883,22 @@ static enum atl_err sq_workload_add(struct atl_store *s, const struct atl_store_
 	return run(q, st, "workload add");
 }
 
+/* Reads one workloads row (id, kind, model_sha256, model_path, tees, created_at). */
+static enum atl_err workload_row(sqlite3_stmt *st, struct atl_store_workload *out)
+{
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	ATL_TRY(col_text(st, 0, out->id, sizeof(out->id)));
+	ATL_TRY(col_text(st, 1, out->kind, sizeof(out->kind)));
+	ATL_TRY(col_fixed(st, 2, out->model_sha256, sizeof(out->model_sha256)));
+	ATL_TRY(col_text(st, 3, out->model_path, sizeof(out->model_path)));
+	ATL_TRY(col_text(st, 4, out->tees, sizeof(out->tees)));
+	out->created_at = sqlite3_column_int64(st, 5);
+	rc = ATL_OK;
+out:
+	return rc;
+}
+
 static enum atl_err sq_workload_get(struct atl_store *s, const char *id,
 				    struct atl_store_workload *out)
 {
@@ -893,21 +911,47 @@ static enum atl_err sq_workload_get(struct atl_store *s, const char *id,
 		return ATL_E_INTERNAL;
 	bind_text(st, 1, id);
 	src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		ATL_TRY(col_text(st, 0, out->id, sizeof(out->id)));
-		ATL_TRY(col_text(st, 1, out->kind, sizeof(out->kind)));
-		ATL_TRY(col_fixed(st, 2, out->model_sha256, sizeof(out->model_sha256)));
-		ATL_TRY(col_text(st, 3, out->model_path, sizeof(out->model_path)));
-		ATL_TRY(col_text(st, 4, out->tees, sizeof(out->tees)));
-		out->created_at = sqlite3_column_int64(st, 5);
-		rc = ATL_OK;
-	} else if (src != SQLITE_DONE) {
+	if (src == SQLITE_ROW)
+		rc = workload_row(st, out);
+	else if (src != SQLITE_DONE)
 		rc = fail(q, src, "workload get");
-	}
-out:
 	sqlite3_reset(st);
 	if (rc != ATL_OK)
 		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+static enum atl_err sq_workload_list(struct atl_store *s, size_t max,
+				     struct atl_store_workload **list_out, size_t *n_out)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = stmt(q, ST_WORKLOAD_LIST);
+	struct atl_store_workload *list;
+	enum atl_err rc = ATL_E_INTERNAL;
+	size_t n = 0;
+	int src = SQLITE_DONE;
+
+	if (st == NULL)
+		return ATL_E_INTERNAL;
+	list = calloc(max, sizeof(*list));
+	if (list == NULL)
+		return ATL_E_NOMEM;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	while (n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		ATL_TRY(workload_row(st, &list[n]));
+		n++;
+	}
+	if (n < max && src != SQLITE_DONE) {
+		rc = fail(q, src, "workload list");
+		goto out;
+	}
+	*list_out = list;
+	*n_out = n;
+	list = NULL;
+	rc = ATL_OK;
+out:
+	sqlite3_reset(st);
+	free(list);
 	return rc;
 }
 
@@ -1462,6 +1506,7 @@ static const struct atl_store_ops sqlite_ops = {
 	.challenge_take = sq_challenge_take,
 	.workload_add = sq_workload_add,
 	.workload_get = sq_workload_get,
+	.workload_list = sq_workload_list,
 	.job_submit = sq_job_submit,
 	.job_get = sq_job_get,
 	.job_list = sq_job_list,

@@ -351,6 +351,22 @@ enum atl_err atl_store_workload_get(struct atl_store *s, const char *id,
 	return rc;
 }
 
+enum atl_err atl_store_workload_list(struct atl_store *s, size_t max,
+				     struct atl_store_workload **list_out, size_t *n_out)
+{
+	enum atl_err rc;
+
+	if (list_out != NULL)
+		*list_out = NULL;
+	if (n_out != NULL)
+		*n_out = 0;
+	if (s == NULL || list_out == NULL || n_out == NULL || max == 0 ||
+	    max > ATL_STORE_LIST_MAX)
+		return ATL_E_ARG;
+	CALL(s, s->ops->workload_list(s, max, list_out, n_out));
+	return rc;
+}
+
 bool atl_store_workload_allows_tee(const struct atl_store_workload *w, const char *tee)
 {
 	size_t n;

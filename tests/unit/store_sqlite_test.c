@@ -344,6 +344,20 @@ static void test_workloads(void **state)
 	assert_false(atl_store_workload_allows_tee(&g, "sev-snp"));
 	assert_false(atl_store_workload_allows_tee(&g, ""));
 	assert_int_equal(atl_store_workload_add(s, &g), ATL_E_EXISTS);
+	{
+		struct atl_store_workload *wl = NULL;
+		size_t n = 0;
+		w = g;
+		strcpy(w.id, "a-first");
+		assert_int_equal(atl_store_workload_add(s, &w), ATL_OK);
+		assert_int_equal(atl_store_workload_list(s, 10, &wl, &n), ATL_OK);
+		assert_int_equal(n, 2);
+		assert_string_equal(wl[0].id, "a-first");
+		assert_string_equal(wl[1].id, "clf");
+		assert_int_equal(wl[1].model_sha256[31], 0xab);
+		free(wl);
+		assert_int_equal(atl_store_workload_list(s, 0, &wl, &n), ATL_E_ARG);
+	}
 	assert_int_equal(atl_store_workload_get(s, "nope", &g), ATL_E_NOTFOUND);
 	w = g;
 	strcpy(w.id, "w2");
