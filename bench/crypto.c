@@ -21,6 +21,7 @@
  * ATL_BENCH_MS sets the time per round (default 60 ms); 5 rounds.
  *
  * Benchmarks may include OpenSSL (for the raw baseline only). */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,13 @@ int main(int argc, char **argv)
 	double round_s = (ms != NULL && atoi(ms) > 0 ? atoi(ms) : 60) / 1000.0;
 	struct job j;
 
+	/* Keep freed memory in the heap instead of returning it to the kernel
+	 * after every message: otherwise glibc's trimming turns each round trip
+	 * into page faults whose cost depends on the heap's history (on this VM
+	 * it varied 5x between identical loops), which measures the allocator,
+	 * not the paths. Applies to the baseline and every path alike. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 	if (argc > 1) {
 		fprintf(stderr, "usage: %s   (ATL_BENCH_MS=per-round milliseconds)\n", argv[0]);
 		return 2;
