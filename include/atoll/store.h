@@ -122,6 +122,11 @@ ATL_NODISCARD enum atl_err atl_store_island_by_token_hash(struct atl_store *s,
 							  struct atl_store_island *out);
 ATL_NODISCARD enum atl_err atl_store_island_get(struct atl_store *s, int64_t id,
 						struct atl_store_island *out);
+/* The island whose current enclave key id is kid ("ek_…"), whatever its
+ * status (check status and attested_at); ATL_E_NOTFOUND if none. For the
+ * coordinator's check that a job's recipients include a live enclave key. */
+ATL_NODISCARD enum atl_err atl_store_island_by_kid(struct atl_store *s, const char *kid,
+						   struct atl_store_island *out);
 /* Records verified evidence: tee type, enclave public key (its kid is derived
  * here), evidence bytes (<= ATL_STORE_EVIDENCE_MAX), attested_at; status
  * becomes ATTESTED and an attestation record is appended, in one transaction.

@@ -23,9 +23,9 @@ struct atl_store_ops {
 				    struct atl_store_island **list_out, size_t *n_out);
 	enum atl_err (*island_add)(struct atl_store *s, const char *name, const uint8_t *token_hash,
 				   int64_t now, int64_t *id_out);
-	/* by_id when token_hash is NULL */
-	enum atl_err (*island_find)(struct atl_store *s, const uint8_t *token_hash, int64_t id,
-				    struct atl_store_island *out);
+	/* by token hash, else by kid, else by id */
+	enum atl_err (*island_find)(struct atl_store *s, const uint8_t *token_hash, const char *kid,
+				    int64_t id, struct atl_store_island *out);
 	enum atl_err (*island_set_attested)(struct atl_store *s, int64_t id, const char *tee,
 					    const uint8_t *pub, const char *kid,
 					    const uint8_t *evidence, size_t evidence_len,

@@ -122,7 +122,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ATL_STORE_SCHEMA_VE
 enum stmt {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_TENANT_ADD, ST_TENANT_BY_KEY, ST_TENANT_LIST, ST_ISLAND_LIST_ALL,
-	ST_ISLAND_ADD, ST_ISLAND_BY_TOKEN, ST_ISLAND_BY_ID, ST_ISLAND_ATTEST, ST_ISLAND_ATTEST_LOG,
+	ST_ISLAND_ADD, ST_ISLAND_BY_TOKEN, ST_ISLAND_BY_ID, ST_ISLAND_BY_KID, ST_ISLAND_ATTEST, ST_ISLAND_ATTEST_LOG,
 	ST_ISLAND_STATUS, ST_ISLAND_EXPIRE, ST_ISLAND_LIST, ST_ATTEST_LIST,
 	ST_WORKLOAD_ADD, ST_WORKLOAD_GET, ST_WORKLOAD_LIST,
 	ST_JOB_INSERT, ST_JOB_RCPT, ST_USAGE_SUBMIT, ST_JOB_GET, ST_JOB_STATUS, ST_JOB_CANCEL,
@@ -145,6 +145,8 @@ static const char *const sql[ST__COUNT] = {
 	[ST_ISLAND_ADD] = "INSERT INTO islands(name,token_hash,created_at) VALUES(?1,?2,?3)",
 	[ST_ISLAND_BY_TOKEN] = "SELECT " ISLAND_COLS " FROM islands WHERE token_hash=?1",
 	[ST_ISLAND_BY_ID] = "SELECT " ISLAND_COLS " FROM islands WHERE id=?1",
+	[ST_ISLAND_BY_KID] = "SELECT " ISLAND_COLS " FROM islands WHERE enclave_kid=?1 AND "
+			     "enclave_kid<>''",
 	[ST_ISLAND_ATTEST] = "UPDATE islands SET status=1,tee=?2,enclave_pub=?3,enclave_kid=?4,"
 			     "evidence=?5,attested_at=?6 WHERE id=?1 AND status<>3",
 	[ST_ISLAND_ATTEST_LOG] = "INSERT INTO attestations(island_id,at,tee,enclave_kid,"
@@ -602,11 +604,12 @@ out:
 	return rc;
 }
 
-static enum atl_err sq_island_find(struct atl_store *s, const uint8_t *token_hash, int64_t id,
-				   struct atl_store_island *out)
+static enum atl_err sq_island_find(struct atl_store *s, const uint8_t *token_hash,
+				   const char *kid, int64_t id, struct atl_store_island *out)
 {
 	struct sq *q = SQ(s);
-	sqlite3_stmt *st = stmt(q, token_hash != NULL ? ST_ISLAND_BY_TOKEN : ST_ISLAND_BY_ID);
+	sqlite3_stmt *st = stmt(q, token_hash != NULL ? ST_ISLAND_BY_TOKEN
+					  : kid != NULL ? ST_ISLAND_BY_KID : ST_ISLAND_BY_ID);
 	enum atl_err rc = ATL_E_NOTFOUND;
 	int src;
 
@@ -614,6 +617,8 @@ static enum atl_err sq_island_find(struct atl_store *s, const uint8_t *token_has
 		return ATL_E_INTERNAL;
 	if (token_hash != NULL)
 		bind_blob(st, 1, token_hash, ATL_SHA256_LEN);
+	else if (kid != NULL)
+		bind_text(st, 1, kid);
 	else
 		sqlite3_bind_int64(st, 1, id);
 	src = sqlite3_step(st);

@@ -202,7 +202,7 @@ enum atl_err atl_store_island_by_token_hash(struct atl_store *s,
 		memset(out, 0, sizeof(*out));
 	if (s == NULL || token_hash == NULL || out == NULL)
 		return ATL_E_ARG;
-	CALL(s, s->ops->island_find(s, token_hash, 0, out));
+	CALL(s, s->ops->island_find(s, token_hash, NULL, 0, out));
 	return rc;
 }
 
@@ -214,7 +214,22 @@ enum atl_err atl_store_island_get(struct atl_store *s, int64_t id, struct atl_st
 		memset(out, 0, sizeof(*out));
 	if (s == NULL || out == NULL || id <= 0)
 		return ATL_E_ARG;
-	CALL(s, s->ops->island_find(s, NULL, id, out));
+	CALL(s, s->ops->island_find(s, NULL, NULL, id, out));
+	return rc;
+}
+
+enum atl_err atl_store_island_by_kid(struct atl_store *s, const char *kid,
+				     struct atl_store_island *out)
+{
+	enum atl_err rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || out == NULL || kid == NULL)
+		return ATL_E_ARG;
+	if (!ident_ok(kid, ATL_KEY_ID_LEN - 1))
+		return ATL_E_NOTFOUND;
+	CALL(s, s->ops->island_find(s, NULL, kid, 0, out));
 	return rc;
 }
 

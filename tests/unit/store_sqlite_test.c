@@ -282,6 +282,13 @@ static void test_islands(void **state)
 	assert_memory_equal(is.evidence, "EV", 2);
 	assert_int_equal(is.attested_at, 300);
 	atl_store_island_clear(&is);
+	assert_int_equal(atl_store_island_by_kid(s, kid, &is), ATL_OK);
+	assert_int_equal(is.id, a);
+	atl_store_island_clear(&is);
+	assert_int_equal(atl_store_island_by_kid(s, "ek_ffffffffffffffffffffffffffffffff", &is),
+			 ATL_E_NOTFOUND);
+	assert_int_equal(atl_store_island_by_kid(s, "", &is), ATL_E_NOTFOUND);
+	assert_int_equal(atl_store_island_by_kid(s, "bad kid!", &is), ATL_E_NOTFOUND);
 	/* the same enclave key cannot be claimed by a second island */
 	assert_int_equal(atl_store_island_set_attested(s, b, "sim", pub, NULL, 0, 300),
 			 ATL_E_EXISTS);
