@@ -154,6 +154,28 @@ static void test_trustee_chain_negatives(void **state)
 	enum atl_err rc;
 
 	(void)state;
+	/* NEGATIVE-TESTS.md #1: a changed byte in the ASK (as collateral) */
+	{
+		size_t alen = 0;
+		uint8_t *a = hw_load(GSG "ask_ark_milan.pem", &alen);
+		for (size_t off = 200; off < 1400; off += 150) {
+			uint8_t old = a[off];
+			const char *c2[3];
+			if (old == '\n' || old == '-')
+				continue;
+			a[off] = old == 'A' ? 'B' : 'A';
+			c2[0] = HWV TRU "test-vcek.der";
+			c2[1] = hw_tmpfile("ask.pem", a, alen);
+			c2[2] = NULL;
+			ar = hw_run_buf(snp(), r, rlen, c2, NULL, "2024-07-03T00:00:00Z", NULL, &rc);
+			if (atl_ar_status(ar) != ATL_AR_CONTRAINDICATED)
+				fail_msg("ASK change at %zu accepted", off);
+			atl_ar_free(ar);
+			(void)remove(c2[1]);
+			a[off] = old;
+		}
+		free(a);
+	}
 	ar = hw_run(snp(), TRU "test-report.bin", asvk_only, NULL, "2024-07-03T00:00:00Z", NULL);
 	assert_int_equal(hw_check(ar, "snp.chain"), 0);
 	assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);

@@ -349,6 +349,35 @@ static void test_flips(void **state)
 		atl_ar_free(ar);
 		b[off] ^= 0x01;
 	}
+	/* the PCK and its CA: change base64 characters inside each PEM body (a
+	 * different DER, so a different TBS or signature). The third certificate
+	 * is the root the quote carries: never trusted (the pinned root is). */
+	{
+		const char *pem = (const char *)q.cert_data;
+		size_t n_certs = 0;
+		for (size_t i = 0; i + 27 < q.cert_len; i++) {
+			if (memcmp(pem + i, "-----BEGIN CERTIFICATE-----", 27) != 0)
+				continue;
+			n_certs++;
+			for (size_t d = 100; d <= 700; d += 200) {
+				uint8_t *c = b + (size_t)(q.cert_data - b) + i + 27 + d;
+				uint8_t old = *c;
+				struct atl_ar *ar;
+				enum atl_err rc;
+				if (old == '\n' || old == '-')
+					continue;
+				*c = old == 'A' ? 'B' : 'A';
+				ar = hw_run_buf(tdx(), b, len, NULL, NULL, T_A, NULL, &rc);
+				if (n_certs < 3 && atl_ar_status(ar) != ATL_AR_CONTRAINDICATED)
+					fail_msg("certificate %zu change at %zu accepted", n_certs, d);
+				/* cert 3: accepted when it still parses (ignored), or
+				 * refused when the PEM no longer parses: both fine */
+				atl_ar_free(ar);
+				*c = old;
+			}
+		}
+		assert_int_equal(n_certs, 3);
+	}
 	for (size_t off = 12; off < 28; off++) {
 		b[off] ^= 0x01;
 		assert_int_equal(atl_dcap_parse(b, len, &q), ATL_E_FORMAT);
