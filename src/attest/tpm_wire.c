@@ -211,7 +211,10 @@ static enum atl_err rd_symdef(struct atl_rd *r, struct atl_tpm_public *p)
 	enum atl_err rc = ATL_E_INTERNAL;
 
 	ATL_TRY(atl_rd_u16be(r, &p->sym_alg));
-	if (p->sym_alg != ATL_TPM_ALG_NULL) {
+	if (p->sym_alg == 0x000A) {
+		/* TPM_ALG_XOR: keyBits is a hash, and there is no mode */
+		ATL_TRY(atl_rd_u16be(r, &p->sym_bits));
+	} else if (p->sym_alg != ATL_TPM_ALG_NULL) {
 		ATL_TRY(atl_rd_u16be(r, &p->sym_bits));
 		ATL_TRY(atl_rd_u16be(r, &p->sym_mode));
 	}
@@ -221,14 +224,15 @@ out:
 }
 
 /* TPMT_RSA_SCHEME / TPMT_ECC_SCHEME (Part 2 §11.2.4.2, §11.2.5.6): every arm
- * we accept carries one hash; ECDAA adds a count. */
+ * but RSAES carries one hash; ECDAA adds a count. */
 static enum atl_err rd_scheme(struct atl_rd *r, struct atl_tpm_public *p)
 {
 	enum atl_err rc = ATL_E_INTERNAL;
 	uint16_t count;
 
 	ATL_TRY(atl_rd_u16be(r, &p->scheme));
-	if (p->scheme != ATL_TPM_ALG_NULL) {
+	/* TPM_ALG_RSAES (0x0015) has an empty TPMS_ENC_SCHEME_RSAES. */
+	if (p->scheme != ATL_TPM_ALG_NULL && p->scheme != 0x0015) {
 		ATL_TRY(atl_rd_u16be(r, &p->scheme_hash));
 		if (p->scheme == 0x001A) /* TPM_ALG_ECDAA */
 			ATL_TRY(atl_rd_u16be(r, &count));

@@ -11,6 +11,7 @@ ATL_CMD_DECL(atl_cmd_version)
 ATL_CMD_DECL(atl_cmd_sim)
 ATL_CMD_DECL(atl_cmd_policy)
 ATL_CMD_DECL(atl_cmd_verify)
+ATL_CMD_DECL(atl_cmd_tpm)
 ATL_CMD_DECL(atl_cmd_train)
 ATL_CMD_DECL(atl_cmd_predict)
 ATL_CMD_DECL(atl_cmd_local)
@@ -23,6 +24,7 @@ const struct atl_cmd atl_cmds[] = {
 	{"sim", "simulated TEE: create a simulation root (no hardware protection)", atl_cmd_sim},
 	{"policy", "write or check an attestation policy", atl_cmd_policy},
 	{"verify", "verify attestation evidence against a policy", atl_cmd_verify},
+	{"tpm", "TPM tools: AK info, credential activation, evidence, policy, verify", atl_cmd_tpm},
 	{"train", "train a workload model (classifier) from a CSV file", atl_cmd_train},
 	{"predict", "run a classifier model locally on JSON or CSV rows", atl_cmd_predict},
 	{"local", "run one confidential job in a local enclave (attest, seal, open)", atl_cmd_local},

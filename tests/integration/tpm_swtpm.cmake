@@ -7,7 +7,8 @@ if(TSS2_FOUND)
   target_include_directories(tpm_swtpm_test PRIVATE ${ATL_INCLUDE} ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(tpm_swtpm_test PRIVATE atoll_attest atoll_crypto atoll_core PkgConfig::CMOCKA)
   add_test(NAME integration.tpm_swtpm
-           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/tpm_swtpm.sh $<TARGET_FILE:tpm_swtpm_test>)
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/tpm_swtpm.sh $<TARGET_FILE:tpm_swtpm_test>
+                   $<TARGET_FILE:atoll>)
   set_tests_properties(integration.tpm_swtpm PROPERTIES LABELS integration TIMEOUT 300
                        SKIP_RETURN_CODE 77)
 endif()

@@ -9,7 +9,8 @@
 # swtpm is not installed.
 set -euo pipefail
 
-TEST_BIN=${1:?usage: tpm_swtpm.sh TEST_BINARY}
+TEST_BIN=${1:?usage: tpm_swtpm.sh TEST_BINARY [ATOLL_BINARY]}
+ATOLL=${2:-}
 for tool in swtpm swtpm_setup swtpm_localca certtool; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "skip: $tool not installed"; exit 77; }
 done
@@ -105,3 +106,58 @@ export ATL_SWTPM_CA_A="$T/caA"
 export ATL_SWTPM_CA_B="$T/caB"
 export TSS2_LOG="all+NONE"
 timeout 240 "$TEST_BIN"
+
+[ -n "$ATOLL" ] || exit 0
+
+# The same flow through the CLI (atoll tpm ...), as the demo runs it.
+cli() { timeout 60 "$ATOLL" tpm "$@"; }
+expect_exit() {
+	local want=$1 got=0
+	shift
+	"$@" >"$T/out" 2>"$T/err" || got=$?
+	if [ "$got" != "$want" ]; then
+		echo "FAIL: exit $got (want $want): $*" >&2
+		cat "$T/out" "$T/err" >&2
+		exit 1
+	fi
+}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$T/coord.key" 2>/dev/null
+openssl pkey -in "$T/coord.key" -pubout -out "$T/coord.pub" 2>/dev/null
+cli info --tpm "$ATL_SWTPM_A" >"$T/info-a.json"
+cli info --tpm "$ATL_SWTPM_B" >"$T/info-b.json"
+cli policy --binary "$ATOLL" --anchor "$T/caA/swtpm-localca-rootca-cert.pem" \
+	--collateral "$T/caA/issuercert.pem" --key "$T/coord.pub" >"$T/policy.json"
+cli challenge --info "$T/info-a.json" --policy "$T/policy.json" --secret-out "$T/secret" \
+	>"$T/challenge.json"
+ANSWER=$(cli activate --tpm "$ATL_SWTPM_A" --challenge "$T/challenge.json")
+expect_exit 1 cli activate --tpm "$ATL_SWTPM_B" --challenge "$T/challenge.json"
+expect_exit 1 cli record --info "$T/info-a.json" --secret "$T/secret" --answer "00$ANSWER" \
+	--key "$T/coord.key"
+cli record --info "$T/info-a.json" --secret "$T/secret" --answer "$ANSWER" \
+	--key "$T/coord.key" >"$T/record.json"
+RD=$(printf 'atoll-cli-test' | sha512sum | cut -c1-128)
+cli evidence --tpm "$ATL_SWTPM_A" --report-data "$RD" --binary "$ATOLL" --reset-pcr \
+	--activation "$T/record.json" >"$T/evidence.json"
+expect_exit 0 cli verify --evidence "$T/evidence.json" --policy "$T/policy.json" \
+	--nonce "${RD:0:64}"
+expect_exit 1 cli verify --evidence "$T/evidence.json" --policy "$T/policy.json" \
+	--nonce "${RD:64:64}"
+# changed binary
+cli evidence --tpm "$ATL_SWTPM_A" --report-data "$RD" --binary "$TEST_BIN" --reset-pcr \
+	--activation "$T/record.json" >"$T/evidence2.json"
+expect_exit 1 cli verify --evidence "$T/evidence2.json" --policy "$T/policy.json" \
+	--nonce "${RD:0:64}"
+grep -q '"pcr_policy"' "$T/out"
+# untrusted EK CA
+expect_exit 1 cli challenge --info "$T/info-b.json" --policy "$T/policy.json" \
+	--secret-out "$T/secret-b"
+# the real GCE sample, verified offline
+V="$SRC/tests/vectors/attestation/tpm/go-tpm-tools"
+expect_exit 0 cli verify --evidence "$V/gce-cos-85-nonce9009.pb" --nonce 9009 \
+	--anchor "$V/tpm_ek_root_1.cer" --collateral "$V/tpm_ek_intermediate_2.crt" \
+	--time 2026-01-01T00:00:00Z
+expect_exit 1 cli verify --evidence "$V/gce-cos-85-nonce9009.pb" --nonce 9009 \
+	--time 2026-01-01T00:00:00Z
+expect_exit 2 cli verify
+echo "atoll tpm CLI flow: ok"
