@@ -33,9 +33,14 @@ _Static_assert(sizeof(struct atl_blk_q8_k) == 292, "q8_k layout");
 
 typedef float (*atl_dot_fn)(size_t n, const void *w, const void *x);
 typedef void (*atl_quant_fn)(const float *x, void *y, size_t n);
+/* One weight row against 4 activation rows x, x + x_stride, ... (bytes):
+ * out[k] = dot(w, x_k). Reads each weight block once for 4 tokens (prompt
+ * processing). */
+typedef void (*atl_dot4_fn)(size_t n, const void *w, const void *x, size_t x_stride, float *out);
 
 struct atl_kernels {
 	atl_dot_fn dot[ATL_GGML_TYPE__END];   /* NULL: not a matmul weight type */
+	atl_dot4_fn dot4[ATL_GGML_TYPE__END]; /* NULL: use dot 4 times */
 	atl_quant_fn quant_q8_0;              /* activation quantiser */
 	atl_quant_fn quant_f16;
 };

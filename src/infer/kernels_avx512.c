@@ -32,14 +32,6 @@ static inline __m512i load2(const void *p0, const void *p1)
 				  _mm256_loadu_si256((const __m256i *)p1), 1);
 }
 
-/* per 32-bit lane: sum of 4 products x*y of signed bytes */
-static inline __m512i dot_i8(__m512i x, __m512i y)
-{
-	const __mmask64 neg = _mm512_movepi8_mask(x);
-	const __m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
-	return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), sy);
-}
-
 static float dot_f32(size_t n, const void *w, const void *x)
 {
 	const float *a = w, *b = x;
@@ -83,30 +75,6 @@ static float dot_f16(size_t n, const void *w, const void *x)
 	return s;
 }
 
-static float dot_q8_0(size_t n, const void *w, const void *x)
-{
-	const struct atl_blk_q8_0 *a = w, *b = x;
-	const size_t nb = n / 32;
-	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-	size_t i = 0;
-	for (; i + 4 <= nb; i += 4) {
-		const __m512 d0 = dup2(h2f(a[i].d) * h2f(b[i].d), h2f(a[i + 1].d) * h2f(b[i + 1].d));
-		const __m512 d1 = dup2(h2f(a[i + 2].d) * h2f(b[i + 2].d), h2f(a[i + 3].d) * h2f(b[i + 3].d));
-		const __m512i p0 = dot_i8(load2(a[i].qs, a[i + 1].qs), load2(b[i].qs, b[i + 1].qs));
-		const __m512i p1 = dot_i8(load2(a[i + 2].qs, a[i + 3].qs), load2(b[i + 2].qs, b[i + 3].qs));
-		acc0 = _mm512_fmadd_ps(d0, _mm512_cvtepi32_ps(p0), acc0);
-		acc1 = _mm512_fmadd_ps(d1, _mm512_cvtepi32_ps(p1), acc1);
-	}
-	float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-	for (; i < nb; i++) {
-		int sumi = 0;
-		for (int j = 0; j < 32; j++)
-			sumi += a[i].qs[j] * b[i].qs[j];
-		s += (float)sumi * (h2f(a[i].d) * h2f(b[i].d));
-	}
-	return s;
-}
-
 static inline __m256i q4_unpack(const uint8_t *qs)
 {
 	const __m128i tmp = _mm_loadu_si128((const __m128i *)(const void *)qs);
@@ -121,29 +89,77 @@ static inline __m512i q4_unpack2(const uint8_t *q0, const uint8_t *q1)
 	return _mm512_inserti64x4(_mm512_castsi256_si512(q4_unpack(q0)), q4_unpack(q1), 1);
 }
 
+/* One weight row against NR activation rows (x, x + xs, ...): the weight
+ * blocks are loaded (and for Q4_0 unpacked) once for all NR tokens. The
+ * single-row dot product is the NR = 1 case of the same code, so a token
+ * gets bit-identical results whether it is evaluated alone or in a batch
+ * (Q8_0 activations would otherwise amplify last-bit differences). */
+#define DOTN_BODY(NR, UNPACK2, SCALAR_TAIL)                                                      \
+	const struct atl_blk_q8_0 *b[NR];                                                        \
+	for (int k = 0; k < NR; k++)                                                             \
+		b[k] = (const struct atl_blk_q8_0 *)(const void *)((const uint8_t *)x + k * xs); \
+	const size_t nb = n / 32;                                                                \
+	__m512 acc[NR];                                                                          \
+	for (int k = 0; k < NR; k++)                                                             \
+		acc[k] = _mm512_setzero_ps();                                                    \
+	size_t i = 0;                                                                            \
+	for (; i + 2 <= nb; i += 2) {                                                            \
+		const __m512i q = UNPACK2;                                                       \
+		const __m512i aq = _mm512_abs_epi8(q);                                           \
+		const __mmask64 neg = _mm512_movepi8_mask(q);                                    \
+		const float d0 = h2f(a[i].d), d1 = h2f(a[i + 1].d);                              \
+		for (int k = 0; k < NR; k++) {                                                   \
+			const __m512i y = load2(b[k][i].qs, b[k][i + 1].qs);                     \
+			const __m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y); \
+			const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), aq, sy);   \
+			const __m512 d = dup2(d0 * h2f(b[k][i].d), d1 * h2f(b[k][i + 1].d));     \
+			acc[k] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[k]);              \
+		}                                                                                \
+	}                                                                                        \
+	for (int k = 0; k < NR; k++) {                                                           \
+		float s = _mm512_reduce_add_ps(acc[k]);                                          \
+		for (size_t j = i; j < nb; j++) {                                                \
+			int sumi = 0;                                                            \
+			SCALAR_TAIL                                                              \
+			s += (float)sumi * (h2f(a[j].d) * h2f(b[k][j].d));                       \
+		}                                                                                \
+		out[k] = s;                                                                      \
+	}
+
+#define Q8_0_TAIL for (int l = 0; l < 32; l++) sumi += a[j].qs[l] * b[k][j].qs[l];
+#define Q4_0_TAIL                                                                  \
+	for (int l = 0; l < 16; l++)                                               \
+		sumi += ((a[j].qs[l] & 0x0F) - 8) * b[k][j].qs[l] +                \
+			((a[j].qs[l] >> 4) - 8) * b[k][j].qs[l + 16];
+
+static void dot4_q8_0(size_t n, const void *w, const void *x, size_t xs, float *out)
+{
+	const struct atl_blk_q8_0 *a = w;
+	DOTN_BODY(4, load2(a[i].qs, a[i + 1].qs), Q8_0_TAIL)
+}
+
+static float dot_q8_0(size_t n, const void *w, const void *x)
+{
+	const struct atl_blk_q8_0 *a = w;
+	const size_t xs = 0;
+	float out[1];
+	DOTN_BODY(1, load2(a[i].qs, a[i + 1].qs), Q8_0_TAIL)
+	return out[0];
+}
+
+static void dot4_q4_0(size_t n, const void *w, const void *x, size_t xs, float *out)
+{
+	const struct atl_blk_q4_0 *a = w;
+	DOTN_BODY(4, q4_unpack2(a[i].qs, a[i + 1].qs), Q4_0_TAIL)
+}
+
 static float dot_q4_0(size_t n, const void *w, const void *x)
 {
 	const struct atl_blk_q4_0 *a = w;
-	const struct atl_blk_q8_0 *b = x;
-	const size_t nb = n / 32;
-	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-	size_t i = 0;
-	for (; i + 4 <= nb; i += 4) {
-		const __m512 d0 = dup2(h2f(a[i].d) * h2f(b[i].d), h2f(a[i + 1].d) * h2f(b[i + 1].d));
-		const __m512 d1 = dup2(h2f(a[i + 2].d) * h2f(b[i + 2].d), h2f(a[i + 3].d) * h2f(b[i + 3].d));
-		const __m512i p0 = dot_i8(q4_unpack2(a[i].qs, a[i + 1].qs), load2(b[i].qs, b[i + 1].qs));
-		const __m512i p1 = dot_i8(q4_unpack2(a[i + 2].qs, a[i + 3].qs), load2(b[i + 2].qs, b[i + 3].qs));
-		acc0 = _mm512_fmadd_ps(d0, _mm512_cvtepi32_ps(p0), acc0);
-		acc1 = _mm512_fmadd_ps(d1, _mm512_cvtepi32_ps(p1), acc1);
-	}
-	float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-	for (; i < nb; i++) {
-		int sumi = 0;
-		for (int j = 0; j < 16; j++)
-			sumi += ((a[i].qs[j] & 0x0F) - 8) * b[i].qs[j] + ((a[i].qs[j] >> 4) - 8) * b[i].qs[j + 16];
-		s += (float)sumi * (h2f(a[i].d) * h2f(b[i].d));
-	}
-	return s;
+	const size_t xs = 0;
+	float out[1];
+	DOTN_BODY(1, q4_unpack2(a[i].qs, a[i + 1].qs), Q4_0_TAIL)
+	return out[0];
 }
 
 #if defined(__clang__)
@@ -158,6 +174,8 @@ void atl_kernels_avx512_init(struct atl_kernels *k)
 	k->dot[ATL_GGML_TYPE_F16] = dot_f16;
 	k->dot[ATL_GGML_TYPE_Q8_0] = dot_q8_0;
 	k->dot[ATL_GGML_TYPE_Q4_0] = dot_q4_0;
+	k->dot4[ATL_GGML_TYPE_Q8_0] = dot4_q8_0;
+	k->dot4[ATL_GGML_TYPE_Q4_0] = dot4_q4_0;
 }
 
 #else /* not x86-64 */

@@ -157,6 +157,7 @@ void atl_model_ctx_reset(struct atl_model_ctx *c)
 struct mm_job {
 	const struct atl_wmat *w;
 	atl_dot_fn dot;
+	atl_dot4_fn dot4;
 	const uint8_t *xq;
 	size_t xq_stride;
 	uint32_t n_tok;
@@ -171,7 +172,16 @@ static void mm_rows(void *arg, size_t begin, size_t end, unsigned tid)
 	const size_t cols = j->w->cols;
 	for (size_t r = begin; r < end; r++) {
 		const uint8_t *wr = j->w->data + r * j->w->row_size;
-		for (uint32_t t = 0; t < j->n_tok; t++)
+		uint32_t t = 0;
+		if (j->dot4 != NULL) {
+			float o[4];
+			for (; t + 4 <= j->n_tok; t += 4) {
+				j->dot4(cols, wr, j->xq + t * j->xq_stride, j->xq_stride, o);
+				for (int k = 0; k < 4; k++)
+					j->y[(t + k) * j->y_stride + r] = o[k];
+			}
+		}
+		for (; t < j->n_tok; t++)
 			j->y[t * j->y_stride + r] = j->dot(cols, wr, j->xq + t * j->xq_stride);
 	}
 }
@@ -203,7 +213,8 @@ static void matmul(struct atl_model_ctx *c, const struct atl_wmat *w, const floa
 {
 	struct quant_job qj = {w->dot_type, w->cols, x, x_stride, c->xq, c->xq_stride};
 	atl_pool_run(c->pool, n_tok, 1, quant_rows, &qj);
-	struct mm_job j = {w, atl_kernels_get()->dot[w->type], c->xq, c->xq_stride, n_tok, y,
+	const struct atl_kernels *k = atl_kernels_get();
+	struct mm_job j = {w, k->dot[w->type], k->dot4[w->type], c->xq, c->xq_stride, n_tok, y,
 			   y_stride};
 	size_t nt = atl_pool_size(c->pool);
 	size_t chunk = w->rows / (nt * 8);

@@ -329,7 +329,7 @@ static void test_qwen2_and_errors(void **state)
 	atl_model_ctx_reset(c);
 	for (int i = 0; i < 7; i++) {
 		assert_int_equal(atl_model_eval(c, &toks[i], 1, one, false), ATL_OK);
-		assert_true(max_diff(one, all + i * T_V, T_V) <= TOL);
+		assert_true(max_diff(one, all + i * T_V, T_V) == 0.0f);
 	}
 	/* errors: full cache, bad ids, empty batch; nothing evaluated */
 	int32_t bad = T_V, two[2] = {1, 1};
@@ -504,7 +504,10 @@ static void test_gen_random(void **state)
 			atl_model_ctx_reset(c);
 			for (int i = 0; i < 5; i++) {
 				assert_int_equal(atl_model_eval(c, &ids[i], 1, one, false), ATL_OK);
-				assert_true(max_diff(one, all + i * 300, 300) <= TOL);
+				float md = max_diff(one, all + i * 300, 300);
+				if (md != 0.0f) /* same kernels either way: bit-identical */
+					fail_msg("%s arch %d pos %d: batched vs single %g",
+						 atl_ggml_type_name(types[ti]), arch, i, (double)md);
 			}
 			for (int i = 0; i < 300; i++)
 				assert_true(isfinite(all[i]));
