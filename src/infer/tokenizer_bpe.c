@@ -241,7 +241,7 @@ static enum atl_err add_bigram(struct bpe_ctx *c, int32_t l, int32_t r)
 				  (const char *)c->word + c->sym[r].off, c->sym[r].n);
 	if (rank < 0)
 		return ATL_OK;
-	b.key = (double)rank; /* lowest rank first */
+	b.key = (float)rank; /* lowest rank first; exact below 2^24 */
 	b.left = l;
 	b.right = r;
 	b.size = c->sym[l].n + c->sym[r].n;
@@ -299,8 +299,8 @@ static enum atl_err bpe_word(void *ctx, size_t start, size_t end)
 
 		if (cl > len - off)
 			cl = len - off;
-		c->sym[n].off = off;
-		c->sym[n].n = cl;
+		c->sym[n].off = (uint32_t)off;
+		c->sym[n].n = (uint32_t)cl;
 		c->sym[n].prev = (int32_t)n - 1;
 		off += cl;
 		c->sym[n].next = off == len ? -1 : (int32_t)n + 1;

@@ -65,11 +65,13 @@ typedef enum atl_err (*atl_tok_word_fn)(void *ctx, size_t start, size_t end);
 ATL_NODISCARD enum atl_err atl_tok_pretokenize(enum atl_tok_pre pre, const uint32_t *cps, size_t n,
 					       atl_tok_word_fn emit, void *ctx);
 
-/* Min-heap of candidate merges: smallest key first, ties by smallest left. */
+/* Min-heap of candidate merges: smallest key first, ties by smallest left.
+ * 16 bytes: SPM keys are negated f32 scores, BPE keys ranks < 2^24
+ * (ATL_GGUF_ARRAY_MAX), exact in a float. */
 struct atl_tok_bigram {
-	double key;
+	float key;
 	int32_t left, right;
-	size_t size;
+	uint32_t size;
 };
 
 struct atl_tok_heap {
@@ -83,7 +85,7 @@ bool atl_tok_heap_pop(struct atl_tok_heap *h, struct atl_tok_bigram *b_out);
 /* Symbols of a word being merged (a doubly linked list over text runs). */
 struct atl_tok_sym {
 	int32_t prev, next;
-	size_t off, n; /* into the word's bytes */
+	uint32_t off, n; /* into the word's bytes (a fragment is < 4 GiB) */
 };
 
 #endif

@@ -18,12 +18,12 @@ static enum atl_err try_bigram(const struct atl_tok *tok, const uint8_t *text,
 
 	if (l < 0 || r < 0)
 		return ATL_OK;
-	b.size = sym[l].n + sym[r].n;
+	b.size = sym[l].n + sym[r].n; /* <= the fragment length */
 	/* symbols of one fragment are adjacent: r's text follows l's */
 	id = atl_tok_find(tok, (const char *)text + sym[l].off, b.size);
 	if (id < 0)
 		return ATL_OK;
-	b.key = -(double)tok->score[id]; /* highest score first */
+	b.key = -tok->score[id]; /* highest score first */
 	b.left = l;
 	b.right = r;
 	return atl_tok_heap_push(h, &b);
@@ -50,8 +50,8 @@ enum atl_err atl_tok_spm_fragment(const struct atl_tok *tok, const uint8_t *text
 
 		if (cl > len - off)
 			cl = len - off;
-		sym[n].off = off;
-		sym[n].n = cl;
+		sym[n].off = (uint32_t)off;
+		sym[n].n = (uint32_t)cl;
 		sym[n].prev = (int32_t)n - 1;
 		off += cl;
 		sym[n].next = off == len ? -1 : (int32_t)n + 1;
