@@ -9,6 +9,9 @@
  * verify/validate (see tests/vectors/attestation/sev-snp/PROVENANCE.md) and are
  * documented in docs/attestation.md.
  *
+ * Evidence generation: configfs-tsm (provider sev_guest), else the
+ * SNP_GET_REPORT ioctl on /dev/sev-guest (VMPL 0).
+ *
  * Evidence: the raw 1184-byte report (or hex / base64 text of it, or an Azure
  * HCL report with the SNP report at offset 32). Collateral: the VCEK or VLEK
  * (DER or PEM), optionally the ASK/ASVK (otherwise the built-in ones), and
@@ -27,10 +30,20 @@
  *   require_crl                             the ARK's CRL must be given and
  *                                           cover the ASK/ASVK */
 #define ATL_LOG_MODULE "snp"
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<linux/sev-guest.h>)
+#include <linux/sev-guest.h>
+#define HAVE_SEV_GUEST_H 1
+#endif
+#endif
 
 #include "atoll/attest.h"
 #include "atoll/bytes.h"
@@ -635,11 +648,84 @@ static bool snp_detect(void)
 	return access("/dev/sev-guest", F_OK) == 0;
 }
 
+#ifdef HAVE_SEV_GUEST_H
+/* SNP_GET_REPORT through /dev/sev-guest (linux/sev-guest.h). The response
+ * buffer holds MSG_REPORT_RSP (ABI Table 24 in rev 1.55): status u32,
+ * report_size u32, 24 reserved bytes, then the report. */
+static enum atl_err sev_guest_report(const uint8_t report_data[ATL_REPORT_DATA_LEN],
+				     uint8_t **ev_out, size_t *ev_len_out)
+{
+	struct snp_report_req req;
+	struct snp_report_resp resp;
+	struct snp_guest_request_ioctl g;
+	struct atl_rd r;
+	uint32_t status = 0, size = 0;
+	const uint8_t *rep = NULL;
+	enum atl_err rc = ATL_E_INTERNAL;
+	int fd = open("/dev/sev-guest", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? ATL_E_UNSUPPORTED
+		       : (errno == EACCES || errno == EPERM) ? ATL_E_DENIED : ATL_E_IO;
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	memset(&g, 0, sizeof(g));
+	memcpy(req.user_data, report_data, ATL_REPORT_DATA_LEN);
+	req.vmpl = 0;
+	g.msg_version = 1;
+	g.req_data = (uint64_t)(uintptr_t)&req;
+	g.resp_data = (uint64_t)(uintptr_t)&resp;
+	if (ioctl(fd, SNP_GET_REPORT, &g) != 0) {
+		atl_warn("SNP_GET_REPORT failed (firmware error %u)", (unsigned)g.fw_error);
+		rc = ATL_E_IO;
+		goto out;
+	}
+	atl_rd_init(&r, resp.data, sizeof(resp.data));
+	ATL_TRY(atl_rd_u32le(&r, &status));
+	ATL_TRY(atl_rd_u32le(&r, &size));
+	ATL_TRY(atl_rd_skip(&r, 24));
+	if (status != 0 || size != ATL_SNP_REPORT_LEN) {
+		rc = ATL_E_IO;
+		goto out;
+	}
+	ATL_TRY(atl_rd_view(&r, size, &rep));
+	*ev_out = malloc(size);
+	if (*ev_out == NULL) {
+		rc = ATL_E_NOMEM;
+		goto out;
+	}
+	memcpy(*ev_out, rep, size);
+	*ev_len_out = size;
+	rc = ATL_OK;
+out:
+	(void)close(fd);
+	return rc;
+}
+
+#else
+static enum atl_err sev_guest_report(const uint8_t report_data[ATL_REPORT_DATA_LEN],
+				     uint8_t **ev_out, size_t *ev_len_out)
+{
+	(void)report_data;
+	(void)ev_out;
+	(void)ev_len_out;
+	return ATL_E_UNSUPPORTED;
+}
+#endif
+
+/* configfs-tsm first, /dev/sev-guest second (issue: evidence generation). */
 static enum atl_err snp_evidence(const json_t *cfg, const uint8_t report_data[ATL_REPORT_DATA_LEN],
 				 uint8_t **ev_out, size_t *ev_len_out)
 {
+	enum atl_err rc;
+
 	(void)cfg;
-	return atl_hw_tsm_report("sev_guest", report_data, ev_out, ev_len_out);
+	*ev_out = NULL;
+	*ev_len_out = 0;
+	rc = atl_hw_tsm_report("sev_guest", report_data, ev_out, ev_len_out);
+	if (rc != ATL_E_UNSUPPORTED)
+		return rc;
+	return sev_guest_report(report_data, ev_out, ev_len_out);
 }
 
 const struct atl_tee_ops atl_tee_snp = {
