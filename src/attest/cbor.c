@@ -464,7 +464,10 @@ bool atl_cbor_tstr_eq(const cbor_item_t *it, const char *s)
 
 bool atl_cbor_is_null(const cbor_item_t *it)
 {
-	return it != NULL && cbor_is_null(it);
+	/* libcbor's cbor_is_null asserts on floats (found by fuzzing): only a
+	 * width-0 major-7 item is a simple value. */
+	return it != NULL && cbor_isa_float_ctrl(it) && cbor_float_get_width(it) == CBOR_FLOAT_0 &&
+	       cbor_is_null(it);
 }
 
 size_t atl_cbor_array_len(const cbor_item_t *it)

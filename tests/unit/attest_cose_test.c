@@ -327,6 +327,18 @@ static void test_cose_generated(void **state)
 				 ATL_E_FORMAT);
 		assert_int_equal(atl_cose_sign1_parse(prot_not_map, sizeof(prot_not_map), &s),
 				 ATL_E_FORMAT);
+		/* fuzzer find: a float where the payload goes (libcbor asserted) */
+		{
+			static const uint8_t float_payload[] = {0x84, 0x44, 0x43, 0x9f, 0x9f, 0x26, 0xa0,
+								0xfa, 0xff, 0xff, 0xff, 0x40, 0x40};
+			static const uint8_t half_payload[] = {0x84, 0x43, 0xa1, 0x01, 0x26, 0xa0,
+							       0xf9, 0x3c, 0x00, 0x40};
+
+			assert_int_equal(atl_cose_sign1_parse(float_payload, sizeof(float_payload), &s),
+					 ATL_E_FORMAT);
+			assert_int_equal(atl_cose_sign1_parse(half_payload, sizeof(half_payload), &s),
+					 ATL_E_FORMAT);
+		}
 	}
 	atl_pubkey_free(p256);
 	atl_pubkey_free(p384);
