@@ -56,23 +56,42 @@ static inline __m512 load_h16(const uint16_t *p)
 	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
 }
 
+/* F16 weights times NR F16 activation rows; as for the quantised types the
+ * single-row product is the NR = 1 case, so batching changes no bit. */
+#define DOTN_F16(NR)                                                                     \
+	const uint16_t *a = w;                                                           \
+	const uint16_t *b[NR];                                                           \
+	for (int k = 0; k < NR; k++)                                                     \
+		b[k] = (const uint16_t *)(const void *)((const uint8_t *)x + k * xs);    \
+	__m512 acc[NR][2];                                                               \
+	for (int k = 0; k < NR; k++)                                                     \
+		acc[k][0] = acc[k][1] = _mm512_setzero_ps();                             \
+	size_t i = 0;                                                                    \
+	for (; i + 32 <= n; i += 32) {                                                   \
+		const __m512 w0 = load_h16(a + i), w1 = load_h16(a + i + 16);            \
+		for (int k = 0; k < NR; k++) {                                           \
+			acc[k][0] = _mm512_fmadd_ps(w0, load_h16(b[k] + i), acc[k][0]);  \
+			acc[k][1] = _mm512_fmadd_ps(w1, load_h16(b[k] + i + 16), acc[k][1]); \
+		}                                                                        \
+	}                                                                                \
+	for (int k = 0; k < NR; k++) {                                                   \
+		float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[k][0], acc[k][1]));     \
+		for (size_t j = i; j < n; j++)                                           \
+			s += h2f(a[j]) * h2f(b[k][j]);                                   \
+		out[k] = s;                                                              \
+	}
+
+static void dot4_f16(size_t n, const void *w, const void *x, size_t xs, float *out)
+{
+	DOTN_F16(4)
+}
+
 static float dot_f16(size_t n, const void *w, const void *x)
 {
-	const uint16_t *a = w, *b = x;
-	__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-	size_t i = 0;
-	for (; i + 64 <= n; i += 64) {
-		s0 = _mm512_fmadd_ps(load_h16(a + i), load_h16(b + i), s0);
-		s1 = _mm512_fmadd_ps(load_h16(a + i + 16), load_h16(b + i + 16), s1);
-		s2 = _mm512_fmadd_ps(load_h16(a + i + 32), load_h16(b + i + 32), s2);
-		s3 = _mm512_fmadd_ps(load_h16(a + i + 48), load_h16(b + i + 48), s3);
-	}
-	for (; i + 16 <= n; i += 16)
-		s0 = _mm512_fmadd_ps(load_h16(a + i), load_h16(b + i), s0);
-	float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-	for (; i < n; i++)
-		s += h2f(a[i]) * h2f(b[i]);
-	return s;
+	const size_t xs = 0;
+	float out[1];
+	DOTN_F16(1)
+	return out[0];
 }
 
 static inline __m256i q4_unpack(const uint8_t *qs)
@@ -174,6 +193,7 @@ void atl_kernels_avx512_init(struct atl_kernels *k)
 	k->dot[ATL_GGML_TYPE_F16] = dot_f16;
 	k->dot[ATL_GGML_TYPE_Q8_0] = dot_q8_0;
 	k->dot[ATL_GGML_TYPE_Q4_0] = dot_q4_0;
+	k->dot4[ATL_GGML_TYPE_F16] = dot4_f16;
 	k->dot4[ATL_GGML_TYPE_Q8_0] = dot4_q8_0;
 	k->dot4[ATL_GGML_TYPE_Q4_0] = dot4_q4_0;
 }

@@ -255,21 +255,21 @@ static void test_quantizers(void **state)
 static void test_dot4(void **state)
 {
 	(void)state;
-	const uint32_t types[] = {ATL_GGML_TYPE_Q8_0, ATL_GGML_TYPE_Q4_0};
+	const uint32_t types[] = {ATL_GGML_TYPE_Q8_0, ATL_GGML_TYPE_Q4_0, ATL_GGML_TYPE_F16};
 	const size_t ns[] = {32, 64, 96, 2048, 5632};
 	for (int isa = ATL_QUANT_ISA_GENERIC; isa <= ATL_QUANT_ISA_AVX512; isa++) {
 		if (!atl_quant_isa_available((enum atl_quant_isa)isa))
 			continue;
 		assert_int_equal(atl_quant_set_isa((enum atl_quant_isa)isa), ATL_OK);
 		const struct atl_kernels *k = atl_kernels_get();
-		for (size_t ti = 0; ti < 2; ti++) {
-			uint32_t t = types[ti];
+		for (size_t ti = 0; ti < 3; ti++) {
+			uint32_t t = types[ti], xt = atl_quant_dot_type(t);
 			if (k->dot4[t] == NULL)
 				continue;
 			for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++) {
 				size_t n = ns[ni], wsz, xsz;
 				assert_int_equal(atl_ggml_row_size(t, n, &wsz), ATL_OK);
-				assert_int_equal(atl_ggml_row_size(ATL_GGML_TYPE_Q8_0, n, &xsz), ATL_OK);
+				assert_int_equal(atl_ggml_row_size(xt, n, &xsz), ATL_OK);
 				uint8_t *w = malloc(wsz), *xq = malloc(4 * xsz);
 				float *x = malloc(n * 4);
 				assert_non_null(w);
@@ -279,14 +279,14 @@ static void test_dot4(void **state)
 				for (int r = 0; r < 4; r++) {
 					for (size_t i = 0; i < n; i++)
 						x[i] = rndf() * (float)(r + 1);
-					assert_int_equal(atl_quant_quantize(ATL_GGML_TYPE_Q8_0, x,
-									    xq + r * xsz, n), ATL_OK);
+					assert_int_equal(atl_quant_quantize(xt, x, xq + r * xsz, n),
+							 ATL_OK);
 				}
 				float o[4];
 				k->dot4[t](n, w, xq, xsz, o);
 				for (int r = 0; r < 4; r++) {
 					float s = k->dot[t](n, w, xq + r * xsz);
-					if (fabsf(o[r] - s) > 1e-5f * (fabsf(s) + 1.0f) * sqrtf((float)n))
+					if (o[r] != s) /* the same code: bit-identical */
 						fail_msg("dot4 %s n %zu isa %d row %d: %g vs %g",
 							 atl_ggml_type_name(t), n, isa, r, (double)o[r],
 							 (double)s);
