@@ -37,6 +37,7 @@
 
 /* hardware attestation verifiers (src/attest/{snp,dcap,tdx,sgx}.c) */
 #define ATL_HW_COLLATERAL_MAX    (1024u * 1024u)        /* bytes of one collateral file */
+#define ATL_SNP_CERTS_MAX        8u                     /* entries of an SNP certificate table */
 #define ATL_DCAP_QUOTE_MAX       (64u * 1024u)          /* bytes of one DCAP quote (signed part) */
 #define ATL_DCAP_CERT_DATA_MAX   (32u * 1024u)          /* bytes of the PCK certification data */
 #define ATL_DCAP_AUTH_DATA_MAX   4096u                  /* bytes of QE authentication data */
@@ -148,5 +149,11 @@
 
 /* enclave: message protocol over the socketpair */
 #define ATL_ENCLAVE_MSG_MAX         (64u * 1024u * 1024u)  /* bytes of one message (type + payload) */
+
+/* coordinator (src/coordinator/) */
+#define ATL_COORD_WAIT_MAX_S        30                     /* seconds one lease long-poll may wait */
+#define ATL_COORD_TARGETS_MAX       16u                    /* targets one request may ask for */
+#define ATL_COORD_MODEL_MAX         (256u * 1024u * 1024u) /* bytes of a model file served to islands */
+#define ATL_COORD_FAIL_MSG_MAX      256u                   /* bytes of an island's failure message kept */
 
 #endif

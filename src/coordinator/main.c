@@ -1,0 +1,261 @@
+/* atoll-coordinator: the operator's program (include/atoll/coordinator.h).
+ *   atoll-coordinator serve --listen 127.0.0.1:PORT --db PATH [--policy FILE] ...
+ *   atoll-coordinator tenant add NAME --db PATH
+ *   atoll-coordinator island add NAME --db PATH
+ *   atoll-coordinator workload add --db PATH --id ID --kind KIND [--model FILE] [--tee LIST]
+ * Exit status: 0 ok, 1 refused or failed, 2 usage or I/O. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ATL_LOG_MODULE "coordinator"
+#include "atoll/coordinator.h"
+#include "atoll/log.h"
+#include "atoll/secmem.h"
+
+enum { EXIT_OK_ = 0, EXIT_FAIL_ = 1, EXIT_USAGE_ = 2 };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: atoll-coordinator serve --listen HOST:PORT --db PATH [--policy FILE]\n"
+		"                         [--lease-s N] [--maint-s N] [--queue-age-s N]\n"
+		"                         [--challenge-s N] [--allow-public]\n"
+		"       atoll-coordinator tenant add NAME --db PATH\n"
+		"       atoll-coordinator island add NAME --db PATH\n"
+		"       atoll-coordinator workload add --db PATH --id ID --kind KIND\n"
+		"                         [--model FILE] [--tee LIST]\n\n"
+		"serve          runs the HTTP API (islands, clients, /healthz, /metrics) on a\n"
+		"               SQLite database; SIGTERM or SIGINT stops it gracefully\n"
+		"  --listen     address to bind (loopback unless --allow-public)\n"
+		"  --db         SQLite database file (created 0600 if missing)\n"
+		"  --policy     attestation policy islands' evidence must satisfy (default:\n"
+		"               hardware TEEs only, no sim); its max_age_s bounds how long an\n"
+		"               island gets work after its last attestation\n"
+		"  --lease-s    lease length of a job given to an island (default %d)\n"
+		"  --maint-s    period of lease/attestation expiry (default %d)\n"
+		"  --queue-age-s  a queued job nobody took fails after this (default %d)\n"
+		"  --challenge-s  validity of an attestation nonce (default %d)\n"
+		"tenant add     new tenant; prints its API key (ak_…) once\n"
+		"island add     new island; prints its token (it_…) once\n"
+		"workload add   registers a workload; --model pins the file's SHA-256 (islands\n"
+		"               download it through the coordinator, the enclave checks the\n"
+		"               digest); --tee lists allowed TEE kinds (default sim)\n\n"
+		"exit status: 0 ok, 1 refused or failed, 2 usage or I/O\n",
+		ATL_COORD_LEASE_S_DEFAULT, ATL_COORD_MAINT_S_DEFAULT, ATL_COORD_QUEUE_AGE_S_DEFAULT,
+		ATL_COORD_CHALLENGE_S_DEFAULT);
+}
+
+static int want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int exit_for(enum atl_err rc)
+{
+	switch (rc) {
+	case ATL_OK: return EXIT_OK_;
+	case ATL_E_IO:
+	case ATL_E_NOTFOUND:
+	case ATL_E_ARG: return EXIT_USAGE_;
+	default: return EXIT_FAIL_;
+	}
+}
+
+static int parse_secs(const char *s, const char *flag, int64_t *out)
+{
+	char *end = NULL;
+	long long v = strtoll(s, &end, 10);
+
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || v < 1 || v > 366LL * 86400) {
+		fprintf(stderr, "atoll-coordinator: %s needs a number of seconds (1..31622400)\n",
+			flag);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},  {"db", required_argument, NULL, 'd'},
+		{"policy", required_argument, NULL, 'p'},  {"lease-s", required_argument, NULL, 'L'},
+		{"maint-s", required_argument, NULL, 'M'}, {"queue-age-s", required_argument, NULL, 'Q'},
+		{"challenge-s", required_argument, NULL, 'C'},
+		{"allow-public", no_argument, NULL, 'P'},  {NULL, 0, NULL, 0},
+	};
+	struct atl_coord_opts o = {0};
+	struct atl_coord *c = NULL;
+	sigset_t set;
+	char why[512];
+	int ch, sig = 0;
+	enum atl_err rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': o.listen = optarg; break;
+		case 'd': o.db = optarg; break;
+		case 'p': o.policy_path = optarg; break;
+		case 'L': if (parse_secs(optarg, "--lease-s", &o.lease_s)) return EXIT_USAGE_; break;
+		case 'M': if (parse_secs(optarg, "--maint-s", &o.maint_s)) return EXIT_USAGE_; break;
+		case 'Q': if (parse_secs(optarg, "--queue-age-s", &o.queue_age_s)) return EXIT_USAGE_; break;
+		case 'C': if (parse_secs(optarg, "--challenge-s", &o.challenge_s)) return EXIT_USAGE_; break;
+		case 'P': o.allow_public = true; break;
+		default:
+			fprintf(stderr, "atoll-coordinator serve: unknown or incomplete option '%s'\n",
+				argv[optind - 1]);
+			return EXIT_USAGE_;
+		}
+	}
+	if (optind != argc || o.listen == NULL || o.db == NULL) {
+		fprintf(stderr, "atoll-coordinator serve: needs --listen HOST:PORT and --db PATH\n");
+		return EXIT_USAGE_;
+	}
+	/* every thread inherits this mask; the main thread takes the signals */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = atl_coord_start(&o, &c, why, sizeof(why));
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll-coordinator: cannot start: %s\n",
+			why[0] != '\0' ? why : atl_strerror(rc));
+		return rc == ATL_E_POLICY ? EXIT_FAIL_ : EXIT_USAGE_;
+	}
+	/* the port on stdout, so scripts that asked for port 0 find it */
+	printf("listening on %u\n", (unsigned)atl_coord_port(c));
+	fflush(stdout);
+	if (sigwait(&set, &sig) != 0)
+		sig = 0;
+	atl_info("signal %d: stopping (finishing in-flight requests)", sig);
+	atl_coord_stop(c);
+	atl_info("stopped");
+	return EXIT_OK_;
+}
+
+/* tenant add NAME --db PATH / island add NAME --db PATH */
+static int cmd_principal(int argc, char **argv, bool tenant)
+{
+	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+					     {NULL, 0, NULL, 0}};
+	const char *what = tenant ? "tenant" : "island";
+	const char *db = NULL, *name = NULL;
+	char tok[ATL_STORE_TOKEN_LEN];
+	int ch;
+	enum atl_err rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'd') {
+			fprintf(stderr, "atoll-coordinator %s add: unknown or incomplete option '%s'\n",
+				what, argv[optind - 1]);
+			return EXIT_USAGE_;
+		}
+		db = optarg;
+	}
+	if (optind + 2 != argc || strcmp(argv[optind], "add") != 0 || db == NULL) {
+		fprintf(stderr, "atoll-coordinator: usage: %s add NAME --db PATH\n", what);
+		return EXIT_USAGE_;
+	}
+	name = argv[optind + 1];
+	rc = tenant ? atl_coord_tenant_add(db, name, tok) : atl_coord_island_add(db, name, tok);
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll-coordinator: cannot add %s '%s': %s\n", what, name,
+			rc == ATL_E_EXISTS ? "the name is taken"
+			: rc == ATL_E_ARG  ? "bad name (1..64 characters [A-Za-z0-9._-])"
+					   : atl_strerror(rc));
+		return exit_for(rc);
+	}
+	fprintf(stderr, "%s '%s' added; its %s is shown once, keep it secret:\n", what, name,
+		tenant ? "API key" : "token");
+	printf("%s\n", tok);
+	fflush(stdout);
+	atl_wipe(tok, sizeof(tok));
+	return EXIT_OK_;
+}
+
+static int cmd_workload(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},    {"id", required_argument, NULL, 'i'},
+		{"kind", required_argument, NULL, 'k'},  {"model", required_argument, NULL, 'm'},
+		{"tee", required_argument, NULL, 't'},   {NULL, 0, NULL, 0},
+	};
+	const char *db = NULL, *id = NULL, *kind = NULL, *model = NULL, *tees = "sim";
+	char hex[65];
+	int ch;
+	enum atl_err rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': db = optarg; break;
+		case 'i': id = optarg; break;
+		case 'k': kind = optarg; break;
+		case 'm': model = optarg; break;
+		case 't': tees = optarg; break;
+		default:
+			fprintf(stderr, "atoll-coordinator workload add: unknown or incomplete option "
+					"'%s'\n", argv[optind - 1]);
+			return EXIT_USAGE_;
+		}
+	}
+	if (optind + 1 != argc || strcmp(argv[optind], "add") != 0 || db == NULL || id == NULL ||
+	    kind == NULL) {
+		fprintf(stderr, "atoll-coordinator: usage: workload add --db PATH --id ID --kind KIND "
+				"[--model FILE] [--tee LIST]\n");
+		return EXIT_USAGE_;
+	}
+	if (strcmp(kind, "echo") != 0 && model == NULL) {
+		fprintf(stderr, "atoll-coordinator: workload kind '%s' needs --model FILE\n", kind);
+		return EXIT_USAGE_;
+	}
+	rc = atl_coord_workload_add(db, id, kind, model, tees, hex);
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll-coordinator: cannot add workload '%s': %s\n", id,
+			rc == ATL_E_EXISTS     ? "the id is taken"
+			: rc == ATL_E_NOTFOUND ? "the model file does not exist"
+			: rc == ATL_E_ARG      ? "bad id, kind or TEE list (names [a-z0-9-], "
+						 "comma-separated)"
+					       : atl_strerror(rc));
+		return exit_for(rc);
+	}
+	printf("workload %s (%s) added; TEEs %s; model %s\n", id, kind, tees,
+	       model != NULL ? hex : "none");
+	return EXIT_OK_;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE_ : EXIT_OK_;
+	}
+	if (want_help(argc, argv)) {
+		usage(stdout);
+		return EXIT_OK_;
+	}
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "tenant") == 0)
+		return cmd_principal(argc - 1, argv + 1, true);
+	if (strcmp(argv[1], "island") == 0)
+		return cmd_principal(argc - 1, argv + 1, false);
+	if (strcmp(argv[1], "workload") == 0)
+		return cmd_workload(argc - 1, argv + 1);
+	fprintf(stderr, "atoll-coordinator: unknown command '%s' (try --help)\n", argv[1]);
+	return EXIT_USAGE_;
+}
