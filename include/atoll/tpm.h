@@ -22,7 +22,7 @@
  *    "activation_keys":["<PEM>", ...],      who may sign AK-EK activation records
  *    "intermediates":["<PEM>", ...],        EK/AK CA intermediates (not anchors)
  *    "require_event_log":false,
- *    "max_clock_skew_s": ...}               (reserved; not accepted yet)
+ *    "activation_max_age_s":N}              activation records older are refused
  * The AK must be trusted by exactly one path that works: an AK certificate
  * chaining to trust_anchors.tpm, an activation record signed by an
  * activation key for an EK whose certificate chains to trust_anchors.tpm, or

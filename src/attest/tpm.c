@@ -70,7 +70,7 @@ enum atl_err atl_tpm_policy_validate(const json_t *s, char *why, size_t cap)
 	static const char *const keys[] = {"pcr_bank",      "allow_sha1",      "pcrs",
 					   "measurement_pcr", "ak_names",      "ak_keys",
 					   "activation_keys", "intermediates", "require_event_log",
-					   NULL};
+					   "activation_max_age_s", NULL};
 	const char *bad = NULL, *k;
 	json_t *v;
 	uint16_t bank = ATL_TPM_ALG_SHA256;
@@ -92,6 +92,10 @@ enum atl_err atl_tpm_policy_validate(const json_t *s, char *why, size_t cap)
 		if (v != NULL && !json_is_boolean(v))
 			return pfail(why, cap, "must be a boolean", f);
 	}
+	v = json_object_get(s, "activation_max_age_s");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			  json_integer_value(v) > ATL_ATTEST_AGE_MAX))
+		return pfail(why, cap, "must be an integer 1..31622400", "activation_max_age_s");
 	v = json_object_get(s, "measurement_pcr");
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
 			  json_integer_value(v) >= ATL_TPM_PCRS))
@@ -610,6 +614,23 @@ static enum atl_err check_ak_trust(struct vctx *v)
 						      v->ak.name_len, fp) == ATL_OK)
 				signed_ok = true;
 			atl_pubkey_free(k);
+		}
+		if (signed_ok && json_object_get(v->sec, "activation_max_age_s") != NULL) {
+			/* Activation is re-done at least this often (island re-registration). */
+			int64_t max = json_integer_value(json_object_get(v->sec,
+									 "activation_max_age_s"));
+			int64_t at = json_integer_value(json_object_get(v->e->activation,
+									"issued_at"));
+			int64_t age = v->in->now - at;
+
+			if (age > max || age < -(int64_t)ATL_ATTEST_SKEW_MAX) {
+				CHECK(v->ar, "ak_trust", false,
+				      "activation record issued %lld s ago, outside "
+				      "activation_max_age_s %lld",
+				      (long long)age, (long long)max);
+				rc = ATL_OK;
+				goto out;
+			}
 		}
 		CHECK(v->ar, "ak_trust", signed_ok,
 		      signed_ok ? "AK activated against an EK whose certificate chains to a "

@@ -25,6 +25,7 @@
 #include "atoll/limits.h"
 #include "atoll/log.h"
 #include "atoll/secmem.h"
+#include "atoll/snp.h"
 #include "attest/tpm_int.h"
 
 #define HCL_HDR_LEN 32u
@@ -385,6 +386,19 @@ enum atl_err tpm_azure_verify(struct tpm_ev *e, const struct atl_verify_in *in,
 		(type == HCL_TYPE_SNP ? SNP_REPORT_DATA_OFF : TDX_REPORT_DATA_OFF);
 	bind_ok = atl_ct_eq(hw_rd, h, sizeof(h));
 	ATL_TRY(hw_verify(e, type, in, ar, &hw_ok, sub_rd, &sub_rd_ok));
+	if (type == HCL_TYPE_SNP) {
+		/* The paravisor's report comes from VMPL 0; a report from a higher
+		 * VMPL could be requested by the guest OS itself (trustee
+		 * az_snp_vtpm: "SNP Report has been issued in VMPL 0"). */
+		struct atl_snp_report sr;
+		bool vmpl0 = atl_snp_parse(e->hcl + HCL_HDR_LEN, ATL_SNP_REPORT_LEN, &sr) == ATL_OK &&
+			     sr.vmpl == 0;
+
+		ATL_TRY(atl_ar_check(ar, "vmpl", vmpl0,
+				     vmpl0 ? "SNP report issued at VMPL 0"
+					   : "SNP report not issued at VMPL 0"));
+		hw_ok = hw_ok && vmpl0;
+	}
 	/* ... and so must the report that was verified (the TD quote for TDX). */
 	if (sub_rd_ok && !atl_ct_eq(sub_rd, h, sizeof(h)))
 		bind_ok = false;

@@ -399,6 +399,31 @@ static void test_not_activated(void **state)
 	ev = evidence(F.tcti_a, F.meas, rec, F.rd, &len);
 	expect_refused(ev, len, F.policy, F.rd, "ak_trust");
 	free(ev);
+	/* An activation record older than the policy allows. */
+	{
+		json_t *pol = json_deep_copy(F.policy), *old = NULL;
+
+		json_object_set_new(json_object_get(pol, "tpm"), "activation_max_age_s",
+				    json_integer(3600));
+		assert_int_equal(atl_tpm_activation_sign(F.coord, name, name_len, fp,
+							 atl_time_now() - 7200, &old),
+				 ATL_OK);
+		ev = evidence(F.tcti_a, F.meas, old, F.rd, &len);
+		expect_refused(ev, len, pol, F.rd, "ak_trust");
+		free(ev);
+		/* the fresh one passes under the same policy */
+		ev = evidence(F.tcti_a, F.meas, F.record_a, F.rd, &len);
+		{
+			enum atl_err vrc;
+			struct atl_ar *ar = verify(ev, len, pol, F.rd, &vrc);
+
+			assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+			atl_ar_free(ar);
+		}
+		free(ev);
+		json_decref(old);
+		json_decref(pol);
+	}
 	/* The pinned key's record with its signature edited. */
 	j = json_deep_copy(F.record_a);
 	json_object_set_new(j, "issued_at", json_integer(1));

@@ -137,6 +137,22 @@ static void test_gce_nonce9009(void **state)
 	assert_string_equal(atl_ar_first_failure(ar), "nonce");
 	atl_ar_free(ar);
 
+	/* NEGATIVE-TESTS 6: outside the AK certificate's validity. */
+	{
+		struct atl_verify_in in = {.now = 2608243200 /* 2052-08-25 */,
+					   .anchors = gce_roots,
+					   .collateral = gce_inter};
+
+		ar = atl_ar_new("tpm");
+		assert_int_equal(atl_tpm_verify(ev, len, &in, nonce, sizeof(nonce), ar), ATL_OK);
+		assert_int_equal(check_state(ar, "ak_trust"), 0);
+		atl_ar_free(ar);
+		in.now = 1630000000; /* 2021-08-26, before notBefore */
+		ar = atl_ar_new("tpm");
+		assert_int_equal(atl_tpm_verify(ev, len, &in, nonce, sizeof(nonce), ar), ATL_OK);
+		assert_int_equal(check_state(ar, "ak_trust"), 0);
+		atl_ar_free(ar);
+	}
 	/* NEGATIVE-TESTS 32: no roots → the AK is not trusted; Azure root → no. */
 	ar = run(ev, len, NULL, NULL, gce_inter, nonce, sizeof(nonce), &rc);
 	assert_int_equal(rc, ATL_OK);
@@ -919,6 +935,7 @@ static void azure_ok(const char *rel, const uint8_t *nonce, size_t nonce_len, co
 	assert_int_not_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
 	assert_int_equal(check_state(ar, "hcl_binding"), 1);
 	assert_int_equal(check_state(ar, "hw_report"), 1);
+	assert_int_equal(check_state(ar, "vmpl"), 1);
 	assert_int_equal(check_state(ar, "signature"), 1);
 	assert_int_equal(check_state(ar, "nonce"), 1);
 	assert_int_equal(check_state(ar, "ak_trust"), 1);
