@@ -59,6 +59,25 @@ static void usage(FILE *f)
 		ATL_ATTEST_NONCE_MAX);
 }
 
+/* The backend configuration for --tee: for sim the root directory (the
+ * measurement is of this very binary, /proc/self/exe), and the loud warning.
+ * false (after a message) for a usage error; *cfg_out NULL when out of memory. */
+static bool tee_cfg(const struct enclave_opts *o, json_t **cfg_out)
+{
+	*cfg_out = NULL;
+	if (strcmp(o->tee, "sim") != 0) {
+		*cfg_out = json_object();
+		return true;
+	}
+	if (o->sim_root == NULL) {
+		fprintf(stderr, "atoll-enclave: --tee sim needs --sim-root DIR\n");
+		return false;
+	}
+	fprintf(stderr, "%s\n", ATL_SIM_WARNING);
+	*cfg_out = json_pack("{s:s}", "sim_root", o->sim_root);
+	return true;
+}
+
 /* --attest: prints one evidence wrapper for a freshly generated enclave key.
  * In this one-shot mode the private key is discarded on exit. */
 static int enclave_attest_once(const struct enclave_opts *o)
@@ -85,17 +104,8 @@ static int enclave_attest_once(const struct enclave_opts *o)
 			ATL_ATTEST_NONCE_MAX);
 		goto out;
 	}
-	if (strcmp(o->tee, "sim") == 0) {
-		if (o->sim_root == NULL) {
-			fprintf(stderr, "atoll-enclave: --tee sim needs --sim-root DIR\n");
-			goto out;
-		}
-		fprintf(stderr, "%s\n", ATL_SIM_WARNING);
-		/* The measurement is of this very binary (/proc/self/exe). */
-		cfg = json_pack("{s:s}", "sim_root", o->sim_root);
-	} else {
-		cfg = json_object();
-	}
+	if (!tee_cfg(o, &cfg))
+		goto out;
 	ret = EXIT_FAIL;
 	if (cfg == NULL) {
 		fprintf(stderr, "atoll-enclave: out of memory\n");
@@ -147,16 +157,8 @@ static int enclave_serve(const struct enclave_opts *o)
 			ATL_ENV_SKEW_MAX);
 		goto out;
 	}
-	if (strcmp(o->tee, "sim") == 0) {
-		if (o->sim_root == NULL) {
-			fprintf(stderr, "atoll-enclave: --tee sim needs --sim-root DIR\n");
-			goto out;
-		}
-		fprintf(stderr, "%s\n", ATL_SIM_WARNING);
-		cfg = json_pack("{s:s}", "sim_root", o->sim_root);
-	} else {
-		cfg = json_object();
-	}
+	if (!tee_cfg(o, &cfg))
+		goto out;
 	if (o->no_sandbox)
 		fprintf(stderr, "atoll-enclave: WARNING: running without the sandbox\n");
 	ret = EXIT_FAIL;
