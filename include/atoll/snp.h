@@ -77,6 +77,15 @@ enum atl_snp_product { ATL_SNP_UNKNOWN, ATL_SNP_MILAN, ATL_SNP_GENOA, ATL_SNP_TU
  * zeroed on failure. */
 ATL_NODISCARD enum atl_err atl_snp_parse(const uint8_t *buf, size_t len,
 					 struct atl_snp_report *out);
+/* The certificate table that may follow the report (SNP_GET_EXT_REPORT,
+ * configfs-tsm auxblob; GHCB spec "SNP Extended Guest Request"): entries of
+ * GUID[16], offset u32, length u32, ended by an all-zero entry; offsets are
+ * relative to the table. Appends the VCEK, VLEK, ASK and ARK certificates it
+ * holds (unknown GUIDs are skipped) to *certs. At most ATL_SNP_CERTS_MAX
+ * entries. ATL_E_FORMAT / ATL_E_TRUNCATED / ATL_E_LIMIT for a malformed table. */
+struct atl_x509_list;
+ATL_NODISCARD enum atl_err atl_snp_cert_table(const uint8_t *tbl, size_t len,
+					      struct atl_x509_list **certs);
 void atl_snp_tcb_decode(uint64_t tcb, enum atl_snp_product prod, struct atl_snp_tcb *out);
 /* Product line from the report's CPUID fields (version >= 3), else UNKNOWN. */
 enum atl_snp_product atl_snp_product_from_cpuid(const struct atl_snp_report *r);

@@ -303,7 +303,7 @@ static enum atl_err write_all(const char *path, const void *p, size_t n)
 }
 
 enum atl_err atl_hw_tsm_report(const char *provider, const uint8_t report_data[ATL_REPORT_DATA_LEN],
-			       uint8_t **out, size_t *out_len)
+			       bool aux, uint8_t **out, size_t *out_len)
 {
 	char dir[128], path[192];
 	uint8_t *prov = NULL;
@@ -337,6 +337,24 @@ enum atl_err atl_hw_tsm_report(const char *provider, const uint8_t report_data[A
 		*out = NULL;
 		rc = ATL_E_IO;
 		goto out;
+	}
+	(void)snprintf(path, sizeof(path), "%s/auxblob", dir);
+	if (aux && access(path, R_OK) == 0) {
+		uint8_t *ab = NULL, *both;
+		size_t ab_len = 0;
+		if (atl_file_read(path, ATL_HW_COLLATERAL_MAX, &ab, &ab_len) == ATL_OK && ab_len > 0 &&
+		    ab_len <= ATL_ATTEST_EVIDENCE_MAX - *out_len) {
+			both = realloc(*out, *out_len + ab_len);
+			if (both == NULL) {
+				free(ab);
+				rc = ATL_E_NOMEM;
+				goto out;
+			}
+			memcpy(both + *out_len, ab, ab_len);
+			*out = both;
+			*out_len += ab_len;
+		}
+		free(ab);
 	}
 	rc = ATL_OK;
 out:

@@ -69,9 +69,10 @@ void atl_hw_coll_free(struct atl_hw_coll *c);
  * /sys/kernel/config/tsm/report, writes report_data to inblob, checks that
  * the provider is the expected one ("sev_guest", "tdx_guest"), reads outblob
  * and removes the entry. ATL_E_UNSUPPORTED when configfs-tsm is absent or the
- * provider differs; ATL_E_IO for other failures. */
+ * provider differs; ATL_E_IO for other failures. With aux, a non-empty
+ * auxblob (SEV-SNP: the host's certificate table) is appended to the report. */
 ATL_NODISCARD enum atl_err atl_hw_tsm_report(const char *provider,
-					     const uint8_t report_data[ATL_REPORT_DATA_LEN],
+					     const uint8_t report_data[ATL_REPORT_DATA_LEN], bool aux,
 					     uint8_t **out, size_t *out_len);
 
 /* Does the certificate's subject CN equal / start with s? */

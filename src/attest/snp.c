@@ -221,6 +221,68 @@ const char *atl_snp_product_name(enum atl_snp_product p)
 	}
 }
 
+/* ---- certificate table ---- */
+
+/* GHCB spec, "SNP Extended Guest Request" certificate GUIDs, in the byte
+ * order of their text form (as go-sev-guest and snphost write the table). */
+static const uint8_t guid_vcek[16] = {0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
+					0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
+static const uint8_t guid_vlek[16] = {0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e,
+					0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1};
+static const uint8_t guid_ask[16] = {0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4,
+					0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82};
+static const uint8_t guid_ark[16] = {0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52,
+					0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae};
+
+enum atl_err atl_snp_cert_table(const uint8_t *tbl, size_t len, struct atl_x509_list **certs)
+{
+	struct atl_rd r;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	if (tbl == NULL || certs == NULL)
+		return ATL_E_ARG;
+	atl_rd_init(&r, tbl, len);
+	for (size_t i = 0;; i++) {
+		const uint8_t *guid = NULL;
+		uint32_t off = 0, n = 0;
+		struct atl_rd cr;
+		const uint8_t *der = NULL;
+		struct atl_x509 *c = NULL;
+
+		if (i > ATL_SNP_CERTS_MAX) {
+			rc = ATL_E_LIMIT;
+			goto out;
+		}
+		ATL_TRY(atl_rd_view(&r, 16, &guid));
+		ATL_TRY(atl_rd_u32le(&r, &off));
+		ATL_TRY(atl_rd_u32le(&r, &n));
+		if (all_zero(guid, 16)) {
+			if (off != 0 || n != 0) {
+				rc = ATL_E_FORMAT;
+				goto out;
+			}
+			break;
+		}
+		if (memcmp(guid, guid_vcek, 16) != 0 && memcmp(guid, guid_vlek, 16) != 0 &&
+		    memcmp(guid, guid_ask, 16) != 0 && memcmp(guid, guid_ark, 16) != 0)
+			continue;
+		if (n == 0 || n > ATL_X509_INPUT_MAX) {
+			rc = ATL_E_FORMAT;
+			goto out;
+		}
+		ATL_TRY(atl_rd_at(&r, off, n, &cr));
+		ATL_TRY(atl_rd_view(&cr, n, &der));
+		ATL_TRY(atl_x509_parse(der, n, &c));
+		rc = atl_x509_list_add(certs, c);
+		atl_x509_free(c);
+		if (rc != ATL_OK)
+			goto out;
+	}
+	rc = ATL_OK;
+out:
+	return rc;
+}
+
 /* ---- verification helpers ---- */
 
 static enum atl_snp_product product_from_name(const char *s)
@@ -401,6 +463,8 @@ static enum atl_err snp_verify(const uint8_t *ev, size_t ev_len, const struct at
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	const uint8_t *rep;
+	const uint8_t *tbl = NULL;
+	size_t tbl_len = 0;
 	struct atl_snp_report s;
 	struct atl_hw_coll coll;
 	struct atl_x509_list *inter = NULL, *roots = NULL;
@@ -425,6 +489,12 @@ static enum atl_err snp_verify(const uint8_t *ev, size_t ev_len, const struct at
 	if (len >= 32 + ATL_SNP_REPORT_LEN && memcmp(buf, "HCLA", 4) == 0) {
 		/* Azure HCL report: SNP report at offset 32 (openpcc PROVENANCE) */
 		rep = buf + 32;
+		len = ATL_SNP_REPORT_LEN;
+	}
+	if (rep == buf && len > ATL_SNP_REPORT_LEN) {
+		/* report followed by its certificate table */
+		tbl = buf + ATL_SNP_REPORT_LEN;
+		tbl_len = len - ATL_SNP_REPORT_LEN;
 		len = ATL_SNP_REPORT_LEN;
 	}
 	rc = atl_snp_parse(rep, len, &s);
@@ -467,6 +537,16 @@ static enum atl_err snp_verify(const uint8_t *ev, size_t ev_len, const struct at
 		CHECK("snp.collateral", false, "%s", why);
 		rc = ATL_OK;
 		goto out;
+	}
+	if (tbl != NULL) {
+		/* certificates the host attached; trust still comes from the ARK pin */
+		rc = atl_snp_cert_table(tbl, tbl_len, &coll.certs);
+		CHECK("snp.cert_table", rc == ATL_OK, "certificate table after the report %s (%s)",
+		      rc == ATL_OK ? "read" : "MALFORMED", atl_strerror(rc));
+		if (rc != ATL_OK) {
+			rc = ATL_OK;
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < atl_x509_list_len(coll.certs); i++) {
 		const struct atl_x509 *c = atl_x509_list_get(coll.certs, i);
@@ -722,7 +802,7 @@ static enum atl_err snp_evidence(const json_t *cfg, const uint8_t report_data[AT
 	(void)cfg;
 	*ev_out = NULL;
 	*ev_len_out = 0;
-	rc = atl_hw_tsm_report("sev_guest", report_data, ev_out, ev_len_out);
+	rc = atl_hw_tsm_report("sev_guest", report_data, true, ev_out, ev_len_out);
 	if (rc != ATL_E_UNSUPPORTED)
 		return rc;
 	return sev_guest_report(report_data, ev_out, ev_len_out);

@@ -128,7 +128,7 @@ static enum atl_err tdx_evidence(const json_t *cfg, const uint8_t report_data[AT
 				 uint8_t **ev_out, size_t *ev_len_out)
 {
 	(void)cfg;
-	return atl_hw_tsm_report("tdx_guest", report_data, ev_out, ev_len_out);
+	return atl_hw_tsm_report("tdx_guest", report_data, false, ev_out, ev_len_out);
 }
 
 const struct atl_tee_ops atl_tee_tdx = {

@@ -15,6 +15,7 @@
 
 #include "atoll/hwverify.h"
 #include "atoll/snp.h"
+#include "atoll/x509.h"
 #include "attest/backends.h"
 #include "attest_hwtest.h"
 
@@ -501,6 +502,67 @@ static void test_verify_native(void **state)
 	free(b);
 }
 
+static void le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The report followed by its certificate table (SNP_GET_EXT_REPORT /
+ * configfs-tsm auxblob): the VCEK comes from the table. */
+static void test_cert_table(void **state)
+{
+	static const uint8_t vcek_guid[16] = {0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
+					      0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
+	size_t rlen = 0, vlen = 0;
+	uint8_t *r = hw_load(TRU "test-report.bin", &rlen);
+	uint8_t *v = hw_load(TRU "test-vcek.der", &vlen);
+	size_t hdr = 3 * 24, total = rlen + hdr + vlen;
+	uint8_t *ev = calloc(1, total);
+	struct atl_ar *ar;
+	enum atl_err rc;
+	struct atl_x509_list *l = NULL;
+
+	(void)state;
+	memcpy(ev, r, rlen);
+	/* entry 0: an unknown GUID (skipped), entry 1: the VCEK, entry 2: end */
+	memset(ev + rlen, 0x11, 16);
+	le32(ev + rlen + 16, 0);
+	le32(ev + rlen + 20, 5);
+	memcpy(ev + rlen + 24, vcek_guid, 16);
+	le32(ev + rlen + 40, (uint32_t)hdr);
+	le32(ev + rlen + 44, (uint32_t)vlen);
+	memcpy(ev + rlen + hdr, v, vlen);
+	assert_int_equal(atl_snp_cert_table(ev + rlen, hdr + vlen, &l), ATL_OK);
+	assert_int_equal(atl_x509_list_len(l), 1);
+	atl_x509_list_free(l);
+	ar = hw_run_buf(snp(), ev, total, NULL, NULL, "2024-07-03T00:00:00Z", NULL, &rc);
+	assert_int_equal(rc, ATL_OK);
+	assert_int_equal(hw_check(ar, "snp.cert_table"), 1);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+	atl_ar_free(ar);
+	/* offset past the end, missing terminator, truncated */
+	le32(ev + rlen + 40, (uint32_t)(hdr + vlen));
+	ar = hw_run_buf(snp(), ev, total, NULL, NULL, "2024-07-03T00:00:00Z", NULL, &rc);
+	assert_int_equal(hw_check(ar, "snp.cert_table"), 0);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	atl_ar_free(ar);
+	le32(ev + rlen + 40, (uint32_t)hdr);
+	for (size_t n = 0; n < hdr + vlen; n++) {
+		l = NULL;
+		assert_int_not_equal(atl_snp_cert_table(ev + rlen, n, &l), ATL_OK);
+		atl_x509_list_free(l);
+	}
+	/* a changed byte in the carried VCEK */
+	ev[rlen + hdr + 200] ^= 0x01;
+	ar = hw_run_buf(snp(), ev, total, NULL, NULL, "2024-07-03T00:00:00Z", NULL, &rc);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	atl_ar_free(ar);
+	free(ev);
+	free(r);
+	free(v);
+}
+
 static void test_detect_evidence(void **state)
 {
 	uint8_t rd[ATL_REPORT_DATA_LEN] = {0};
@@ -533,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_parser),
 		cmocka_unit_test(test_tcb_decode),
 		cmocka_unit_test(test_verify_native),
+		cmocka_unit_test(test_cert_table),
 		cmocka_unit_test(test_detect_evidence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
