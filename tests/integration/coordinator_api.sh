@@ -186,8 +186,25 @@ check "  attested islands by TEE" grep -qE '^atoll_attested_islands\{tee="sim"\}
 check "  requests by route and status" grep -q '^atoll_http_requests_total{route="/api/v1/jobs",status="201"} 2' "$T/body"
 check "usage: 200" [ "$(req GET /api/v1/usage "$ALICE")" = 200 ]
 check "  metered per tenant" grep -q '"jobs_done":2' "$T/body"
+check "  and bytes" grep -qE '"bytes_in":[1-9]' "$T/body"
 check "  bob's usage: 200" [ "$(req GET /api/v1/usage "$BOB")" = 200 ]
 check "  bob has none" grep -q '"jobs_submitted":0' "$T/body"
+
+# ---------------------------------------------------------------- island gives up: retry, then failed
+# island a's process is gone but its attestation is live: lease and fail by hand
+"$PEER" client "$URL" "$ALICE" echo1 "$T/policy.json" "$T/input.txt" "$T/unused" \
+	--min 3 --count 3 --job "$T/job3" --no-wait --timeout 30 2>"$T/client3.err"
+check "job 3 queued" [ -s "$T/job3" ]
+JOB3=$(cat "$T/job3" 2>/dev/null)
+for i in 1 2 3; do
+	check "attempt $i: island a leases job 3" [ "$(req GET '/api/v1/islands/lease?wait=5' "$(cat "$T/a.tok")")" = 200 ]
+	check "  it is job 3" grep -q "\"job_id\":\"$JOB3\"" "$T/body"
+	check "  another island cannot fail it: 403" [ "$(req POST "/api/v1/islands/jobs/$JOB3/fail" "$(cat "$T/x.tok")" -d '{"code":"x","message":"y"}')" = 403 ]
+	check "  island a gives up: 200" [ "$(req POST "/api/v1/islands/jobs/$JOB3/fail" "$(cat "$T/a.tok")" -d '{"code":"enclave_crashed","message":"restarting"}')" = 200 ]
+done
+check "job 3 after 3 attempts: 200" [ "$(req GET "/api/v1/jobs/$JOB3" "$ALICE")" = 200 ]
+check "  failed with the island's reason" grep -q '"status":"failed"' "$T/body"
+check "  error code" grep -q '"code":"enclave_crashed"' "$T/body"
 
 # ---------------------------------------------------------------- SIGTERM
 curl -s -o "$T/poll.body" -w '%{http_code}' --max-time 40 \
@@ -212,7 +229,11 @@ start_coord stale "$T/stale.db" "$T/short.json" --maint-s 1
 check "island d attested (max_age_s 3)" [ -s "$T/d.ready" ]
 check "fresh: targets 200" [ "$(req GET '/api/v1/confidential/targets?workload_id=echo1' "$(cat "$T/t.key")")" = 200 ]
 check "fresh: island d is a target" grep -q "$(cat "$T/d.ready")" "$T/body"
-sleep 4.5
+# sealed to island d while fresh, submitted once it is stale: 409
+"$PEER" client "$URL" "$(cat "$T/t.key")" echo1 "$T/short.json" "$T/input.txt" "$T/unused" \
+	--delay-submit 5 --expect-status 409 --timeout 20 >"$T/t.out" 2>"$T/t.err"
+check "stale recipient: submit refused 409" [ $? = 0 ]
+check "  naming the workload" grep -q "no_attested_recipient.*echo1\|echo1.*no_attested_recipient" "$T/t.out"
 check "stale: targets 200" [ "$(req GET '/api/v1/confidential/targets?workload_id=echo1' "$(cat "$T/t.key")")" = 200 ]
 check "stale: no target" grep -q '"targets":\[\]' "$T/body"
 check "stale: no work (403)" [ "$(req GET '/api/v1/islands/lease?wait=1' "$(cat "$T/d.tok")")" = 403 ]

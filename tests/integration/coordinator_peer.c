@@ -18,6 +18,9 @@
  *       --min N          wait for at least N verified targets (default 1)
  *       --count N        targets to ask for (default 3)
  *       --job FILE       written (job id) once submitted
+ *       --no-wait        exit once the job is queued
+ *       --delay-submit S seal, wait S seconds, then submit
+ *       --expect-status N  the submit must answer N (body printed); exit 0 then
  *       --timeout S      (default 60)
  *   Every coordinator response body is appended to $PEER_RESPONSES when set
  *   (the canary check greps them). Exit 0 ok, 1 failed, 2 usage. */
@@ -369,7 +372,8 @@ out:
 static int cmd_client(int argc, char **argv)
 {
 	const char *url, *key, *wid, *policy_path, *in_path, *out_path, *job_file = NULL;
-	long min = 1, count = 3, timeout_s = 60;
+	long min = 1, count = 3, timeout_s = 60, delay_s = 0, expect = 201;
+	bool no_wait = false;
 	struct atl_env_recipient rc_list[ATL_ENV_RECIPIENTS_MAX];
 	struct atl_kp ck = {0};
 	char ckid[ATL_KEY_ID_LEN], path[512], why[256], job_id[128] = "";
@@ -397,6 +401,12 @@ static int cmd_client(int argc, char **argv)
 			job_file = argv[++i];
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
 			timeout_s = atol(argv[++i]);
+		else if (strcmp(argv[i], "--no-wait") == 0)
+			no_wait = true;
+		else if (strcmp(argv[i], "--delay-submit") == 0 && i + 1 < argc)
+			delay_s = atol(argv[++i]);
+		else if (strcmp(argv[i], "--expect-status") == 0 && i + 1 < argc)
+			expect = atol(argv[++i]);
 		else
 			return 2;
 	}
@@ -449,13 +459,31 @@ static int cmd_client(int argc, char **argv)
 	body = json_pack("{s:s, s:b, s:s, s:O}", "workload_id", wid, "confidential", 1,
 			 "encryption_key_id", ckid, "input", envj);
 	btxt = body != NULL ? atl_json_dump(body) : NULL;
-	if (btxt == NULL || call("POST", "/api/v1/jobs", btxt, &resp, NULL) != 201) {
-		fprintf(stderr, "peer client: submit refused\n");
+	if (btxt == NULL)
 		goto out;
+	if (delay_s > 0)
+		sleep((unsigned)delay_s);
+	{
+		long st = call("POST", "/api/v1/jobs", btxt, &resp, NULL);
+		if (expect != 201) {
+			char *t = resp != NULL ? atl_json_dump(resp) : NULL;
+			printf("submit %ld %s\n", st, t != NULL ? t : "");
+			free(t);
+			ret = st == expect ? 0 : 1;
+			goto out;
+		}
+		if (st != 201) {
+			fprintf(stderr, "peer client: submit refused (%ld)\n", st);
+			goto out;
+		}
 	}
 	snprintf(job_id, sizeof(job_id), "%s", json_string_value(json_object_get(resp, "job_id")));
 	write_text(job_file, job_id);
 	fprintf(stderr, "peer client: submitted %s to %zu enclave(s)\n", job_id, n);
+	if (no_wait) {
+		ret = 0;
+		goto out;
+	}
 	for (;;) {
 		const char *status;
 		json_decref(resp);
