@@ -215,6 +215,9 @@ static float dot_q6_k(size_t n, const void *w, const void *x)
 	return hsum_ps(acc);
 }
 
+/* round to nearest even, no exceptions (an immediate: clang insists) */
+#define ATL_RND (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+
 static void quant_q8_0(const float *x, void *vy, size_t n)
 {
 	struct atl_blk_q8_0 *y = vy;
@@ -231,11 +234,10 @@ static void quant_q8_0(const float *x, void *vy, size_t n)
 		const float amax = _mm_cvtss_f32(m4);
 		y[i].d = _cvtss_sh(amax / 127.f, 0);
 		const __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.f / amax : 0.0f);
-		const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-		__m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, id), rnd));
-		__m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, id), rnd));
-		__m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, id), rnd));
-		__m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, id), rnd));
+		__m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, id), ATL_RND));
+		__m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, id), ATL_RND));
+		__m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, id), ATL_RND));
+		__m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, id), ATL_RND));
 		i0 = _mm256_packs_epi32(i0, i1);
 		i2 = _mm256_packs_epi32(i2, i3);
 		i0 = _mm256_packs_epi16(i0, i2);
