@@ -9,7 +9,8 @@
  *             one ephemeral key generation and two X25519 DH per message
  *   envcore   the cryptography of an envelope without its text: HPKE wrap and
  *             unwrap of a 32-byte DEK, AES-256-GCM of the payload with a
- *             header-sized AAD, SHA-256 replay digest of the ciphertext
+ *             header-sized AAD, SHA-256 replay digest of a header-sized
+ *             input (the envelope hashes header, length and tag)
  *   envelope  atl_env_seal + atl_env_open, one recipient: HPKE wrap of the DEK,
  *             AES-256-GCM of the payload, base64 and JSON text both ways
  *   result    atl_env_result_seal + atl_env_result_open: HKDF + AES-256-GCM,
@@ -118,7 +119,7 @@ static void op_envcore(struct job *j)
 		die("envcore seal");
 	if (atl_hpke_open_single(ATL_HPKE_SUITE_DEFAULT, enc, sizeof(enc), &j->kp, NULL, 0, NULL,
 				 aad, 60, wrapped, w, dek2, sizeof(dek2), &w) != ATL_OK ||
-	    atl_hash(ATL_HASH_SHA256, j->ct, n, digest) != ATL_OK ||
+	    atl_hash(ATL_HASH_SHA256, aad, sizeof(aad), digest) != ATL_OK ||
 	    atl_aead_open(ATL_AEAD_AES256_GCM, dek2, 32, j->nonce, 12, aad, sizeof(aad), j->ct, n,
 			  j->back, j->len, &n) != ATL_OK)
 		die("envcore open");

@@ -56,8 +56,11 @@ struct atl_env_info {
 	char kids[ATL_ENV_RECIPIENTS_MAX][ATL_KEY_ID_LEN];
 	/* Index in kids of the entry that opened it (atl_env_open only). */
 	size_t opened_by;
-	/* SHA-256 over the canonical header encoding and the ciphertext: the
-	 * replay identity of this envelope (the JSON text may be re-spaced). */
+	/* SHA-256 over the canonical header encoding (nonce and recipients
+	 * included), the ciphertext length and the AEAD tag: the replay identity
+	 * of this envelope (the JSON text may be re-spaced). Without the DEK no
+	 * other ciphertext opens under the same header and tag, so it names
+	 * exactly one authentic envelope (docs/internals/crypto.md). */
 	uint8_t digest[32];
 };
 

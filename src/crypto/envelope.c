@@ -190,15 +190,31 @@ out:
 	return rc;
 }
 
-/* SHA-256(aad || ciphertext): the replay identity. */
+/* The replay identity: SHA-256(canonical header || u64be ciphertext length ||
+ * tag). The header already holds the nonce and every recipient's enc and
+ * wrapped key. Hashing the tag instead of the whole ciphertext is enough
+ * because the digest is only checked for envelopes that authenticated: the
+ * GCM tag is a MAC over (AAD, ciphertext) under the DEK, so someone without
+ * the DEK cannot find a second ciphertext that opens with the same header,
+ * nonce and tag (that would be a forgery); a holder of the DEK can forge
+ * whole envelopes anyway and gains nothing. Different ciphertexts with the
+ * same header and tag therefore never both open; re-spaced JSON keeps the
+ * identity. It costs a few hundred bytes of hashing instead of a pass over
+ * the whole payload (docs/internals/crypto.md). */
 static enum atl_err envelope_digest(const struct parsed *p, uint8_t out[32])
 {
 	struct atl_hash_ctx *h = NULL;
+	uint8_t len_be[8];
 	enum atl_err rc = ATL_E_INTERNAL;
 
+	if (p->ct_len < ATL_AEAD_TAG_LEN)
+		return ATL_E_INTERNAL;
+	for (int i = 0; i < 8; i++)
+		len_be[i] = (uint8_t)((uint64_t)p->ct_len >> (56 - 8 * i));
 	ATL_TRY(atl_hash_new(ATL_HASH_SHA256, &h));
 	ATL_TRY(atl_hash_update(h, p->aad, p->aad_len));
-	ATL_TRY(atl_hash_update(h, p->ct, p->ct_len));
+	ATL_TRY(atl_hash_update(h, len_be, sizeof(len_be)));
+	ATL_TRY(atl_hash_update(h, p->ct + p->ct_len - ATL_AEAD_TAG_LEN, ATL_AEAD_TAG_LEN));
 	ATL_TRY(atl_hash_final(h, out));
 	rc = ATL_OK;
 out:
