@@ -56,6 +56,8 @@ TRAMPOLINE(coord_h_stats, R_C_STATS)
 TRAMPOLINE(coord_h_submit, R_C_SUBMIT)
 TRAMPOLINE(coord_h_job, R_C_JOB)
 TRAMPOLINE(coord_h_usage, R_C_USAGE)
+TRAMPOLINE(coord_h_list, R_C_LIST)
+TRAMPOLINE(coord_h_cancel, R_C_CANCEL)
 
 /* Small bodies where nothing large is expected; the default cap
  * (ATL_HTTP_BODY_MAX, a sealed input plus JSON) for jobs and results. */
@@ -77,23 +79,10 @@ const struct atl_http_route atl_coord_routes[R__COUNT] = {
 	[R_C_SUBMIT] = {"POST", "/api/v1/jobs", t_R_C_SUBMIT, 0},
 	[R_C_JOB] = {"GET", "/api/v1/jobs/{job_id}", t_R_C_JOB, SMALL_BODY},
 	[R_C_USAGE] = {"GET", "/api/v1/usage", t_R_C_USAGE, SMALL_BODY},
+	[R_C_LIST] = {"GET", "/api/v1/jobs", t_R_C_LIST, SMALL_BODY},
+	[R_C_CANCEL] = {"DELETE", "/api/v1/jobs/{job_id}", t_R_C_CANCEL, SMALL_BODY},
 };
 
-const char *const atl_coord_route_names[R__COUNT] = {
-	[R_HEALTHZ] = "/healthz",
-	[R_METRICS] = "/metrics",
-	[R_I_CHALLENGE] = "/api/v1/islands/challenge",
-	[R_I_EVIDENCE] = "/api/v1/islands/evidence",
-	[R_I_LEASE] = "/api/v1/islands/lease",
-	[R_I_MODEL] = "/api/v1/islands/models/{workload_id}",
-	[R_I_RESULT] = "/api/v1/islands/jobs/{job_id}/result",
-	[R_I_FAIL] = "/api/v1/islands/jobs/{job_id}/fail",
-	[R_C_TARGETS] = "/api/v1/confidential/targets",
-	[R_C_STATS] = "/api/v1/confidential/stats",
-	[R_C_SUBMIT] = "/api/v1/jobs",
-	[R_C_JOB] = "/api/v1/jobs/{job_id}",
-	[R_C_USAGE] = "/api/v1/usage",
-};
 
 void coord_store_error(struct atl_http_resp *resp, enum atl_err rc, const char *what)
 {

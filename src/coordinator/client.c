@@ -379,3 +379,88 @@ void coord_h_usage(struct atl_coord *c, const struct atl_http_req *req,
 	atl_http_resp_json(resp, 200, v);
 	json_decref(v);
 }
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 100
+
+void coord_h_list(struct atl_coord *c, const struct atl_http_req *req,
+		  struct atl_http_resp *resp)
+{
+	struct atl_store_tenant t;
+	struct atl_store_job *list = NULL;
+	const char *ls = atl_http_req_query(req, "limit");
+	const char *before = atl_http_req_query(req, "before");
+	size_t n = 0, limit = LIST_DEFAULT;
+	json_t *arr = NULL, *v = NULL;
+	enum atl_err rc;
+
+	if (!tenant_auth(c, req, resp, &t))
+		return;
+	if (ls != NULL) {
+		char *end = NULL;
+		long k = strtol(ls, &end, 10);
+		if (ls[0] < '0' || ls[0] > '9' || *end != '\0' || k < 1 || strlen(ls) > 4) {
+			atl_http_resp_error(resp, 400, "bad_request", "limit must be 1 or more");
+			return;
+		}
+		limit = k > LIST_MAX ? LIST_MAX : (size_t)k;
+	}
+	/* only this tenant's jobs; a foreign or unknown `before` gives an empty page */
+	rc = atl_store_job_list(c->store, t.id, before, limit, &list, &n);
+	if (rc == ATL_E_ARG) {
+		atl_http_resp_error(resp, 400, "bad_request", "before must be a job id");
+		return;
+	}
+	if (rc != ATL_OK) {
+		coord_store_error(resp, rc, "job list");
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I}", "job_id", list[i].id,
+				      "workload_id", list[i].workload_id, "status",
+				      atl_job_status_name(list[i].status), "created_at",
+				      (json_int_t)list[i].created_at, "updated_at",
+				      (json_int_t)list[i].updated_at);
+		if (j == NULL || json_array_append_new(arr, j) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	if (arr != NULL)
+		v = json_pack("{s:o}", "jobs", arr);
+	/* a full page: "next" is the `before` of the following page */
+	if (v != NULL && n == limit && n > 0)
+		(void)json_object_set_new(v, "next", json_string(list[n - 1].id));
+	atl_http_resp_json(resp, 200, v);
+	json_decref(v);
+	free(list);
+}
+
+void coord_h_cancel(struct atl_coord *c, const struct atl_http_req *req,
+		    struct atl_http_resp *resp)
+{
+	struct atl_store_tenant t;
+	json_t *v;
+	enum atl_err rc;
+
+	if (!tenant_auth(c, req, resp, &t))
+		return;
+	rc = atl_store_job_cancel(c->store, t.id, req->params[0], atl_time_now());
+	if (rc == ATL_E_NOTFOUND || rc == ATL_E_ARG) {
+		atl_http_resp_error(resp, 404, "not_found", "no such job");
+		return;
+	}
+	if (rc == ATL_E_STATE) {
+		atl_http_resp_error(resp, 409, "conflict", "only a queued job can be cancelled");
+		return;
+	}
+	if (rc != ATL_OK) {
+		coord_store_error(resp, rc, "cancel");
+		return;
+	}
+	atl_info("job %s cancelled by tenant %s", req->params[0], t.name);
+	v = json_pack("{s:s, s:s}", "job_id", req->params[0], "status", "cancelled");
+	atl_http_resp_json(resp, 200, v);
+	json_decref(v);
+}

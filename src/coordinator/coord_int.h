@@ -17,7 +17,7 @@
 enum coord_route {
 	R_HEALTHZ, R_METRICS,
 	R_I_CHALLENGE, R_I_EVIDENCE, R_I_LEASE, R_I_MODEL, R_I_RESULT, R_I_FAIL,
-	R_C_TARGETS, R_C_STATS, R_C_SUBMIT, R_C_JOB, R_C_USAGE,
+	R_C_TARGETS, R_C_STATS, R_C_SUBMIT, R_C_JOB, R_C_USAGE, R_C_LIST, R_C_CANCEL,
 	R__COUNT
 };
 
@@ -54,7 +54,6 @@ struct atl_coord {
 
 /* The route table (api.c). */
 extern const struct atl_http_route atl_coord_routes[R__COUNT];
-extern const char *const atl_coord_route_names[R__COUNT];
 
 /* Counts one answered request (metrics.c). */
 void coord_count(struct atl_coord *c, enum coord_route r, int status);
@@ -91,6 +90,10 @@ void coord_h_job(struct atl_coord *c, const struct atl_http_req *req,
 		 struct atl_http_resp *resp);
 void coord_h_usage(struct atl_coord *c, const struct atl_http_req *req,
 		   struct atl_http_resp *resp);
+void coord_h_list(struct atl_coord *c, const struct atl_http_req *req,
+		  struct atl_http_resp *resp);
+void coord_h_cancel(struct atl_coord *c, const struct atl_http_req *req,
+		    struct atl_http_resp *resp);
 
 /* Shared helpers (api.c). */
 /* Answers resp with the generic error for a store error and logs what. */

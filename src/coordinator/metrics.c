@@ -1,7 +1,7 @@
 /* /metrics in the Prometheus text exposition format (version 0.0.4):
  *   atoll_jobs{state="queued"} …            from the store (all coordinators)
  *   atoll_attested_islands{tee="sim"} …     islands with evidence younger than max_age_s
- *   atoll_http_requests_total{route,status} answered by this process
+ *   atoll_http_requests_total{method,route,status} answered by this process
  *   atoll_lease_expiries_total, atoll_jobs_failed_lease_total,
  *   atoll_queued_jobs_expired_total, atoll_islands_staled_total,
  *   atoll_attestations_total{result}, atoll_leases_total  this process */
@@ -119,12 +119,14 @@ char *coord_metrics_text(struct atl_coord *c)
 	}
 	islands_by_tee(c, &b);
 	pthread_mutex_lock(&c->mmu);
-	put(&b, "# HELP atoll_http_requests_total Requests answered, by route and status.\n"
+	put(&b, "# HELP atoll_http_requests_total Requests answered, by method, route and status.\n"
 		"# TYPE atoll_http_requests_total counter\n");
 	for (int r = 0; r < R__COUNT; r++) {
 		for (size_t i = 0; i < COORD_STATUS_SLOTS && c->req[r][i].status != 0; i++)
-			put(&b, "atoll_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-			    atl_coord_route_names[r], c->req[r][i].status,
+			put(&b,
+			    "atoll_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} "
+			    "%llu\n",
+			    atl_coord_routes[r].method, atl_coord_routes[r].pattern, c->req[r][i].status,
 			    (unsigned long long)c->req[r][i].n);
 	}
 	put(&b,

@@ -133,11 +133,12 @@ sed 's/^/  /' "$T/x.out"
 
 # ---------------------------------------------------------------- a whole job
 printf 'patient record %s: HbA1c 6.1%%\n' "$CANARY" >"$T/input.txt"
-"$PEER" island "$URL" "$(cat "$T/a.tok")" "$ENC" "$T/root" --jobs 1 --replay-check \
+"$PEER" island "$URL" "$(cat "$T/a.tok")" "$ENC" "$T/root" --jobs 1 --replay-check --reattest \
 	--ready "$T/a.ready" --timeout 90 >"$T/a.out" 2>"$T/a.err" &
 PIDS+=($!); APID=$!
 wait_file "$T/a.ready" 30 || { bad "island a attested"; sed 's/^/  /' "$T/a.err" "$T/a.out"; }
 check "replayed evidence (used nonce) refused" grep -q '^replay refused' "$T/a.out"
+check "re-attestation with the same enclave key accepted" grep -q '^reattest ok' "$T/a.out"
 check "targets list the attested island" [ "$(req GET '/api/v1/confidential/targets?workload_id=echo1&count=2' "$ALICE")" = 200 ]
 check "  with its key and evidence" grep -q "\"key_id\":\"$(cat "$T/a.ready")\".*\"evidence\"\|\"evidence\".*\"key_id\":\"$(cat "$T/a.ready")\"" "$T/body"
 "$PEER" client "$URL" "$ALICE" echo1 "$T/policy.json" "$T/input.txt" "$T/output.txt" \
@@ -175,15 +176,23 @@ wait_file "$T/b.ready" 30 && wait_file "$T/c.ready" 30 || bad "islands b and c a
 	--min 3 --count 3 --job "$T/job2" --timeout 90 2>"$T/client2.err" &
 PIDS+=($!); CLPID=$!
 wait_file "$T/b.leased" 30 || bad "island b leased the job"
+# island c stays gated until the maintenance thread has expired b's lease
+i=0
+while [ $i -lt 100 ]; do
+	[ "$(req GET /metrics '')" = 200 ] && grep -qE '^atoll_lease_expiries_total [1-9]' "$T/body" && break
+	sleep 0.2; i=$((i + 1))
+done
+check "maintenance expired the abandoned lease" grep -qE '^atoll_lease_expiries_total [1-9]' "$T/body"
+check "  the job is queued again" [ "$(req GET "/api/v1/jobs/$(cat "$T/b.leased")" "$ALICE")" = 200 ]
+check "  (status queued)" grep -q '"status":"queued"' "$T/body"
 touch "$T/gate"
 wait "$CLPID"; check "abandoned lease expires, job completes on another island" [ $? = 0 ]
 check "  result intact" cmp -s "$T/input.txt" "$T/output2.txt"
 wait "$CPID_ISL"; check "island c ran it" [ $? = 0 ]
 check "metrics: 200" [ "$(req GET /metrics '')" = 200 ]
-check "  lease expiry counted" grep -qE '^atoll_lease_expiries_total [1-9]' "$T/body"
 check "  jobs by state" grep -q '^atoll_jobs{state="done"} 2' "$T/body"
 check "  attested islands by TEE" grep -qE '^atoll_attested_islands\{tee="sim"\} [1-9]' "$T/body"
-check "  requests by route and status" grep -q '^atoll_http_requests_total{route="/api/v1/jobs",status="201"} 2' "$T/body"
+check "  requests by route and status" grep -q '^atoll_http_requests_total{method="POST",route="/api/v1/jobs",status="201"} 2' "$T/body"
 check "usage: 200" [ "$(req GET /api/v1/usage "$ALICE")" = 200 ]
 check "  metered per tenant" grep -q '"jobs_done":2' "$T/body"
 check "  and bytes" grep -qE '"bytes_in":[1-9]' "$T/body"
@@ -205,6 +214,20 @@ done
 check "job 3 after 3 attempts: 200" [ "$(req GET "/api/v1/jobs/$JOB3" "$ALICE")" = 200 ]
 check "  failed with the island's reason" grep -q '"status":"failed"' "$T/body"
 check "  error code" grep -q '"code":"enclave_crashed"' "$T/body"
+
+# ---------------------------------------------------------------- list and cancel
+check "list: 200" [ "$(req GET '/api/v1/jobs?limit=2' "$ALICE")" = 200 ]
+check "  newest first (job 3), a full page has next" grep -q "\"job_id\":\"$JOB3\".*\"next\":\"job_" "$T/body"
+check "bob's list: 200" [ "$(req GET /api/v1/jobs "$BOB")" = 200 ]
+check "  empty" grep -q '"jobs":\[\]' "$T/body"
+"$PEER" client "$URL" "$ALICE" echo1 "$T/policy.json" "$T/input.txt" "$T/unused" \
+	--min 1 --job "$T/job4" --no-wait --timeout 30 2>"$T/client4.err"
+JOB4=$(cat "$T/job4" 2>/dev/null)
+check "bob cannot cancel alice's job: 404" [ "$(req DELETE "/api/v1/jobs/$JOB4" "$BOB")" = 404 ]
+check "alice cancels her queued job: 200" [ "$(req DELETE "/api/v1/jobs/$JOB4" "$ALICE")" = 200 ]
+check "  it is cancelled" [ "$(req GET "/api/v1/jobs/$JOB4" "$ALICE")" = 200 ]
+check "  (status)" grep -q '"status":"cancelled"' "$T/body"
+check "a done job cannot be cancelled: 409" [ "$(req DELETE "/api/v1/jobs/$JOB1" "$ALICE")" = 409 ]
 
 # ---------------------------------------------------------------- SIGTERM
 curl -s -o "$T/poll.body" -w '%{http_code}' --max-time 40 \

@@ -13,6 +13,7 @@
  *       --gate FILE      wait for FILE to exist before leasing
  *       --leased FILE    written (job id) when a job is leased
  *       --replay-check   post the same evidence again: must be refused (403)
+ *       --reattest       attest a second time (new nonce, same enclave key)
  *       --timeout S      give up after S seconds (default 60)
  *   coordinator_peer client URL API_KEY WORKLOAD POLICY INPUT OUT [options]
  *       --min N          wait for at least N verified targets (default 1)
@@ -148,7 +149,7 @@ out:
 
 struct island_opts {
 	long jobs;
-	bool abandon, replay_check;
+	bool abandon, replay_check, reattest;
 	const char *ready, *gate, *leased;
 	long timeout_s;
 };
@@ -294,6 +295,8 @@ static int cmd_island(int argc, char **argv)
 			o.abandon = true;
 		else if (strcmp(argv[i], "--replay-check") == 0)
 			o.replay_check = true;
+		else if (strcmp(argv[i], "--reattest") == 0)
+			o.reattest = true;
 		else if (strcmp(argv[i], "--ready") == 0 && i + 1 < argc)
 			o.ready = argv[++i];
 		else if (strcmp(argv[i], "--gate") == 0 && i + 1 < argc)
@@ -321,6 +324,13 @@ static int cmd_island(int argc, char **argv)
 	}
 	if (attest(fd, &o) != 0)
 		goto out;
+	if (o.reattest) {
+		o.replay_check = false;
+		if (attest(fd, &o) != 0)
+			goto out;
+		printf("reattest ok\n");
+		fflush(stdout);
+	}
 	if (o.gate != NULL) {
 		struct stat sb;
 		while (stat(o.gate, &sb) != 0 && atl_time_mono_ms() < deadline)

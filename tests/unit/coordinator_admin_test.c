@@ -173,7 +173,7 @@ static void test_serve_basics(void **state)
 	assert_int_equal(get(cl, port, "/nope", NULL), 404);
 	assert_int_equal(get(cl, port, "/metrics", &body), 200);
 	assert_non_null(strstr(body, "atoll_jobs{state=\"queued\"} 0"));
-	assert_non_null(strstr(body, "route=\"/api/v1/confidential/stats\",status=\"401\"} 1"));
+	assert_non_null(strstr(body, "method=\"GET\",route=\"/api/v1/confidential/stats\",status=\"401\"} 1"));
 	assert_non_null(strstr(body, "atoll_lease_expiries_total 0"));
 	free(body);
 	atl_http_client_free(cl);
