@@ -30,15 +30,6 @@ static inline float h2f(uint16_t h)
 	return _cvtsh_ss(h);
 }
 
-/* sum of x[i]*y[i] for signed bytes, as 8 floats (pairs summed). */
-static inline __m256 mul_sum_i8_pairs_float(__m256i x, __m256i y)
-{
-	const __m256i ax = _mm256_sign_epi8(x, x);
-	const __m256i sy = _mm256_sign_epi8(y, x);
-	const __m256i dot = _mm256_maddubs_epi16(ax, sy);
-	return _mm256_cvtepi32_ps(_mm256_madd_epi16(dot, _mm256_set1_epi16(1)));
-}
-
 static float dot_f32(size_t n, const void *w, const void *x)
 {
 	const float *a = w, *b = x;
@@ -63,48 +54,43 @@ static inline __m256 load_h8(const uint16_t *p)
 	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
 }
 
-static float dot_f16(size_t n, const void *w, const void *x)
-{
-	const uint16_t *a = w, *b = x;
-	__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-	size_t i = 0;
-	for (; i + 32 <= n; i += 32) {
-		s0 = _mm256_fmadd_ps(load_h8(a + i), load_h8(b + i), s0);
-		s1 = _mm256_fmadd_ps(load_h8(a + i + 8), load_h8(b + i + 8), s1);
-		s2 = _mm256_fmadd_ps(load_h8(a + i + 16), load_h8(b + i + 16), s2);
-		s3 = _mm256_fmadd_ps(load_h8(a + i + 24), load_h8(b + i + 24), s3);
+/* One weight row against NR activation rows (x, x + xs, ...), weights loaded
+ * once for all of them; the single-row product is the NR = 1 case of the
+ * same code, so batched and token-by-token evaluation agree to the bit. */
+#define DOTN_F16(NR)                                                                     \
+	const uint16_t *a = w;                                                           \
+	const uint16_t *b[NR];                                                           \
+	for (int k = 0; k < NR; k++)                                                     \
+		b[k] = (const uint16_t *)(const void *)((const uint8_t *)x + k * xs);    \
+	__m256 acc[NR][2];                                                               \
+	for (int k = 0; k < NR; k++)                                                     \
+		acc[k][0] = acc[k][1] = _mm256_setzero_ps();                             \
+	size_t i = 0;                                                                    \
+	for (; i + 16 <= n; i += 16) {                                                   \
+		const __m256 w0 = load_h8(a + i), w1 = load_h8(a + i + 8);               \
+		for (int k = 0; k < NR; k++) {                                           \
+			acc[k][0] = _mm256_fmadd_ps(w0, load_h8(b[k] + i), acc[k][0]);   \
+			acc[k][1] = _mm256_fmadd_ps(w1, load_h8(b[k] + i + 8), acc[k][1]); \
+		}                                                                        \
+	}                                                                                \
+	for (int k = 0; k < NR; k++) {                                                   \
+		float s = hsum_ps(_mm256_add_ps(acc[k][0], acc[k][1]));                  \
+		for (size_t j = i; j < n; j++)                                           \
+			s += h2f(a[j]) * h2f(b[k][j]);                                   \
+		out[k] = s;                                                              \
 	}
-	for (; i + 8 <= n; i += 8)
-		s0 = _mm256_fmadd_ps(load_h8(a + i), load_h8(b + i), s0);
-	float s = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-	for (; i < n; i++)
-		s += h2f(a[i]) * h2f(b[i]);
-	return s;
+
+static void dot4_f16(size_t n, const void *w, const void *x, size_t xs, float *out)
+{
+	DOTN_F16(4)
 }
 
-static float dot_q8_0(size_t n, const void *w, const void *x)
+static float dot_f16(size_t n, const void *w, const void *x)
 {
-	const struct atl_blk_q8_0 *a = w, *b = x;
-	const size_t nb = n / 32;
-	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-	size_t i = 0;
-	for (; i + 2 <= nb; i += 2) {
-		const __m256 d0 = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-		const __m256 d1 = _mm256_set1_ps(h2f(a[i + 1].d) * h2f(b[i + 1].d));
-		__m256i qx0 = _mm256_loadu_si256((const __m256i *)(const void *)a[i].qs);
-		__m256i qy0 = _mm256_loadu_si256((const __m256i *)(const void *)b[i].qs);
-		__m256i qx1 = _mm256_loadu_si256((const __m256i *)(const void *)a[i + 1].qs);
-		__m256i qy1 = _mm256_loadu_si256((const __m256i *)(const void *)b[i + 1].qs);
-		acc0 = _mm256_fmadd_ps(d0, mul_sum_i8_pairs_float(qx0, qy0), acc0);
-		acc1 = _mm256_fmadd_ps(d1, mul_sum_i8_pairs_float(qx1, qy1), acc1);
-	}
-	for (; i < nb; i++) {
-		const __m256 d0 = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-		__m256i qx0 = _mm256_loadu_si256((const __m256i *)(const void *)a[i].qs);
-		__m256i qy0 = _mm256_loadu_si256((const __m256i *)(const void *)b[i].qs);
-		acc0 = _mm256_fmadd_ps(d0, mul_sum_i8_pairs_float(qx0, qy0), acc0);
-	}
-	return hsum_ps(_mm256_add_ps(acc0, acc1));
+	const size_t xs = 0;
+	float out[1];
+	DOTN_F16(1)
+	return out[0];
 }
 
 static inline __m256i q4_unpack(const uint8_t *qs)
@@ -116,27 +102,57 @@ static inline __m256i q4_unpack(const uint8_t *qs)
 			       _mm256_set1_epi8(8));
 }
 
+#define DOTN_Q(NR, UNPACK)                                                               \
+	const struct atl_blk_q8_0 *b[NR];                                                \
+	for (int k = 0; k < NR; k++)                                                     \
+		b[k] = (const struct atl_blk_q8_0 *)(const void *)((const uint8_t *)x + k * xs); \
+	const size_t nb = n / 32;                                                        \
+	__m256 acc[NR];                                                                  \
+	for (int k = 0; k < NR; k++)                                                     \
+		acc[k] = _mm256_setzero_ps();                                            \
+	for (size_t i = 0; i < nb; i++) {                                                \
+		const __m256i q = UNPACK;                                                \
+		const __m256i aq = _mm256_sign_epi8(q, q);                               \
+		const float dw = h2f(a[i].d);                                            \
+		for (int k = 0; k < NR; k++) {                                           \
+			const __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)b[k][i].qs); \
+			const __m256i p = _mm256_madd_epi16(                             \
+				_mm256_maddubs_epi16(aq, _mm256_sign_epi8(y, q)), _mm256_set1_epi16(1)); \
+			acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(b[k][i].d)),    \
+						 _mm256_cvtepi32_ps(p), acc[k]);         \
+		}                                                                        \
+	}                                                                                \
+	for (int k = 0; k < NR; k++)                                                     \
+		out[k] = hsum_ps(acc[k]);
+
+static void dot4_q8_0(size_t n, const void *w, const void *x, size_t xs, float *out)
+{
+	const struct atl_blk_q8_0 *a = w;
+	DOTN_Q(4, _mm256_loadu_si256((const __m256i *)(const void *)a[i].qs))
+}
+
+static float dot_q8_0(size_t n, const void *w, const void *x)
+{
+	const struct atl_blk_q8_0 *a = w;
+	const size_t xs = 0;
+	float out[1];
+	DOTN_Q(1, _mm256_loadu_si256((const __m256i *)(const void *)a[i].qs))
+	return out[0];
+}
+
+static void dot4_q4_0(size_t n, const void *w, const void *x, size_t xs, float *out)
+{
+	const struct atl_blk_q4_0 *a = w;
+	DOTN_Q(4, q4_unpack(a[i].qs))
+}
+
 static float dot_q4_0(size_t n, const void *w, const void *x)
 {
 	const struct atl_blk_q4_0 *a = w;
-	const struct atl_blk_q8_0 *b = x;
-	const size_t nb = n / 32;
-	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-	size_t i = 0;
-	for (; i + 2 <= nb; i += 2) {
-		const __m256 d0 = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-		const __m256 d1 = _mm256_set1_ps(h2f(a[i + 1].d) * h2f(b[i + 1].d));
-		__m256i qy0 = _mm256_loadu_si256((const __m256i *)(const void *)b[i].qs);
-		__m256i qy1 = _mm256_loadu_si256((const __m256i *)(const void *)b[i + 1].qs);
-		acc0 = _mm256_fmadd_ps(d0, mul_sum_i8_pairs_float(q4_unpack(a[i].qs), qy0), acc0);
-		acc1 = _mm256_fmadd_ps(d1, mul_sum_i8_pairs_float(q4_unpack(a[i + 1].qs), qy1), acc1);
-	}
-	for (; i < nb; i++) {
-		const __m256 d0 = _mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d));
-		__m256i qy0 = _mm256_loadu_si256((const __m256i *)(const void *)b[i].qs);
-		acc0 = _mm256_fmadd_ps(d0, mul_sum_i8_pairs_float(q4_unpack(a[i].qs), qy0), acc0);
-	}
-	return hsum_ps(_mm256_add_ps(acc0, acc1));
+	const size_t xs = 0;
+	float out[1];
+	DOTN_Q(1, q4_unpack(a[i].qs))
+	return out[0];
 }
 
 static float dot_q4_k(size_t n, const void *w, const void *x)
@@ -271,6 +287,9 @@ void atl_kernels_avx2_init(struct atl_kernels *k)
 	k->dot[ATL_GGML_TYPE_Q4_0] = dot_q4_0;
 	k->dot[ATL_GGML_TYPE_Q4_K] = dot_q4_k;
 	k->dot[ATL_GGML_TYPE_Q6_K] = dot_q6_k;
+	k->dot4[ATL_GGML_TYPE_F16] = dot4_f16;
+	k->dot4[ATL_GGML_TYPE_Q8_0] = dot4_q8_0;
+	k->dot4[ATL_GGML_TYPE_Q4_0] = dot4_q4_0;
 	k->quant_q8_0 = quant_q8_0;
 	k->quant_f16 = quant_f16;
 }
