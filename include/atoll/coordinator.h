@@ -41,6 +41,8 @@ struct atl_coord_opts {
 	int64_t challenge_s;     /* 0: ATL_COORD_CHALLENGE_S_DEFAULT */
 	unsigned timeout_s;      /* connection inactivity timeout; 0: http default */
 	bool allow_public;       /* allow a non-loopback listen address */
+	const char *tls_cert_pem; /* HTTPS: certificate chain (PEM text), or NULL: plain HTTP */
+	const char *tls_key_pem;  /* its private key (PEM text) */
 };
 
 struct atl_coord;

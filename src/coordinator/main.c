@@ -12,10 +12,13 @@
 
 #define ATL_LOG_MODULE "coordinator"
 #include "atoll/coordinator.h"
+#include "atoll/file.h"
 #include "atoll/log.h"
 #include "atoll/secmem.h"
 
 enum { EXIT_OK_ = 0, EXIT_FAIL_ = 1, EXIT_USAGE_ = 2 };
+
+#define TLS_PEM_MAX (1024u * 1024u) /* bytes of a certificate chain or key file */
 
 static void usage(FILE *f)
 {
@@ -23,6 +26,7 @@ static void usage(FILE *f)
 		"usage: atoll-coordinator serve --listen HOST:PORT --db PATH [--policy FILE]\n"
 		"                         [--lease-s N] [--maint-s N] [--queue-age-s N]\n"
 		"                         [--challenge-s N] [--allow-public]\n"
+		"                         [--tls-cert PEM --tls-key PEM]\n"
 		"       atoll-coordinator tenant add NAME --db PATH\n"
 		"       atoll-coordinator island add NAME --db PATH\n"
 		"       atoll-coordinator workload add --db PATH --id ID --kind KIND\n"
@@ -38,6 +42,8 @@ static void usage(FILE *f)
 		"  --maint-s    period of lease/attestation expiry (default %d)\n"
 		"  --queue-age-s  a queued job nobody took fails after this (default %d)\n"
 		"  --challenge-s  validity of an attestation nonce (default %d)\n"
+		"  --tls-cert, --tls-key  serve HTTPS (TLS 1.2/1.3) with this certificate chain\n"
+		"               and private key (PEM files)\n"
 		"tenant add     new tenant; prints its API key (ak_…) once\n"
 		"island add     new island; prints its token (it_…) once\n"
 		"workload add   registers a workload; --model pins the file's SHA-256 (islands\n"
@@ -89,10 +95,15 @@ static int cmd_serve(int argc, char **argv)
 		{"policy", required_argument, NULL, 'p'},  {"lease-s", required_argument, NULL, 'L'},
 		{"maint-s", required_argument, NULL, 'M'}, {"queue-age-s", required_argument, NULL, 'Q'},
 		{"challenge-s", required_argument, NULL, 'C'},
-		{"allow-public", no_argument, NULL, 'P'},  {NULL, 0, NULL, 0},
+		{"allow-public", no_argument, NULL, 'P'},  {"tls-cert", required_argument, NULL, 'c'},
+		{"tls-key", required_argument, NULL, 'k'}, {NULL, 0, NULL, 0},
 	};
 	struct atl_coord_opts o = {0};
 	struct atl_coord *c = NULL;
+	const char *cert_path = NULL, *key_path = NULL;
+	uint8_t *cert = NULL, *key = NULL;
+	size_t cert_len = 0, key_len = 0;
+	int ret = EXIT_USAGE_;
 	sigset_t set;
 	char why[512];
 	int ch, sig = 0;
@@ -110,6 +121,8 @@ static int cmd_serve(int argc, char **argv)
 		case 'Q': if (parse_secs(optarg, "--queue-age-s", &o.queue_age_s)) return EXIT_USAGE_; break;
 		case 'C': if (parse_secs(optarg, "--challenge-s", &o.challenge_s)) return EXIT_USAGE_; break;
 		case 'P': o.allow_public = true; break;
+		case 'c': cert_path = optarg; break;
+		case 'k': key_path = optarg; break;
 		default:
 			fprintf(stderr, "atoll-coordinator serve: unknown or incomplete option '%s'\n",
 				argv[optind - 1]);
@@ -119,6 +132,20 @@ static int cmd_serve(int argc, char **argv)
 	if (optind != argc || o.listen == NULL || o.db == NULL) {
 		fprintf(stderr, "atoll-coordinator serve: needs --listen HOST:PORT and --db PATH\n");
 		return EXIT_USAGE_;
+	}
+	if ((cert_path == NULL) != (key_path == NULL)) {
+		fprintf(stderr, "atoll-coordinator serve: --tls-cert and --tls-key go together\n");
+		return EXIT_USAGE_;
+	}
+	if (cert_path != NULL) {
+		if (atl_file_read(cert_path, TLS_PEM_MAX, &cert, &cert_len) != ATL_OK ||
+		    atl_file_read(key_path, TLS_PEM_MAX, &key, &key_len) != ATL_OK) {
+			fprintf(stderr, "atoll-coordinator serve: cannot read %s or %s\n", cert_path,
+				key_path);
+			goto out;
+		}
+		o.tls_cert_pem = (const char *)cert;
+		o.tls_key_pem = (const char *)key;
 	}
 	/* every thread inherits this mask; the main thread takes the signals */
 	sigemptyset(&set);
@@ -130,7 +157,8 @@ static int cmd_serve(int argc, char **argv)
 	if (rc != ATL_OK) {
 		fprintf(stderr, "atoll-coordinator: cannot start: %s\n",
 			why[0] != '\0' ? why : atl_strerror(rc));
-		return rc == ATL_E_POLICY ? EXIT_FAIL_ : EXIT_USAGE_;
+		ret = rc == ATL_E_POLICY ? EXIT_FAIL_ : EXIT_USAGE_;
+		goto out;
 	}
 	/* the port on stdout, so scripts that asked for port 0 find it */
 	printf("listening on %u\n", (unsigned)atl_coord_port(c));
@@ -140,7 +168,14 @@ static int cmd_serve(int argc, char **argv)
 	atl_info("signal %d: stopping (finishing in-flight requests)", sig);
 	atl_coord_stop(c);
 	atl_info("stopped");
-	return EXIT_OK_;
+	ret = EXIT_OK_;
+out:
+	free(cert);
+	if (key != NULL) {
+		atl_wipe(key, key_len);
+		free(key);
+	}
+	return ret;
 }
 
 /* tenant add NAME --db PATH / island add NAME --db PATH */

@@ -265,10 +265,25 @@ check "stale: stats 200" [ "$(req GET /api/v1/confidential/stats "$(cat "$T/t.ke
 check "stale: stats count no host" grep -q '"attested_hosts":0' "$T/body"
 kill -TERM "$CPID"; wait "$CPID"; check "second coordinator stopped cleanly" [ $? = 0 ]
 
+# ---------------------------------------------------------------- HTTPS
+if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$T/tls.key" -out "$T/tls.crt" >/dev/null 2>&1; then
+	start_coord tls "$T/tls.db" "$T/policy.json" --tls-cert "$T/tls.crt" --tls-key "$T/tls.key"
+	URL=${URL/http:/https:}
+	check "HTTPS /healthz with the pinned certificate" [ "$(req GET /healthz '' --cacert "$T/tls.crt")" = 200 ]
+	check "HTTPS refuses an unverified peer" [ "$(req GET /healthz '')" = 000 ]
+	kill -TERM "$CPID"; wait "$CPID"; check "HTTPS coordinator stopped cleanly" [ $? = 0 ]
+else
+	echo "skip: HTTPS (openssl cannot make a test certificate)"
+fi
+"$CO" serve --listen 127.0.0.1:0 --db "$T/tls.db" --tls-cert "$T/tls.crt" >/dev/null 2>&1
+check "--tls-cert without --tls-key (exit 2)" [ $? = 2 ]
+
 # ---------------------------------------------------------------- canary (DESIGN §6)
 check "canary reached the client (positive control)" grep -q "$CANARY" "$T/output.txt"
 LEAKS=$(grep -l -a -F "$CANARY" "$T"/coord.db* "$T"/stale.db* "$T"/coord.log "$T"/coord.out \
-	"$T"/stale.log "$T"/stale.out "$PEER_RESPONSES" "$T"/body "$T"/poll.body 2>/dev/null)
+	"$T"/stale.log "$T"/stale.out "$T"/tls.log "$PEER_RESPONSES" "$T"/body "$T"/poll.body 2>/dev/null)
 check "canary in no coordinator database file, log or response" [ -z "$LEAKS" ]
 [ -z "$LEAKS" ] || echo "  found in: $LEAKS"
 
