@@ -242,6 +242,30 @@ wait "$POLL"
 check "  the in-flight long-poll got its answer (204)" [ "$(cat "$T/poll.st")" = 204 ]
 check "  logged the stop" grep -q 'stopped' "$T/coord.log"
 
+# ---------------------------------------------------------------- SIGKILL and restart
+start_coord r1 "$DB" "$T/policy.json" --lease-s 3 --maint-s 1
+"$PEER" client "$URL" "$ALICE" echo1 "$T/policy.json" "$T/input.txt" "$T/unused" \
+	--min 3 --count 3 --job "$T/job5" --no-wait --timeout 30 2>"$T/client5.err"
+JOB5=$(cat "$T/job5" 2>/dev/null)
+check "restart: job 5 leased before the crash" [ "$(req GET '/api/v1/islands/lease?wait=5' "$(cat "$T/a.tok")")" = 200 ]
+kill -KILL "$CPID"; wait "$CPID" 2>/dev/null
+start_coord r2 "$DB" "$T/policy.json" --lease-s 3 --maint-s 1
+check "restart: job 5 still there after SIGKILL" [ "$(req GET "/api/v1/jobs/$JOB5" "$ALICE")" = 200 ]
+i=0
+while [ $i -lt 100 ]; do
+	[ "$(req GET "/api/v1/jobs/$JOB5" "$ALICE")" = 200 ] && grep -q '"status":"queued"' "$T/body" && break
+	sleep 0.2; i=$((i + 1))
+done
+check "restart: its lease expired, queued again" grep -q '"status":"queued"' "$T/body"
+check "restart: leased again" [ "$(req GET '/api/v1/islands/lease?wait=5' "$(cat "$T/a.tok")")" = 200 ]
+check "  the same job" grep -q "\"job_id\":\"$JOB5\"" "$T/body"
+FAKE='{"result":{"v":1,"nonce":"AAAAAAAAAAAAAAAA","ciphertext":"AAAAAAAAAAAAAAAAAAAAAA=="}}'
+check "restart: result accepted once" [ "$(req POST "/api/v1/islands/jobs/$JOB5/result" "$(cat "$T/a.tok")" -d "$FAKE")" = 200 ]
+check "  a second result refused (403)" [ "$(req POST "/api/v1/islands/jobs/$JOB5/result" "$(cat "$T/a.tok")" -d "$FAKE")" = 403 ]
+check "  done" [ "$(req GET "/api/v1/jobs/$JOB5" "$ALICE")" = 200 ]
+check "  (status)" grep -q '"status":"done"' "$T/body"
+kill -TERM "$CPID"; wait "$CPID"; check "restarted coordinator stopped cleanly" [ $? = 0 ]
+
 # ---------------------------------------------------------------- stale attestation
 start_coord stale "$T/stale.db" "$T/short.json" --maint-s 1
 "$CO" tenant add t --db "$T/stale.db" >"$T/t.key" 2>/dev/null
@@ -283,7 +307,7 @@ check "--tls-cert without --tls-key (exit 2)" [ $? = 2 ]
 # ---------------------------------------------------------------- canary (DESIGN §6)
 check "canary reached the client (positive control)" grep -q "$CANARY" "$T/output.txt"
 LEAKS=$(grep -l -a -F "$CANARY" "$T"/coord.db* "$T"/stale.db* "$T"/coord.log "$T"/coord.out \
-	"$T"/stale.log "$T"/stale.out "$T"/tls.log "$PEER_RESPONSES" "$T"/body "$T"/poll.body 2>/dev/null)
+	"$T"/stale.log "$T"/stale.out "$T"/tls.log "$T"/r1.log "$T"/r2.log "$PEER_RESPONSES" "$T"/body "$T"/poll.body 2>/dev/null)
 check "canary in no coordinator database file, log or response" [ -z "$LEAKS" ]
 [ -z "$LEAKS" ] || echo "  found in: $LEAKS"
 
