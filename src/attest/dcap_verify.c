@@ -279,7 +279,8 @@ static bool chain_algs_ok(const struct atl_x509_list *l)
 {
 	for (size_t i = 0; i < atl_x509_list_len(l); i++) {
 		struct atl_x509_sig_info si;
-		if (atl_x509_sig_info(atl_x509_list_get(l, i), &si) != ATL_OK ||
+		if (atl_x509_version(atl_x509_list_get(l, i)) != 2 ||
+		    atl_x509_sig_info(atl_x509_list_get(l, i), &si) != ATL_OK ||
 		    si.kind != ATL_X509_SIG_ECDSA || si.hash_nid_bits != 256 || !si.key_ec ||
 		    si.key_bits != 256)
 			return false;

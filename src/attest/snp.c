@@ -443,13 +443,13 @@ static void sig_to_raw(const struct atl_snp_report *s, uint8_t raw[96])
 	}
 }
 
-/* Signature algorithm of an AMD CA-issued certificate: RSASSA-PSS with SHA-384,
+/* An AMD CA-issued certificate: X.509 v3, RSASSA-PSS with SHA-384,
  * MGF1-SHA-384 and salt 48, nothing else (NEGATIVE-TESTS.md #10). */
 static bool amd_sig_ok(const struct atl_x509 *c)
 {
 	struct atl_x509_sig_info si;
 
-	if (atl_x509_sig_info(c, &si) != ATL_OK)
+	if (atl_x509_version(c) != 2 || atl_x509_sig_info(c, &si) != ATL_OK)
 		return false;
 	return si.kind == ATL_X509_SIG_RSA_PSS && si.hash_nid_bits == 384 &&
 	       si.pss_mgf1_bits == 384 && si.pss_salt_len == 48;
