@@ -19,6 +19,7 @@
 #include "atoll/json.h"
 #include "atoll/limits.h"
 #include "atoll/secmem.h"
+#include "crypto/envelope_text.h"
 
 #define T0 1763884800 /* 2025-11-23T08:00:00Z */
 #define SKEW 300
@@ -819,6 +820,144 @@ static void test_result(void **state)
 	free(json);
 }
 
+/* ---- the envelope's base64 code: scalar and AVX2 paths agree with each
+ * other and with the core's strict reference decoder (atl_b64_*). ---- */
+
+/* Decodes text both ways (AVX2 when present, then scalar only) and checks
+ * they agree with each other and with atl_b64_decode; returns the rc. */
+static enum atl_err b64_check_decode(const char *text, size_t len)
+{
+	uint8_t *a = malloc(len / 4 * 3 + 1), *b = malloc(len / 4 * 3 + 1), *ref = NULL;
+	size_t alen = 0, blen = 0, rlen = 0;
+	enum atl_err ra, rb, rr;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	(void)atl_envtext_b64_simd_for_testing(false);
+	ra = atl_envtext_b64_decode_part(text, len, true, a, &alen);
+	(void)atl_envtext_b64_simd_for_testing(true);
+	rb = atl_envtext_b64_decode_part(text, len, true, b, &blen);
+	(void)atl_envtext_b64_simd_for_testing(false);
+	assert_int_equal(ra, rb);
+	rr = atl_b64_decode(text, len, ATL_B64_STD, &ref, &rlen);
+	assert_int_equal(ra, rr);
+	if (ra == ATL_OK) {
+		assert_int_equal(alen, blen);
+		assert_int_equal(alen, rlen);
+		assert_memory_equal(a, b, alen);
+		assert_memory_equal(a, ref, alen);
+	}
+	free(a);
+	free(b);
+	free(ref);
+	return ra;
+}
+
+static void test_b64_paths_agree(void **state)
+{
+	uint8_t data[4099 + 2]; /* the longest length at offsets 0..2 */
+	char *x, *y;
+	size_t lens[] = {0, 1, 2, 3, 4, 5, 23, 24, 25, 26, 27, 28, 29, 30, 47, 48, 49, 50, 51, 52,
+			 53, 95, 96, 97, 1000, 4096, 4097, 4098, 4099};
+
+	(void)state;
+	if (!atl_envtext_b64_simd_for_testing(false))
+		print_message("note: no AVX2 on this CPU, only the scalar path runs\n");
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 167 + 13 + (i >> 8));
+	x = malloc(atl_envtext_b64_len(sizeof(data)) + 1);
+	y = malloc(atl_envtext_b64_len(sizeof(data)) + 1);
+	assert_non_null(x);
+	assert_non_null(y);
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		size_t n = lens[k], nx, ny, dn = 99;
+		char *ref = NULL;
+
+		for (size_t off = 0; off < 3; off++) { /* unaligned inputs too */
+			(void)atl_envtext_b64_simd_for_testing(false);
+			nx = atl_envtext_b64_encode(x, data + off, n);
+			(void)atl_envtext_b64_simd_for_testing(true);
+			ny = atl_envtext_b64_encode(y, data + off, n);
+			(void)atl_envtext_b64_simd_for_testing(false);
+			assert_int_equal(nx, atl_envtext_b64_len(n));
+			assert_int_equal(nx, ny);
+			assert_memory_equal(x, y, nx);
+			assert_int_equal(atl_b64_encode(data + off, n, ATL_B64_STD, &ref), ATL_OK);
+			assert_int_equal(strlen(ref), nx);
+			assert_memory_equal(ref, x, nx);
+			free(ref);
+			assert_int_equal(atl_envtext_b64_decoded_len(x, nx, &dn), ATL_OK);
+			assert_int_equal(dn, n);
+			assert_int_equal(b64_check_decode(x, nx), ATL_OK);
+		}
+	}
+	free(x);
+	free(y);
+}
+
+/* Every byte value at every position of a text long enough for several
+ * AVX2 blocks (and a padded tail): accepted exactly when the reference
+ * accepts it, with the same bytes. */
+static void test_b64_every_byte_everywhere(void **state)
+{
+	uint8_t data[71];
+	char text[96 + 1];
+	size_t len, n_ok = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 29 + 1);
+	len = atl_envtext_b64_encode(text, data, sizeof(data)); /* 96 chars, ends in "=" */
+	assert_int_equal(len, 96);
+	assert_int_equal(text[95], '=');
+	for (size_t pos = 0; pos < len; pos++) {
+		char orig = text[pos];
+
+		for (unsigned c = 0; c < 256; c++) {
+			text[pos] = (char)c;
+			if (b64_check_decode(text, len) == ATL_OK)
+				n_ok++;
+		}
+		text[pos] = orig;
+	}
+	/* 64 alphabet characters at each of the first 94 positions; the one
+	 * before '=' must keep its two zero bits (16 of 64; '=' there would
+	 * need four); the final '=' may stay or become any of the 64 (then
+	 * the text is 24 full groups). */
+	assert_int_equal(n_ok, 94 * 64 + 16 + 1 + 64);
+}
+
+static void test_b64_strict_forms(void **state)
+{
+	static const char *const bad[] = {
+		"====", "A===", "AA=A", "AAA", "AB==", "AAB=", "AA==AAAA", "AAAA ", " AAAA",
+		"AA\nA", "AA-_", "AAAA====", "AA=", "=AAA", "AAAA\0AAA",
+	};
+	uint8_t out[16];
+	size_t n = 0;
+	char big[64 + 4 + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = i == sizeof(bad) / sizeof(bad[0]) - 1 ? 8 : strlen(bad[i]);
+		assert_int_equal(b64_check_decode(bad[i], len), ATL_E_FORMAT);
+	}
+	/* Padding only in the last part. */
+	assert_int_equal(atl_envtext_b64_decode_part("AA==", 4, false, out, &n), ATL_E_FORMAT);
+	assert_int_equal(atl_envtext_b64_decode_part("AA==", 4, true, out, &n), ATL_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(atl_envtext_b64_decoded_len("AAA", 3, &n), ATL_E_FORMAT);
+	/* A whitespace or '=' inside what would be an AVX2 block. */
+	memset(big, 'A', 68);
+	big[68] = '\0';
+	for (size_t pos = 0; pos < 68; pos += 7) {
+		big[pos] = pos % 2 == 0 ? '=' : ' ';
+		assert_int_equal(b64_check_decode(big, 68), ATL_E_FORMAT);
+		big[pos] = 'A';
+	}
+	assert_int_equal(b64_check_decode(big, 68), ATL_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -835,6 +974,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test(test_replay_cache_bounded),
 		cmocka_unit_test_setup_teardown(test_result, setup, teardown),
+		cmocka_unit_test(test_b64_paths_agree),
+		cmocka_unit_test(test_b64_every_byte_everywhere),
+		cmocka_unit_test(test_b64_strict_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
