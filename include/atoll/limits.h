@@ -156,4 +156,13 @@
 #define ATL_COORD_MODEL_MAX         (256u * 1024u * 1024u) /* bytes of a model file served to islands */
 #define ATL_COORD_FAIL_MSG_MAX      256u                   /* bytes of an island's failure message kept */
 
+/* kbs: encrypted models (.atm) and the audit log (src/kbs/) */
+#define ATL_ATM_CHUNK_MIN           16u                    /* smallest chunk size (bytes of plaintext) */
+#define ATL_ATM_CHUNK_MAX           (16u * 1024u * 1024u)  /* largest chunk size */
+#define ATL_ATM_PLAINTEXT_MAX       (1ull << 40)           /* bytes of one model's plaintext (1 TiB) */
+#define ATL_ATM_KEK_ID_MAX          64u                    /* bytes of a KEK id (fixed header field) */
+#define ATL_AUDIT_FIELD_MAX         256u                   /* bytes of an audit actor/action/subject */
+#define ATL_AUDIT_DETAIL_MAX        1024u                  /* bytes of an audit record's detail */
+#define ATL_AUDIT_LINE_MAX          8192u                  /* bytes of one audit log line */
+
 #endif
