@@ -154,35 +154,53 @@ void atl_model_ctx_reset(struct atl_model_ctx *c)
 
 /* ---- matmul: y[t][r] = dot(W[r], x[t]) ---- */
 
-struct mm_job {
+/* Up to 3 matrices sharing one input (q/k/v, gate/up) run as one pool job,
+ * their rows numbered one after the other: fewer synchronisations per token.
+ * Each output element is still one kernel call, so results do not change. */
+struct mm_part {
 	const struct atl_wmat *w;
 	atl_dot_fn dot;
 	atl_dot4_fn dot4;
+	float *y;
+	size_t y_stride;
+};
+
+struct mm_job {
+	struct mm_part part[3];
+	unsigned n_parts;
 	const uint8_t *xq;
 	size_t xq_stride;
 	uint32_t n_tok;
-	float *y;
-	size_t y_stride;
 };
 
 static void mm_rows(void *arg, size_t begin, size_t end, unsigned tid)
 {
 	const struct mm_job *j = arg;
 	(void)tid;
-	const size_t cols = j->w->cols;
-	for (size_t r = begin; r < end; r++) {
-		const uint8_t *wr = j->w->data + r * j->w->row_size;
-		uint32_t t = 0;
-		if (j->dot4 != NULL) {
-			float o[4];
-			for (; t + 4 <= j->n_tok; t += 4) {
-				j->dot4(cols, wr, j->xq + t * j->xq_stride, j->xq_stride, o);
-				for (int k = 0; k < 4; k++)
-					j->y[(t + k) * j->y_stride + r] = o[k];
+	size_t base = 0;
+	for (unsigned pi = 0; pi < j->n_parts; pi++) {
+		const struct mm_part *p = &j->part[pi];
+		const size_t rows = p->w->rows, cols = p->w->cols;
+		size_t lo = begin > base ? begin - base : 0, hi = end - base;
+		if (end <= base)
+			break;
+		if (hi > rows)
+			hi = rows;
+		for (size_t r = lo; r < hi; r++) {
+			const uint8_t *wr = p->w->data + r * p->w->row_size;
+			uint32_t t = 0;
+			if (p->dot4 != NULL) {
+				float o[4];
+				for (; t + 4 <= j->n_tok; t += 4) {
+					p->dot4(cols, wr, j->xq + t * j->xq_stride, j->xq_stride, o);
+					for (int k = 0; k < 4; k++)
+						p->y[(t + k) * p->y_stride + r] = o[k];
+				}
 			}
+			for (; t < j->n_tok; t++)
+				p->y[t * p->y_stride + r] = p->dot(cols, wr, j->xq + t * j->xq_stride);
 		}
-		for (; t < j->n_tok; t++)
-			j->y[t * j->y_stride + r] = j->dot(cols, wr, j->xq + t * j->xq_stride);
+		base += rows;
 	}
 }
 
@@ -206,21 +224,50 @@ static void quant_rows(void *arg, size_t begin, size_t end, unsigned tid)
 	}
 }
 
-/* x: n_tok rows of w->cols floats (stride x_stride); y: n_tok rows of
- * w->rows floats (stride y_stride). */
+/* y_i[t][r] = dot(W_i[r], x[t]) for n (1..3) matrices with the same input
+ * width and dot type; x: n_tok rows (stride x_stride), y_i: n_tok rows of
+ * W_i->rows floats (stride y_stride_i). */
+static void matmul_n(struct atl_model_ctx *c, unsigned n, const struct atl_wmat *const *w,
+		     float *const *y, const size_t *y_stride, const float *x, size_t x_stride,
+		     uint32_t n_tok)
+{
+	struct quant_job qj = {w[0]->dot_type, w[0]->cols, x, x_stride, c->xq, c->xq_stride};
+	atl_pool_run(c->pool, n_tok, 1, quant_rows, &qj);
+	const struct atl_kernels *k = atl_kernels_get();
+	struct mm_job j = {.n_parts = n, .xq = c->xq, .xq_stride = c->xq_stride, .n_tok = n_tok};
+	size_t rows = 0;
+	for (unsigned i = 0; i < n; i++) {
+		j.part[i] = (struct mm_part){w[i], k->dot[w[i]->type], k->dot4[w[i]->type], y[i],
+					     y_stride[i]};
+		rows += w[i]->rows;
+	}
+	size_t nt = atl_pool_size(c->pool);
+	size_t chunk = rows / (nt * 8);
+	if (chunk < 4)
+		chunk = 4;
+	atl_pool_run(c->pool, rows, chunk, mm_rows, &j);
+}
+
 static void matmul(struct atl_model_ctx *c, const struct atl_wmat *w, const float *x,
 		   size_t x_stride, uint32_t n_tok, float *y, size_t y_stride)
 {
-	struct quant_job qj = {w->dot_type, w->cols, x, x_stride, c->xq, c->xq_stride};
-	atl_pool_run(c->pool, n_tok, 1, quant_rows, &qj);
-	const struct atl_kernels *k = atl_kernels_get();
-	struct mm_job j = {w, k->dot[w->type], k->dot4[w->type], c->xq, c->xq_stride, n_tok, y,
-			   y_stride};
-	size_t nt = atl_pool_size(c->pool);
-	size_t chunk = w->rows / (nt * 8);
-	if (chunk < 4)
-		chunk = 4;
-	atl_pool_run(c->pool, w->rows, chunk, mm_rows, &j);
+	matmul_n(c, 1, &w, &y, &y_stride, x, x_stride, n_tok);
+}
+
+/* q/k/v (or gate/up): one job when the matrices share a dot type. */
+static void matmul_shared(struct atl_model_ctx *c, unsigned n, const struct atl_wmat *const *w,
+			  float *const *y, const size_t *y_stride, const float *x, size_t x_stride,
+			  uint32_t n_tok)
+{
+	bool same = true;
+	for (unsigned i = 1; i < n; i++)
+		same = same && w[i]->dot_type == w[0]->dot_type;
+	if (same) {
+		matmul_n(c, n, w, y, y_stride, x, x_stride, n_tok);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		matmul(c, w[i], x, x_stride, n_tok, y[i], y_stride[i]);
 }
 
 /* ---- elementwise ops, as GGML computes them ---- */
@@ -342,9 +389,12 @@ static void forward(struct atl_model_ctx *c, const int32_t *tokens, uint32_t n_t
 		const struct atl_layer *ly = &m->layers[l];
 		for (uint32_t t = 0; t < n_tok; t++)
 			rmsnorm(c->h + t * E, c->x + t * E, ly->attn_norm, E, hp->rms_eps);
-		matmul(c, &ly->wq, c->h, E, n_tok, c->q, qd);
-		matmul(c, &ly->wk, c->h, E, n_tok, c->k, kvd);
-		matmul(c, &ly->wv, c->h, E, n_tok, c->v, kvd);
+		{
+			const struct atl_wmat *w[3] = {&ly->wq, &ly->wk, &ly->wv};
+			float *const y[3] = {c->q, c->k, c->v};
+			const size_t ys[3] = {qd, kvd, kvd};
+			matmul_shared(c, 3, w, y, ys, c->h, E, n_tok);
+		}
 		float *kc = c->k_cache + ((size_t)l * c->n_ctx + pos0) * kvd;
 		float *vc = c->v_cache + ((size_t)l * c->n_ctx + pos0) * kvd;
 		for (uint32_t t = 0; t < n_tok; t++) {
@@ -370,8 +420,12 @@ static void forward(struct atl_model_ctx *c, const int32_t *tokens, uint32_t n_t
 
 		for (uint32_t t = 0; t < n_tok; t++)
 			rmsnorm(c->h + t * E, c->x + t * E, ly->ffn_norm, E, hp->rms_eps);
-		matmul(c, &ly->gate, c->h, E, n_tok, c->ff_g, F);
-		matmul(c, &ly->up, c->h, E, n_tok, c->ff_u, F);
+		{
+			const struct atl_wmat *w[2] = {&ly->gate, &ly->up};
+			float *const y[2] = {c->ff_g, c->ff_u};
+			const size_t ys[2] = {F, F};
+			matmul_shared(c, 2, w, y, ys, c->h, E, n_tok);
+		}
 		for (size_t i = 0; i < (size_t)n_tok * F; i++) {
 			const float g = c->ff_g[i];
 			c->ff_g[i] = (g / (1.0f + expf(-g))) * c->ff_u[i];
