@@ -18,6 +18,13 @@ ATL_CMD_DECL(atl_cmd_local)
 ATL_CMD_DECL(atl_cmd_tokenize)
 ATL_CMD_DECL(atl_cmd_infer)
 ATL_CMD_DECL(atl_cmd_model)
+ATL_CMD_DECL(atl_cmd_keys)
+ATL_CMD_DECL(atl_cmd_model_crypt)
+ATL_CMD_DECL(atl_cmd_targets)
+ATL_CMD_DECL(atl_cmd_run)
+ATL_CMD_DECL(atl_cmd_submit)
+ATL_CMD_DECL(atl_cmd_result)
+ATL_CMD_DECL(atl_cmd_stats)
 
 const struct atl_cmd atl_cmds[] = {
 	{"version", "print the version", atl_cmd_version},
@@ -31,6 +38,13 @@ const struct atl_cmd atl_cmds[] = {
 	{"tokenize", "run a GGUF model's tokenizer on a text (or decode ids)", atl_cmd_tokenize},
 	{"infer", "run a llama/qwen2 GGUF model on a prompt (Atoll's engine)", atl_cmd_infer},
 	{"model", "make random-weight GGUF models, describe model files", atl_cmd_model},
+	{"keys", "client keys: create, list, delete (X25519 ck_ keys)", atl_cmd_keys},
+	{"model-crypt", "encrypted models (.atm): kek-new, encrypt, decrypt, inspect, rewrap; audit-verify", atl_cmd_model_crypt},
+	{"targets", "list a workload's attested targets, verified against your policy", atl_cmd_targets},
+	{"run", "run a confidential job: verify, seal, submit, wait, open", atl_cmd_run},
+	{"submit", "seal and submit a confidential job; prints its id", atl_cmd_submit},
+	{"result", "fetch and open the result of a submitted job", atl_cmd_result},
+	{"stats", "the coordinator's attested hosts and job counts", atl_cmd_stats},
 	{NULL, NULL, NULL},
 };
 

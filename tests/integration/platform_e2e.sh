@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The whole confidential platform through real processes on loopback (issue
+# 4): atoll-coordinator, atoll-island with its sandboxed atoll-enclave child,
+# and the atoll client commands (keys, targets, run, submit/result, stats).
+# Checks: an echo job and a classifier job (trained here on the UCI data, the
+# model fetched and cached by the island); the enclave killed -> the island
+# restarts it and re-attests (a new key) and the next job still works; a
+# wrong API key; a policy refusing the build (exit 1, nothing submitted);
+# SIGTERM stops the island cleanly.
+# Usage: platform_e2e.sh BIN_DIR. Bounded (timeouts on every command and
+# wait); every process started is killed and the temp dir removed on exit.
+set -u
+BIN=${1:?usage: platform_e2e.sh BIN_DIR}
+ATOLL=$BIN/atoll
+CO=$BIN/atoll-coordinator
+ISL=$BIN/atoll-island
+ENC=$BIN/atoll-enclave
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/atl_platform.XXXXXX")
+PIDS=()
+FAILS=0
+SECRET="patient 4711: HbA1c 6.1%, canary-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+run() { timeout 90 "$@"; }
+# expect CODE WHAT CMD...: exit status CODE; stdout in $T/out, stderr in $T/err
+expect() {
+	local want=$1 what=$2 got
+	shift 2
+	run "$@" >"$T/out" 2>"$T/err"
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$what (exit $got)"; else
+		bad "$what: exit $got, want $want"; sed 's/^/  stderr: /' "$T/err" | tail -8; fi
+}
+wait_grep() { # PATTERN FILE SECONDS
+	local i=0
+	while ! grep -q "$1" "$2" 2>/dev/null; do
+		[ $i -ge $(($3 * 10)) ] && return 1
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+export ATOLL_KEYS=$T/keys
+export ATOLL_LOG=info
+unset ATOLL_COORDINATOR ATOLL_API_KEY
+
+# ---------------------------------------------------------------- setup
+run "$ATOLL" sim init --dir "$T/root" >/dev/null 2>&1 || { echo "FAIL: sim init"; exit 1; }
+run "$ATOLL" policy init --sim-root "$T/root/sim-root.pub.pem" --enclave "$ENC" --max-age 20 \
+	>"$T/policy.json" 2>/dev/null || { echo "FAIL: policy init"; exit 1; }
+# a policy that pins another build: refuses this enclave
+cp "$ENC" "$T/other-enclave"; printf 'x' >>"$T/other-enclave"
+run "$ATOLL" policy init --sim-root "$T/root/sim-root.pub.pem" --enclave "$T/other-enclave" \
+	>"$T/other-policy.json" 2>/dev/null || { echo "FAIL: other policy"; exit 1; }
+run "$ATOLL" train classifier --csv "$SRC/data/breast_cancer.csv" --out "$T/model.json" \
+	>/dev/null 2>&1 || { echo "FAIL: train classifier"; exit 1; }
+
+DB=$T/coord.db
+run "$CO" tenant add alice --db "$DB" >"$T/alice.key" 2>/dev/null || bad "tenant add"
+run "$CO" island add isl-1 --db "$DB" >"$T/isl.tok" 2>/dev/null || bad "island add"
+run "$CO" workload add --db "$DB" --id echo1 --kind echo --tee sim >/dev/null 2>&1 ||
+	bad "workload add echo"
+run "$CO" workload add --db "$DB" --id bc --kind classifier --model "$T/model.json" --tee sim \
+	>/dev/null 2>&1 || bad "workload add classifier"
+KEY=$(cat "$T/alice.key")
+"$CO" serve --listen 127.0.0.1:0 --db "$DB" --policy "$T/policy.json" --maint-s 1 \
+	>"$T/coord.out" 2>"$T/coord.log" &
+PIDS+=($!)
+wait_grep '^listening on ' "$T/coord.out" 20 || { echo "FAIL: coordinator did not start";
+	cat "$T/coord.log"; exit 1; }
+URL="http://127.0.0.1:$(sed -n 's/^listening on //p' "$T/coord.out")"
+
+# ---------------------------------------------------------------- island usage
+expect 0 "atoll-island --help" "$ISL" --help
+expect 2 "atoll-island without --token" "$ISL" --coordinator "$URL" --tee sim --sim-root "$T/root"
+expect 2 "atoll-island with a missing enclave" "$ISL" --coordinator "$URL" --token x --tee sim \
+	--sim-root "$T/root" --enclave "$T/nope"
+expect 1 "atoll-island with a wrong token" "$ISL" --coordinator "$URL" --token "it_$(printf '%064d' 0)" \
+	--tee sim --sim-root "$T/root" --cache "$T/cache-x" --lease-wait 1
+check "  says the token was refused" grep -q "refused the island token" "$T/err"
+
+"$ISL" --coordinator "$URL" --token "$(cat "$T/isl.tok")" --tee sim --sim-root "$T/root" \
+	--cache "$T/cache" --lease-wait 2 --reattest 30 >"$T/island.out" 2>"$T/island.log" &
+ISLAND=$!
+PIDS+=($ISLAND)
+wait_grep 'attested: enclave key' "$T/island.log" 30 || { bad "island attested"; sed 's/^/  /' "$T/island.log"; }
+check "island log has no token" bash -c "! grep -qF '$(cat "$T/isl.tok")' '$T/island.log'"
+
+# ---------------------------------------------------------------- client
+expect 0 "atoll keys create" "$ATOLL" keys create
+check "  prints a ck_ id" grep -qE '^ck_[0-9a-f]{32}$' "$T/out"
+check "  key file mode 0600" [ "$(stat -c %a "$T"/keys/keys/ck_*.json)" = 600 ]
+check "  key store mode 0700" [ "$(stat -c %a "$T/keys")" = 700 ]
+expect 0 "atoll keys list" "$ATOLL" keys list
+check "  no private key printed" bash -c "! grep -q private '$T/out'"
+expect 0 "atoll targets" "$ATOLL" targets --workload echo1 --policy "$T/policy.json" \
+	--coordinator "$URL" --api-key "$KEY"
+check "  the island passes" grep -q '^PASS .*isl-1' "$T/out"
+expect 1 "atoll targets with a policy pinning another build" "$ATOLL" targets --workload echo1 \
+	--policy "$T/other-policy.json" --coordinator "$URL" --api-key "$KEY"
+check "  says why (measurement)" grep -q 'REFUSED.*measurement' "$T/out"
+
+export ATOLL_COORDINATOR=$URL ATOLL_API_KEY=$KEY
+expect 0 "atoll run: echo job" "$ATOLL" run --workload echo1 --text "$SECRET" --policy "$T/policy.json"
+check "  result is the input" [ "$(cat "$T/out")" = "$SECRET" ]
+check "  API key not echoed" bash -c "! grep -qF '$KEY' '$T/err'"
+sed -n 2,4p "$SRC/data/breast_cancer.csv" | cut -d, -f1-30 >"$T/rows.csv"
+expect 0 "atoll run: classifier job (model fetched and cached by the island)" \
+	"$ATOLL" run --workload bc --input "$T/rows.csv" --policy "$T/policy.json"
+check "  predictions" grep -q '"predictions"' "$T/out"
+check "  model cached under its SHA-256" [ -f "$T/cache/$(sha256sum "$T/model.json" | cut -c1-64).model" ]
+
+# the default policy file of the key store
+cp "$T/policy.json" "$T/keys/policy.json"
+expect 0 "atoll submit (default policy file)" "$ATOLL" submit --workload echo1 --text "$SECRET"
+JOB=$(cat "$T/out")
+check "  prints a job id" grep -qE '^job_[0-9a-f]{32}$' "$T/out"
+check "  job record kept 0600" [ "$(stat -c %a "$T/keys/jobs/$JOB.json" 2>/dev/null)" = 600 ]
+check "  record holds no plaintext" bash -c "! grep -qF 'HbA1c' '$T/keys/jobs/$JOB.json'"
+expect 0 "atoll result --wait" "$ATOLL" result "$JOB" --wait --timeout 60
+check "  result is the input" [ "$(cat "$T/out")" = "$SECRET" ]
+expect 0 "atoll result again (reopened from the record)" "$ATOLL" result "$JOB"
+expect 2 "atoll result with a malformed id" "$ATOLL" result nope
+expect 0 "atoll stats --usage" "$ATOLL" stats --usage
+check "  counts the sim host" grep -q '"sim": 1' "$T/out"
+check "  and the tenant's jobs" grep -q '"jobs_done": 3' "$T/out"
+
+# ---------------------------------------------------------------- refusals
+expect 1 "wrong API key" "$ATOLL" run --workload echo1 --text "$SECRET" --policy "$T/policy.json" \
+	--api-key "ak_$(printf '%064d' 0)"
+check "  says 401" grep -q '401' "$T/err"
+check "  no plaintext on stdout" [ ! -s "$T/out" ]
+BEFORE=$(curl -s --max-time 10 -H "Authorization: Bearer $KEY" "$URL/api/v1/usage")
+expect 1 "policy refusing the build" "$ATOLL" run --workload echo1 --text "$SECRET" \
+	--policy "$T/other-policy.json"
+check "  says nothing was submitted" grep -q 'nothing was submitted' "$T/err"
+AFTER=$(curl -s --max-time 10 -H "Authorization: Bearer $KEY" "$URL/api/v1/usage")
+check "  and submitted nothing" [ "$BEFORE" = "$AFTER" ]
+expect 2 "no policy at all" env ATOLL_KEYS="$T/empty" "$ATOLL" run --workload echo1 --text x
+expect 2 "run without a coordinator" env -u ATOLL_COORDINATOR "$ATOLL" run --workload echo1 --text x
+
+# ---------------------------------------------------------------- enclave crash
+OLDKEY=$(grep -o 'attested: enclave key ek_[0-9a-f]*' "$T/island.log" | tail -1 | awk '{print $4}')
+EPID=$(pgrep -P "$ISLAND" -f atoll-enclave | head -1)
+check "the island runs an enclave child" [ -n "$EPID" ]
+kill -KILL "$EPID" 2>/dev/null
+wait_grep 'enclave restarted' "$T/island.log" 30 || bad "island restarted the enclave"
+i=0
+while [ $i -lt 300 ]; do
+	NEWKEY=$(grep -o 'attested: enclave key ek_[0-9a-f]*' "$T/island.log" | tail -1 | awk '{print $4}')
+	[ -n "$NEWKEY" ] && [ "$NEWKEY" != "$OLDKEY" ] && break
+	sleep 0.1; i=$((i + 1))
+done
+check "re-attested with a new enclave key" [ -n "$NEWKEY" ] && [ "$NEWKEY" != "$OLDKEY" ]
+expect 0 "atoll targets after the restart" "$ATOLL" targets --workload echo1
+check "  old key no longer offered" bash -c "! grep -q '$OLDKEY' '$T/out'"
+expect 0 "the next job works" "$ATOLL" run --workload echo1 --text "$SECRET"
+check "  result is the input" [ "$(cat "$T/out")" = "$SECRET" ]
+
+# ---------------------------------------------------------------- plaintext canary
+check "no plaintext in the coordinator's files and logs" \
+	bash -c "! grep -rqaF 'HbA1c' '$T/coord.log' '$T/coord.out' '$T/island.log' '$T/island.out' $T/coord.db*"
+
+# ---------------------------------------------------------------- clean stop
+EPID2=$(pgrep -P "$ISLAND" -f atoll-enclave | head -1)
+kill -TERM "$ISLAND"
+i=0
+while kill -0 "$ISLAND" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+check "island stops on SIGTERM" bash -c "! kill -0 $ISLAND 2>/dev/null"
+wait "$ISLAND"; check "  with exit 0" [ $? = 0 ]
+check "  and its enclave is gone" bash -c "[ -n '$EPID2' ] && ! kill -0 '$EPID2' 2>/dev/null"
+
+if [ "$FAILS" != 0 ]; then
+	echo "--- island log"; tail -30 "$T/island.log"
+	echo "--- coordinator log"; tail -20 "$T/coord.log"
+	echo "$FAILS check(s) failed"; exit 1
+fi
+echo "all platform checks passed"
