@@ -28,6 +28,7 @@
 #include "atoll/json.h"
 #include "atoll/log.h"
 #include "atoll/secmem.h"
+#include "crypto/envelope_stream.h"
 #include "crypto/envelope_text.h"
 #include "crypto/ossl.h"
 
@@ -159,9 +160,14 @@ struct parsed {
 	uint8_t enc[ATL_ENV_RECIPIENTS_MAX][ATL_HPKE_ENC_LEN];
 	uint8_t wrapped[ATL_ENV_RECIPIENTS_MAX][WRAPPED_LEN];
 	uint8_t nonce[ATL_ENV_NONCE_LEN];
-	uint8_t *ct; /* ciphertext || tag: secret memory when ct_secret, else malloc'd */
-	size_t ct_len;
-	bool ct_secret;
+	/* The ciphertext's base64 text: a view into the caller's JSON text, or
+	 * ct_text_own when jansson had to unescape it. Decoded (and decrypted)
+	 * only when opening, chunk by chunk (envelope_stream.h). */
+	const char *ct_text;
+	size_t ct_text_len;
+	char *ct_text_own;
+	size_t ct_len; /* decoded: ciphertext || tag */
+	uint8_t tag[ATL_AEAD_TAG_LEN];
 	uint8_t *aad; /* malloc'd canonical header */
 	size_t aad_len;
 };
@@ -214,7 +220,7 @@ static enum atl_err envelope_digest(const struct parsed *p, uint8_t out[32])
 	ATL_TRY(atl_hash_new(ATL_HASH_SHA256, &h));
 	ATL_TRY(atl_hash_update(h, p->aad, p->aad_len));
 	ATL_TRY(atl_hash_update(h, len_be, sizeof(len_be)));
-	ATL_TRY(atl_hash_update(h, p->ct + p->ct_len - ATL_AEAD_TAG_LEN, ATL_AEAD_TAG_LEN));
+	ATL_TRY(atl_hash_update(h, p->tag, ATL_AEAD_TAG_LEN));
 	ATL_TRY(atl_hash_final(h, out));
 	rc = ATL_OK;
 out:
@@ -225,10 +231,7 @@ out:
 static void parsed_free(struct parsed *p)
 {
 	json_decref(p->root);
-	if (p->ct_secret)
-		atl_secret_free(p->ct);
-	else
-		free(p->ct);
+	free(p->ct_text_own);
 	free(p->aad);
 	memset(p, 0, sizeof(*p));
 }
@@ -272,28 +275,62 @@ static enum atl_err get_id(const json_t *obj, const char *key, char *out)
 	return ATL_OK;
 }
 
-/* The base64 member `key` of obj, which may have been cut out of the text
- * jansson saw: then its content is json[start, end) and the parsed member
- * must be the empty string left in its place. */
+/* The base64 text of member `key` of obj, which may have been cut out of
+ * the text jansson saw: then its content is json[start, end) and the parsed
+ * member must be the empty string left in its place. Else (escaped, rare) a
+ * copy of jansson's unescaped string goes to *own_out. Checks the length and
+ * padding form and the decoded size against max (ATL_E_LIMIT), and decodes
+ * the last 16 bytes (the AEAD tag) into tag; the rest of the content is
+ * checked later (atl_envstream_*). */
 static enum atl_err get_big_b64(const json_t *obj, const char *key, const char *json, bool cut,
-				size_t start, size_t end, size_t max, bool secret, uint8_t **out,
-				size_t *out_len)
+				size_t start, size_t end, size_t max, const char **text_out,
+				size_t *text_len_out, char **own_out, size_t *n_out,
+				uint8_t tag[ATL_AEAD_TAG_LEN])
 {
-	const char *s;
+	const char *s, *t;
+	uint8_t tail[24];
+	size_t len, n = 0, g0, got = 0;
 	enum atl_err rc = fmt(atl_json_get_str(obj, key, &s));
 
-	*out = NULL;
-	*out_len = 0;
+	*text_out = NULL;
+	*text_len_out = *n_out = 0;
+	*own_out = NULL;
 	if (rc != ATL_OK)
 		return rc;
+	len = json_string_length(json_object_get(obj, key));
 	if (cut) {
-		if (json_string_length(json_object_get(obj, key)) != 0)
+		if (len != 0)
 			return ATL_E_INTERNAL;
-		return atl_envtext_b64_decode(json + start, end - start, max, secret, out,
-					      out_len);
+		t = json + start;
+		len = end - start;
+	} else {
+		t = s;
 	}
-	return atl_envtext_b64_decode(s, json_string_length(json_object_get(obj, key)), max,
-				      secret, out, out_len);
+	ATL_TRY(atl_envtext_b64_decoded_len(t, len, &n));
+	if (n > max)
+		return ATL_E_LIMIT;
+	if (n < ATL_AEAD_TAG_LEN)
+		return ATL_E_FORMAT;
+	/* The groups that hold the tag: from group (n - 16) / 3 to the end,
+	 * at most 18 bytes from at most 24 characters. */
+	g0 = (n - ATL_AEAD_TAG_LEN) / 3;
+	ATL_TRY(atl_envtext_b64_decode_part(t + 4 * g0, len - 4 * g0, true, tail, &got));
+	if (got != n - 3 * g0 || got < ATL_AEAD_TAG_LEN)
+		return ATL_E_INTERNAL;
+	memcpy(tag, tail + got - ATL_AEAD_TAG_LEN, ATL_AEAD_TAG_LEN);
+	if (!cut) {
+		*own_out = malloc(len + 1);
+		if (*own_out == NULL)
+			return ATL_E_NOMEM;
+		memcpy(*own_out, s, len);
+		t = *own_out;
+	}
+	*text_out = t;
+	*text_len_out = len;
+	*n_out = n;
+	rc = ATL_OK;
+out:
+	return rc;
 }
 
 static enum atl_err parse_recipients(const json_t *arr, struct parsed *p)
@@ -335,9 +372,11 @@ static enum atl_err parse_recipients(const json_t *arr, struct parsed *p)
 	return ATL_OK;
 }
 
-/* Parse and validate; nothing is authenticated yet. With ct_secret the
- * ciphertext is decoded into secret memory, to be decrypted in place. */
-static enum atl_err parse(const char *json, size_t json_len, bool ct_secret, struct parsed *p)
+/* Parse and validate; nothing is authenticated yet. The ciphertext text is
+ * checked for form and size and its tag decoded; with check_all (inspect)
+ * all of its content is checked too, else the opener checks it while it
+ * decodes (json must then stay valid until then). */
+static enum atl_err parse(const char *json, size_t json_len, bool check_all, struct parsed *p)
 {
 	static const char *const keys[] = {"v",          "suite",      "workload_id",
 					   "key_id",     "created_at", "recipients",
@@ -391,13 +430,11 @@ static enum atl_err parse(const char *json, size_t json_len, bool ct_secret, str
 	}
 	ATL_TRY(parse_recipients(json_object_get(p->root, "recipients"), p));
 	ATL_TRY(get_b64_exact(p->root, "nonce", p->nonce, ATL_ENV_NONCE_LEN));
-	p->ct_secret = ct_secret;
 	ATL_TRY(get_big_b64(p->root, "ciphertext", json, cut != NULL, ct_start, ct_end,
-			    ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN, ct_secret, &p->ct, &p->ct_len));
-	if (p->ct_len < ATL_AEAD_TAG_LEN) {
-		rc = ATL_E_FORMAT;
-		goto out;
-	}
+			    ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN, &p->ct_text, &p->ct_text_len,
+			    &p->ct_text_own, &p->ct_len, p->tag));
+	if (check_all)
+		ATL_TRY(atl_envstream_check_b64(p->ct_text, p->ct_text_len));
 	/* The text is no longer needed; free it before decrypting. */
 	json_decref(p->root);
 	p->root = NULL;
@@ -420,11 +457,12 @@ struct env_out {
 	const char (*kids)[ATL_KEY_ID_LEN];
 	const uint8_t (*enc)[ATL_HPKE_ENC_LEN];
 	const uint8_t (*wrapped)[WRAPPED_LEN];
-	const uint8_t *nonce, *ct;
-	size_t ct_len;
+	const uint8_t *nonce;
+	size_t ct_len; /* ciphertext || tag */
+	size_t ct_at;  /* out: where its base64 goes (written by the caller) */
 };
 
-static void emit_envelope(struct atl_envtext_out *o, const struct env_out *e)
+static void emit_envelope(struct atl_envtext_out *o, struct env_out *e)
 {
 	char num[32];
 
@@ -450,17 +488,21 @@ static void emit_envelope(struct atl_envtext_out *o, const struct env_out *e)
 	atl_envtext_puts(o, "],\"nonce\":\"");
 	atl_envtext_put_b64(o, e->nonce, ATL_ENV_NONCE_LEN);
 	atl_envtext_puts(o, "\",\"ciphertext\":\"");
-	atl_envtext_put_b64(o, e->ct, e->ct_len);
+	e->ct_at = atl_envtext_skip(o, atl_envtext_b64_len(e->ct_len));
 	atl_envtext_puts(o, "\"}");
 }
 
-static void emit_result(struct atl_envtext_out *o, const uint8_t *nonce, const uint8_t *ct, size_t ct_len)
+/* Returns where the ciphertext's base64 goes. */
+static size_t emit_result(struct atl_envtext_out *o, const uint8_t *nonce, size_t ct_len)
 {
+	size_t at;
+
 	atl_envtext_puts(o, "{\"v\":1,\"nonce\":\"");
 	atl_envtext_put_b64(o, nonce, ATL_ENV_NONCE_LEN);
 	atl_envtext_puts(o, "\",\"ciphertext\":\"");
-	atl_envtext_put_b64(o, ct, ct_len);
+	at = atl_envtext_skip(o, atl_envtext_b64_len(ct_len));
 	atl_envtext_puts(o, "\"}");
+	return at;
 }
 
 /* ---- seal ---------------------------------------------------------------- */
@@ -476,8 +518,8 @@ enum atl_err atl_env_seal(const struct atl_env_recipient *recipients, size_t n,
 	uint8_t enc[ATL_ENV_RECIPIENTS_MAX][ATL_HPKE_ENC_LEN];
 	uint8_t wrapped[ATL_ENV_RECIPIENTS_MAX][WRAPPED_LEN];
 	struct parsed hdr;
-	uint8_t *dek = NULL, *ct = NULL, *waad = NULL;
-	size_t ct_len = 0, waad_len = 0, len = 0;
+	uint8_t *dek = NULL, *waad = NULL;
+	size_t waad_len = 0, len = 0;
 	struct atl_envtext_out o = {0};
 	enum atl_err rc = ATL_E_INTERNAL;
 
@@ -545,15 +587,6 @@ enum atl_err atl_env_seal(const struct atl_env_recipient *recipients, size_t n,
 	memcpy(hdr.wrapped, wrapped, sizeof(wrapped[0]) * n);
 	ATL_TRY(header_aad(&hdr, &hdr.aad, &hdr.aad_len));
 
-	ct = malloc(pt_len + ATL_AEAD_TAG_LEN);
-	if (ct == NULL) {
-		rc = ATL_E_NOMEM;
-		goto out;
-	}
-	ATL_TRY(atl_aead_seal(ATL_AEAD_AES256_GCM, dek, ATL_ENV_DEK_LEN, hdr.nonce,
-			      ATL_ENV_NONCE_LEN, hdr.aad, hdr.aad_len, pt, pt_len, ct,
-			      pt_len + ATL_AEAD_TAG_LEN, &ct_len));
-
 	struct env_out e = {.suite = sname,
 			    .workload_id = workload_id,
 			    .key_id = key_id,
@@ -563,8 +596,7 @@ enum atl_err atl_env_seal(const struct atl_env_recipient *recipients, size_t n,
 			    .enc = (const uint8_t (*)[ATL_HPKE_ENC_LEN])enc,
 			    .wrapped = (const uint8_t (*)[WRAPPED_LEN])wrapped,
 			    .nonce = hdr.nonce,
-			    .ct = ct,
-			    .ct_len = ct_len};
+			    .ct_len = pt_len + ATL_AEAD_TAG_LEN};
 	emit_envelope(&o, &e); /* measure */
 	len = o.pos;
 	if (len > ATL_ENV_SIZE_MAX) {
@@ -581,6 +613,9 @@ enum atl_err atl_env_seal(const struct atl_env_recipient *recipients, size_t n,
 		rc = ATL_E_INTERNAL;
 		goto out;
 	}
+	/* The payload is encrypted straight into its base64 in the text. */
+	ATL_TRY(atl_envstream_seal_b64(dek, hdr.nonce, hdr.aad, hdr.aad_len, pt, pt_len,
+				       o.buf + e.ct_at));
 	o.buf[len] = '\0';
 	*json_out = o.buf;
 	o.buf = NULL;
@@ -594,13 +629,21 @@ out:
 	atl_wipe(wrapped, sizeof(wrapped));
 	atl_secret_free(dek);
 	free(o.buf);
-	free(ct);
 	free(waad);
 	parsed_free(&hdr);
 	return rc;
 }
 
 /* ---- open ---------------------------------------------------------------- */
+
+/* The error for an envelope this key cannot open: ATL_E_FORMAT when its
+ * ciphertext text is malformed (as when the key can open it: the result
+ * does not depend on the key), else ATL_E_AUTH. */
+static enum atl_err auth_or_format(const struct parsed *p)
+{
+	return atl_envstream_check_b64(p->ct_text, p->ct_text_len) == ATL_OK ? ATL_E_AUTH
+									      : ATL_E_FORMAT;
+}
 
 enum atl_err atl_env_inspect(const char *json, size_t json_len, struct atl_env_info *info_out)
 {
@@ -610,7 +653,7 @@ enum atl_err atl_env_inspect(const char *json, size_t json_len, struct atl_env_i
 	if (info_out == NULL)
 		return ATL_E_ARG;
 	memset(info_out, 0, sizeof(*info_out));
-	rc = parse(json, json_len, false, &p);
+	rc = parse(json, json_len, true, &p);
 	if (rc != ATL_OK)
 		return rc;
 	*info_out = p.info;
@@ -641,7 +684,7 @@ enum atl_err atl_env_open(const char *json, size_t json_len, const struct atl_kp
 		memset(info_out, 0, sizeof(*info_out));
 	if (pt_out == NULL || pt_len_out == NULL || kp == NULL || kp->priv == NULL)
 		return ATL_E_ARG;
-	ATL_TRY(parse(json, json_len, true, &p));
+	ATL_TRY(parse(json, json_len, false, &p));
 
 	/* Our entry, under either prefix. Public data: plain compares. */
 	ATL_TRY(atl_key_id("ek_", kp->pub, ek));
@@ -651,7 +694,7 @@ enum atl_err atl_env_open(const char *json, size_t json_len, const struct atl_kp
 			idx = i;
 	if (idx == SIZE_MAX) {
 		atl_debug("no recipient entry for key %s", ek);
-		rc = ATL_E_AUTH;
+		rc = auth_or_format(&p);
 		goto out;
 	}
 
@@ -670,22 +713,25 @@ enum atl_err atl_env_open(const char *json, size_t json_len, const struct atl_kp
 				  waad_len, p.wrapped[idx], WRAPPED_LEN, dek, ATL_ENV_DEK_LEN,
 				  &dek_len);
 	if (rc != ATL_OK || dek_len != ATL_ENV_DEK_LEN) {
-		rc = rc == ATL_E_NOMEM ? rc : ATL_E_AUTH;
+		rc = rc == ATL_E_NOMEM ? rc : auth_or_format(&p);
 		goto out;
 	}
 
-	/* Decrypt the payload in place (the ciphertext was decoded into secret
-	 * memory); released only if the tag over the whole canonical header
-	 * verifies, else atl_aead_open wipes it. */
-	rc = atl_aead_open(ATL_AEAD_AES256_GCM, dek, ATL_ENV_DEK_LEN, p.nonce, ATL_ENV_NONCE_LEN,
-			   p.aad, p.aad_len, p.ct, p.ct_len, p.ct, p.ct_len - ATL_AEAD_TAG_LEN,
-			   &pt_len);
-	if (rc != ATL_OK) {
-		rc = rc == ATL_E_NOMEM ? rc : ATL_E_AUTH;
+	/* Decode the ciphertext into secret memory and decrypt it there, chunk
+	 * by chunk; released only if the tag over the whole canonical header
+	 * verifies, else atl_envstream_open_b64 wipes it. Bad base64 anywhere
+	 * is ATL_E_FORMAT (it is found before the tag is checked). */
+	pt = atl_secret_alloc(p.ct_len);
+	if (pt == NULL) {
+		rc = ATL_E_NOMEM;
 		goto out;
 	}
-	pt = p.ct;
-	p.ct = NULL;
+	rc = atl_envstream_open_b64(dek, p.nonce, p.aad, p.aad_len, p.ct_text, p.ct_text_len, pt,
+				    p.ct_len, &pt_len);
+	if (rc != ATL_OK) {
+		rc = rc == ATL_E_NOMEM || rc == ATL_E_FORMAT ? rc : ATL_E_AUTH;
+		goto out;
+	}
 
 	/* Authentic: now freshness and replay (DESIGN §3). Recording only
 	 * authentic envelopes keeps forgeries from filling the cache. */
@@ -769,8 +815,8 @@ enum atl_err atl_env_result_seal(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 				 char **json_out, size_t *json_len_out)
 {
 	uint8_t key[32], nonce[ATL_ENV_NONCE_LEN];
-	uint8_t *aad = NULL, *ct = NULL;
-	size_t aad_len = 0, ct_len = 0, len;
+	uint8_t *aad = NULL;
+	size_t aad_len = 0, len, ct_at;
 	struct atl_envtext_out o = {0};
 	enum atl_err rc = ATL_E_INTERNAL;
 
@@ -787,25 +833,20 @@ enum atl_err atl_env_result_seal(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 	ATL_TRY(result_key(dek, job_id, key));
 	ATL_TRY(result_aad(job_id, workload_id, &aad, &aad_len));
 	ATL_TRY(atl_random(nonce, sizeof(nonce)));
-	ct = malloc(pt_len + ATL_AEAD_TAG_LEN);
-	if (ct == NULL) {
-		rc = ATL_E_NOMEM;
-		goto out;
-	}
-	ATL_TRY(atl_aead_seal(ATL_AEAD_AES256_GCM, key, sizeof(key), nonce, sizeof(nonce), aad,
-			      aad_len, pt, pt_len, ct, pt_len + ATL_AEAD_TAG_LEN, &ct_len));
-	emit_result(&o, nonce, ct, ct_len);
+	(void)emit_result(&o, nonce, pt_len + ATL_AEAD_TAG_LEN); /* measure */
 	len = o.pos;
 	o = (struct atl_envtext_out){.buf = malloc(len + 1), .cap = len};
 	if (o.buf == NULL) {
 		rc = ATL_E_NOMEM;
 		goto out;
 	}
-	emit_result(&o, nonce, ct, ct_len);
+	ct_at = emit_result(&o, nonce, pt_len + ATL_AEAD_TAG_LEN);
 	if (o.overflow || o.pos != len) {
 		rc = ATL_E_INTERNAL;
 		goto out;
 	}
+	/* Encrypted straight into its base64 in the text. */
+	ATL_TRY(atl_envstream_seal_b64(key, nonce, aad, aad_len, pt, pt_len, o.buf + ct_at));
 	o.buf[len] = '\0';
 	*json_out = o.buf;
 	o.buf = NULL;
@@ -814,7 +855,6 @@ enum atl_err atl_env_result_seal(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 out:
 	atl_wipe(key, sizeof(key));
 	free(o.buf);
-	free(ct);
 	free(aad);
 	return rc;
 }
@@ -825,10 +865,12 @@ enum atl_err atl_env_result_open(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 {
 	static const char *const keys[] = {"v", "nonce", "ciphertext", NULL};
 	json_t *root = NULL;
-	uint8_t key[32], nonce[ATL_ENV_NONCE_LEN];
-	uint8_t *aad = NULL, *ct = NULL, *pt = NULL;
-	char *cut = NULL;
-	size_t aad_len = 0, ct_len = 0, pt_len = 0, cut_len = 0, ct_start = 0, ct_end = 0;
+	uint8_t key[32], nonce[ATL_ENV_NONCE_LEN], tag[ATL_AEAD_TAG_LEN];
+	uint8_t *aad = NULL, *pt = NULL;
+	char *cut = NULL, *ct_own = NULL;
+	const char *ct_text = NULL;
+	size_t aad_len = 0, ct_len = 0, ct_text_len = 0, pt_len = 0, cut_len = 0, ct_start = 0,
+	       ct_end = 0;
 	int64_t v;
 	enum atl_err rc = ATL_E_INTERNAL;
 
@@ -857,24 +899,25 @@ enum atl_err atl_env_result_open(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 	}
 	ATL_TRY(get_b64_exact(root, "nonce", nonce, sizeof(nonce)));
 	ATL_TRY(get_big_b64(root, "ciphertext", json, cut != NULL, ct_start, ct_end,
-			    ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN, true, &ct, &ct_len));
-	if (ct_len < ATL_AEAD_TAG_LEN) {
-		rc = ATL_E_FORMAT;
-		goto out;
-	}
+			    ATL_ENV_PAYLOAD_MAX + ATL_AEAD_TAG_LEN, &ct_text, &ct_text_len, &ct_own,
+			    &ct_len, tag));
 	json_decref(root);
 	root = NULL;
 	ATL_TRY(result_key(dek, job_id, key));
 	ATL_TRY(result_aad(job_id, workload_id, &aad, &aad_len));
-	/* In place: ct is secret memory (atl_aead_open wipes it on failure). */
-	rc = atl_aead_open(ATL_AEAD_AES256_GCM, key, sizeof(key), nonce, sizeof(nonce), aad,
-			   aad_len, ct, ct_len, ct, ct_len - ATL_AEAD_TAG_LEN, &pt_len);
-	if (rc != ATL_OK) {
-		rc = rc == ATL_E_NOMEM ? rc : ATL_E_AUTH;
+	/* Decoded into secret memory and decrypted there chunk by chunk; wiped
+	 * unless the tag verifies. Bad base64 anywhere is ATL_E_FORMAT. */
+	pt = atl_secret_alloc(ct_len);
+	if (pt == NULL) {
+		rc = ATL_E_NOMEM;
 		goto out;
 	}
-	pt = ct;
-	ct = NULL;
+	rc = atl_envstream_open_b64(key, nonce, aad, aad_len, ct_text, ct_text_len, pt, ct_len,
+				    &pt_len);
+	if (rc != ATL_OK) {
+		rc = rc == ATL_E_NOMEM || rc == ATL_E_FORMAT ? rc : ATL_E_AUTH;
+		goto out;
+	}
 	*pt_out = pt;
 	pt = NULL;
 	*pt_len_out = pt_len;
@@ -884,7 +927,7 @@ out:
 	atl_secret_free(pt);
 	json_decref(root);
 	free(cut);
-	atl_secret_free(ct);
+	free(ct_own);
 	free(aad);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include "atoll/json.h"
 #include "atoll/limits.h"
 #include "atoll/secmem.h"
+#include "crypto/envelope_stream.h"
 #include "crypto/envelope_text.h"
 
 #define T0 1763884800 /* 2025-11-23T08:00:00Z */
@@ -958,6 +959,172 @@ static void test_b64_strict_forms(void **state)
 	assert_int_equal(b64_check_decode(big, 68), ATL_OK);
 }
 
+/* ---- AES-256-GCM straight into and out of base64 (envelope_stream.c):
+ * the same bytes as atl_aead_seal + base64, at lengths around the chunk
+ * size (48 KiB of plaintext, 64 KiB of text). ---- */
+
+static void test_stream_matches_aead(void **state)
+{
+	static const size_t lens[] = {0,         1,         15,        16,        17,
+				      49152 - 17, 49152 - 16, 49152 - 15, 49152,     49153,
+				      98304 - 16, 98304,      98304 + 1, 200000,    262144};
+	uint8_t key[32], nonce[12], aad[40];
+	const size_t max = 262144;
+	uint8_t *pt = malloc(max), *ct = malloc(max + 16), *back = malloc(max + 16);
+	char *text = malloc(atl_envtext_b64_len(max + 16) + 1), *ref = NULL;
+
+	(void)state;
+	assert_non_null(pt);
+	assert_non_null(ct);
+	assert_non_null(back);
+	assert_non_null(text);
+	memset(key, 0x3c, sizeof(key));
+	memset(nonce, 0x5a, sizeof(nonce));
+	memset(aad, 0x11, sizeof(aad));
+	for (size_t i = 0; i < max; i++)
+		pt[i] = (uint8_t)(i * 7 + (i >> 9));
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		size_t n = lens[k], ct_len = 0, tl = atl_envtext_b64_len(n + 16), got = 99;
+
+		assert_int_equal(atl_aead_seal(ATL_AEAD_AES256_GCM, key, 32, nonce, 12, aad,
+					       sizeof(aad), pt, n, ct, n + 16, &ct_len),
+				 ATL_OK);
+		assert_int_equal(atl_b64_encode(ct, ct_len, ATL_B64_STD, &ref), ATL_OK);
+		memset(text, '#', tl + 1);
+		assert_int_equal(atl_envstream_seal_b64(key, nonce, aad, sizeof(aad), pt, n, text),
+				 ATL_OK);
+		assert_int_equal(text[tl], '#'); /* exactly tl characters written */
+		assert_int_equal(strlen(ref), tl);
+		assert_memory_equal(text, ref, tl);
+		free(ref);
+		ref = NULL;
+		assert_int_equal(atl_envstream_check_b64(text, tl), ATL_OK);
+		assert_int_equal(atl_envstream_open_b64(key, nonce, aad, sizeof(aad), text, tl, back,
+							n + 16, &got),
+				 ATL_OK);
+		assert_int_equal(got, n);
+		assert_memory_equal(back, pt, n);
+		/* Wrong AAD, or a changed character near the end (tag) or in the
+		 * first chunk: ATL_E_AUTH and the output wiped. */
+		aad[0] ^= 1;
+		memset(back, 0x77, n + 16);
+		assert_int_equal(atl_envstream_open_b64(key, nonce, aad, sizeof(aad), text, tl, back,
+							n + 16, &got),
+				 ATL_E_AUTH);
+		aad[0] ^= 1;
+		assert_int_equal(got, 0);
+		for (size_t i = 0; i < n + 16; i++)
+			assert_int_equal(back[i], 0);
+		for (size_t at = 0; at < tl; at += tl / 3 + 1) {
+			char orig = text[at];
+			text[at] = orig == 'A' ? 'B' : 'A';
+			if (at == tl - 1 || (at == tl - 2 && text[tl - 1] == '='))
+				text[at] = orig; /* padding: covered by the forms tests */
+			if (text[at] != orig) {
+				enum atl_err rc = atl_envstream_open_b64(key, nonce, aad, sizeof(aad), text,
+									 tl, back, n + 16, &got);
+				/* A changed padding-bit character is FORMAT, else AUTH. */
+				assert_true(rc == ATL_E_AUTH || rc == ATL_E_FORMAT);
+				assert_int_equal(got, 0);
+			}
+			text[at] = orig;
+		}
+		/* A bad character anywhere (also after chunks already decrypted):
+		 * ATL_E_FORMAT, output wiped. */
+		if (tl > 8) {
+			char orig = text[tl - 8];
+			text[tl - 8] = '*';
+			memset(back, 0x77, n + 16);
+			assert_int_equal(atl_envstream_check_b64(text, tl), ATL_E_FORMAT);
+			assert_int_equal(atl_envstream_open_b64(key, nonce, aad, sizeof(aad), text, tl,
+								back, n + 16, &got),
+					 ATL_E_FORMAT);
+			for (size_t i = 0; i < n + 16; i++)
+				assert_int_equal(back[i], 0);
+			text[tl - 8] = orig;
+		}
+	}
+	/* Too short for a tag, bad length, small output: refused. */
+	{
+		size_t got = 99;
+		assert_int_equal(atl_envstream_open_b64(key, nonce, NULL, 0, "AAAA", 4, back, 16,
+							&got),
+				 ATL_E_FORMAT);
+		assert_int_equal(atl_envstream_open_b64(key, nonce, NULL, 0, "AAAAA", 5, back, 16,
+							&got),
+				 ATL_E_FORMAT);
+		assert_int_equal(atl_envstream_open_b64(key, nonce, NULL, 0,
+							"AAAAAAAAAAAAAAAAAAAAAA==", 24, back, 15,
+							&got),
+				 ATL_E_ARG);
+		assert_int_equal(got, 0);
+	}
+	free(pt);
+	free(ct);
+	free(back);
+	free(text);
+}
+
+/* Envelopes and results around the chunk sizes open to the same payload;
+ * a malformed ciphertext text is ATL_E_FORMAT whichever key opens it. */
+static void test_stream_sizes_and_precedence(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t lens[] = {0, 1, 49136, 49137, 49152, 65536, 98288, 98289, 300001};
+	struct atl_env_recipient r = {{0}, "ek_"};
+	uint8_t *big = malloc(300001), *dek = NULL;
+
+	assert_non_null(big);
+	for (size_t i = 0; i < 300001; i++)
+		big[i] = (uint8_t)(i * 13 + 5);
+	memcpy(r.pub, f->e1.pub, sizeof(r.pub));
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		char *json = NULL, *res = NULL, *p;
+		size_t len = 0, res_len = 0, pt_len = 0;
+		uint8_t *pt = NULL;
+
+		assert_int_equal(atl_env_seal(&r, 1, "wl", "ck_1", T0, big, lens[k], &json, &len,
+					      &dek),
+				 ATL_OK);
+		assert_int_equal(atl_env_open(json, len, &f->e1, T0, NULL, &pt, &pt_len, NULL, NULL),
+				 ATL_OK);
+		assert_int_equal(pt_len, lens[k]);
+		assert_memory_equal(pt, big, lens[k]);
+		atl_secret_free(pt);
+		pt = NULL;
+		assert_int_equal(atl_env_result_seal(dek, "job", "wl", big, lens[k], &res, &res_len),
+				 ATL_OK);
+		assert_int_equal(atl_env_result_open(dek, "job", "wl", res, res_len, &pt, &pt_len),
+				 ATL_OK);
+		assert_int_equal(pt_len, lens[k]);
+		assert_memory_equal(pt, big, lens[k]);
+		atl_secret_free(pt);
+		pt = NULL;
+		/* A '*' early in the ciphertext text: FORMAT for the recipient,
+		 * for a stranger and for inspect alike; the result too. */
+		p = strstr(json, "\"ciphertext\":\"");
+		assert_non_null(p);
+		p[14] = '*';
+		assert_int_equal(try_open(json, len, &f->e1, T0, NULL), ATL_E_FORMAT);
+		assert_int_equal(try_open(json, len, &f->stranger, T0, NULL), ATL_E_FORMAT);
+		{
+			struct atl_env_info info;
+			assert_int_equal(atl_env_inspect(json, len, &info), ATL_E_FORMAT);
+		}
+		p = strstr(res, "\"ciphertext\":\"");
+		assert_non_null(p);
+		p[14] = '*';
+		assert_int_equal(atl_env_result_open(dek, "job", "wl", res, res_len, &pt, &pt_len),
+				 ATL_E_FORMAT);
+		assert_null(pt);
+		atl_secret_free(dek);
+		dek = NULL;
+		free(json);
+		free(res);
+	}
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -977,6 +1144,8 @@ int main(void)
 		cmocka_unit_test(test_b64_paths_agree),
 		cmocka_unit_test(test_b64_every_byte_everywhere),
 		cmocka_unit_test(test_b64_strict_forms),
+		cmocka_unit_test(test_stream_matches_aead),
+		cmocka_unit_test_setup_teardown(test_stream_sizes_and_precedence, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
