@@ -446,7 +446,7 @@ enum atl_err atl_island_run(const struct atl_island_opts *opts, volatile sig_ato
 	while (!*stop) {
 		json_t *j = NULL;
 		char path[64], err[320];
-		int64_t now;
+		int64_t now, t0;
 		long st = 0;
 		int w;
 		enum atl_err crc;
@@ -499,6 +499,7 @@ enum atl_err atl_island_run(const struct atl_island_opts *opts, volatile sig_ato
 		if (w < 0)
 			w = 0;
 		snprintf(path, sizeof(path), "/api/v1/islands/lease?wait=%d", w);
+		t0 = atl_time_mono_ms();
 		crc = isl_call(&is, "GET", path, NULL, &st, &j);
 		if (crc != ATL_OK) {
 			net_backoff = grow(net_backoff, NET_BACKOFF_MIN_MS);
@@ -513,7 +514,12 @@ enum atl_err atl_island_run(const struct atl_island_opts *opts, volatile sig_ato
 		if (st == 200 && json_is_object(j)) {
 			run_job(&is, j);
 		} else if (st == 204) {
-			/* nothing arrived: poll again */
+			/* nothing arrived: poll again, but never in a tight loop
+			 * against a coordinator that answers at once */
+			if (atl_time_mono_ms() - t0 < (int64_t)w * 500 && !nap(&is, 500)) {
+				json_decref(j);
+				break;
+			}
 		} else if (st == 401 || st == 403) {
 			enum verdict v = fatal_status(st, j);
 			if (v == V_FATAL_AUTH || v == V_FATAL_DISABLED) {

@@ -151,7 +151,7 @@ expect 2 "run without a coordinator" env -u ATOLL_COORDINATOR "$ATOLL" run --wor
 
 # ---------------------------------------------------------------- enclave crash
 OLDKEY=$(grep -o 'attested: enclave key ek_[0-9a-f]*' "$T/island.log" | tail -1 | awk '{print $4}')
-EPID=$(pgrep -P "$ISLAND" -f atoll-enclave | head -1)
+EPID=$(pgrep -P "$ISLAND" -x atoll-enclave | head -1)
 check "the island runs an enclave child" [ -n "$EPID" ]
 kill -KILL "$EPID" 2>/dev/null
 wait_grep 'enclave restarted' "$T/island.log" 30 || bad "island restarted the enclave"
@@ -161,7 +161,7 @@ while [ $i -lt 300 ]; do
 	[ -n "$NEWKEY" ] && [ "$NEWKEY" != "$OLDKEY" ] && break
 	sleep 0.1; i=$((i + 1))
 done
-check "re-attested with a new enclave key" [ -n "$NEWKEY" ] && [ "$NEWKEY" != "$OLDKEY" ]
+check "re-attested with a new enclave key" [ -n "$NEWKEY" -a "$NEWKEY" != "$OLDKEY" ]
 expect 0 "atoll targets after the restart" "$ATOLL" targets --workload echo1
 check "  old key no longer offered" bash -c "! grep -q '$OLDKEY' '$T/out'"
 expect 0 "the next job works" "$ATOLL" run --workload echo1 --text "$SECRET"
@@ -172,7 +172,7 @@ check "no plaintext in the coordinator's files and logs" \
 	bash -c "! grep -rqaF 'HbA1c' '$T/coord.log' '$T/coord.out' '$T/island.log' '$T/island.out' $T/coord.db*"
 
 # ---------------------------------------------------------------- clean stop
-EPID2=$(pgrep -P "$ISLAND" -f atoll-enclave | head -1)
+EPID2=$(pgrep -P "$ISLAND" -x atoll-enclave | head -1)
 kill -TERM "$ISLAND"
 i=0
 while kill -0 "$ISLAND" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
