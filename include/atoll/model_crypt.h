@@ -92,7 +92,16 @@ ATL_NODISCARD enum atl_err atl_model_decrypt_to_secret(const char *path,
 						       const uint8_t *expect_model_id,
 						       uint8_t **pt_out, size_t *len_out);
 
-/* Same, from an in-memory .atm image (for fuzzing and for ciphertext already
+/* Same, into the caller's buffer buf[0..cap) (cap > 0; allocate it with
+ * atl_secret_alloc, e.g. of info.pt_len from atl_model_inspect). On any
+ * failure buf is wiped whole and *len_out is 0. ATL_E_LIMIT when the model's
+ * plaintext is larger than cap; ATL_E_ARG for a NULL or empty buffer. */
+ATL_NODISCARD enum atl_err atl_model_decrypt_into(const char *path,
+						  const uint8_t kek[ATL_ATM_KEK_LEN],
+						  const uint8_t *expect_model_id, uint8_t *buf,
+						  size_t cap, size_t *len_out);
+
+/* Same as atl_model_decrypt_to_secret, from an in-memory .atm image (for fuzzing and for ciphertext already
  * fetched into memory). */
 ATL_NODISCARD enum atl_err atl_model_decrypt_mem(const uint8_t *buf, size_t len,
 						 const uint8_t kek[ATL_ATM_KEK_LEN],

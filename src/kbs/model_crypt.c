@@ -387,10 +387,12 @@ out:
 
 /* ---- decrypt ------------------------------------------------------------- */
 
-/* The streaming decryptor over f, whose total size is total bytes. */
+/* The streaming decryptor over f, whose total size is total bytes. With
+ * buf == NULL the plaintext goes to a new secret buffer (*pt_out); otherwise
+ * into buf[0..cap), which is wiped whole on any failure. */
 static enum atl_err decrypt_stream(FILE *f, uint64_t total, const uint8_t kek[ATL_ATM_KEK_LEN],
-				   const uint8_t *expect_model_id, uint8_t **pt_out,
-				   size_t *len_out)
+				   const uint8_t *expect_model_id, uint8_t *buf, size_t cap,
+				   uint8_t **pt_out, size_t *len_out)
 {
 	enum atl_err rc = ATL_E_INTERNAL;
 	uint8_t raw[ATL_ATM_HEADER_LEN], digest[32];
@@ -400,9 +402,12 @@ static enum atl_err decrypt_stream(FILE *f, uint64_t total, const uint8_t kek[AT
 	struct atl_model_info info;
 	size_t off = 0, n = 0;
 
-	*pt_out = NULL;
+	if (pt_out != NULL)
+		*pt_out = NULL;
 	*len_out = 0;
 	memset(digest, 0, sizeof(digest));
+	if (buf != NULL)
+		atl_wipe(buf, cap);
 	if (kek == NULL)
 		return ATL_E_ARG;
 	/* parse */
@@ -428,8 +433,11 @@ static enum atl_err decrypt_stream(FILE *f, uint64_t total, const uint8_t kek[AT
 	if (expect_model_id != NULL &&
 	    !atl_ct_eq(expect_model_id, info.model_id, ATL_ATM_MODEL_ID_LEN))
 		goto out;
+	rc = ATL_E_LIMIT;
+	if (buf != NULL && info.pt_len > cap)
+		goto out;
 	rc = ATL_E_NOMEM;
-	pt = atl_secret_alloc(info.pt_len ? (size_t)info.pt_len : 1);
+	pt = buf != NULL ? buf : atl_secret_alloc(info.pt_len ? (size_t)info.pt_len : 1);
 	ct = malloc((size_t)info.chunk_size + ATL_AEAD_TAG_LEN);
 	if (pt == NULL || ct == NULL)
 		goto out;
@@ -457,14 +465,18 @@ static enum atl_err decrypt_stream(FILE *f, uint64_t total, const uint8_t kek[AT
 	rc = ATL_E_AUTH;
 	if (off != info.pt_len || !atl_ct_eq(digest, info.pt_sha256, sizeof(digest)))
 		goto out;
-	*pt_out = pt;
+	if (pt_out != NULL)
+		*pt_out = pt;
 	*len_out = (size_t)info.pt_len;
 	pt = NULL;
 	rc = ATL_OK;
 out:
 	if (rc != ATL_OK)
 		atl_debug("model decrypt refused: %s", atl_err_name(rc));
-	atl_secret_free(pt); /* wipes any partial plaintext */
+	if (pt != NULL && pt == buf)
+		atl_wipe(buf, cap); /* the caller's buffer: wipe, keep */
+	else
+		atl_secret_free(pt); /* wipes any partial plaintext */
 	atl_secret_free(dek);
 	free(ct);
 	atl_hash_free(h);
@@ -492,7 +504,36 @@ enum atl_err atl_model_decrypt_to_secret(const char *path, const uint8_t kek[ATL
 		close(fd);
 		return ATL_E_IO;
 	}
-	rc = decrypt_stream(f, (uint64_t)st.st_size, kek, expect_model_id, pt_out, len_out);
+	rc = decrypt_stream(f, (uint64_t)st.st_size, kek, expect_model_id, NULL, 0, pt_out,
+			    len_out);
+	fclose(f);
+	return rc;
+}
+
+enum atl_err atl_model_decrypt_into(const char *path, const uint8_t kek[ATL_ATM_KEK_LEN],
+				    const uint8_t *expect_model_id, uint8_t *buf, size_t cap,
+				    size_t *len_out)
+{
+	enum atl_err rc = ATL_E_INTERNAL;
+	struct stat st;
+	FILE *f = NULL;
+	int fd;
+
+	*len_out = 0;
+	if (buf == NULL || cap == 0)
+		return ATL_E_ARG;
+	atl_wipe(buf, cap);
+	if (path == NULL)
+		return ATL_E_ARG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return open_err();
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "rb")) == NULL) {
+		close(fd);
+		return ATL_E_IO;
+	}
+	rc = decrypt_stream(f, (uint64_t)st.st_size, kek, expect_model_id, buf, cap, NULL,
+			    len_out);
 	fclose(f);
 	return rc;
 }
@@ -512,7 +553,7 @@ enum atl_err atl_model_decrypt_mem(const uint8_t *buf, size_t len,
 	f = fmemopen((void *)buf, len, "rb");
 	if (f == NULL)
 		return ATL_E_NOMEM;
-	rc = decrypt_stream(f, len, kek, expect_model_id, pt_out, len_out);
+	rc = decrypt_stream(f, len, kek, expect_model_id, NULL, 0, pt_out, len_out);
 	fclose(f);
 	return rc;
 }

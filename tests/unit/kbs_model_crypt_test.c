@@ -458,6 +458,44 @@ static void test_decrypt_mem(void **state)
 	free(pt);
 }
 
+static int all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+static void test_decrypt_into(void **state)
+{
+	char out[512];
+	struct atl_model_info info;
+	size_t n = 3 * CHUNK + 5, cap = n + 10, len = 99;
+	uint8_t *pt, *buf = atl_secret_alloc(cap);
+	(void)state;
+	assert_non_null(buf);
+	path_of(out, sizeof(out), "into.atm");
+	pt = make_model("into", n, 11, kek_a, NULL, &info);
+	assert_int_equal(atl_model_decrypt_into(out, kek_a, info.model_id, buf, cap, &len), ATL_OK);
+	assert_int_equal(len, n);
+	assert_memory_equal(buf, pt, n);
+	/* too small: refused, wiped */
+	memset(buf, 0xee, cap);
+	assert_int_equal(atl_model_decrypt_into(out, kek_a, NULL, buf, n - 1, &len), ATL_E_LIMIT);
+	assert_int_equal(len, 0);
+	assert_true(all_zero(buf, n - 1));
+	/* the last chunk tampered: the first chunks were already decrypted into
+	 * buf, and all of it is wiped */
+	flip_byte(out, info.file_len - 20);
+	memset(buf, 0xee, cap);
+	assert_int_equal(atl_model_decrypt_into(out, kek_a, NULL, buf, cap, &len), ATL_E_AUTH);
+	assert_int_equal(len, 0);
+	assert_true(all_zero(buf, cap));
+	assert_int_equal(atl_model_decrypt_into(out, kek_a, NULL, NULL, 0, &len), ATL_E_ARG);
+	atl_secret_free(buf);
+	free(pt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_bad_args_and_header),
 		cmocka_unit_test(test_kek_files),
 		cmocka_unit_test(test_decrypt_mem),
+		cmocka_unit_test(test_decrypt_into),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
