@@ -22,6 +22,7 @@
 #ifndef ATOLL_AUDIT_H
 #define ATOLL_AUDIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "atoll/err.h"
@@ -76,5 +77,10 @@ struct atl_audit_report {
  * (a malformed line), ATL_E_NOTFOUND, ATL_E_IO. */
 ATL_NODISCARD enum atl_err atl_audit_verify(const char *path, const struct atl_pubkey *pub,
 					    struct atl_audit_report *rep_out);
+
+/* Same, over an in-memory copy of a log (fuzzing, a log fetched elsewhere). */
+ATL_NODISCARD enum atl_err atl_audit_verify_mem(const uint8_t *buf, size_t len,
+						const struct atl_pubkey *pub,
+						struct atl_audit_report *rep_out);
 
 #endif

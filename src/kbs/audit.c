@@ -328,6 +328,27 @@ enum atl_err atl_audit_verify(const char *path, const struct atl_pubkey *pub,
 	return rc;
 }
 
+enum atl_err atl_audit_verify_mem(const uint8_t *buf, size_t len, const struct atl_pubkey *pub,
+				  struct atl_audit_report *rep_out)
+{
+	enum atl_err rc;
+	uint64_t seq = 0;
+	uint8_t hash[HASH_LEN];
+	FILE *f;
+
+	memset(rep_out, 0, sizeof(*rep_out));
+	if (buf == NULL && len != 0)
+		return ATL_E_ARG;
+	if (len == 0)
+		return ATL_OK; /* an empty log */
+	f = fmemopen((void *)buf, len, "rb");
+	if (f == NULL)
+		return ATL_E_NOMEM;
+	rc = verify_stream(f, pub, &seq, hash, rep_out);
+	fclose(f);
+	return rc;
+}
+
 /* ---- appending ----------------------------------------------------------- */
 
 static enum atl_err write_line(int fd, json_t *o)

@@ -150,6 +150,20 @@ static void test_verifies(void **state)
 	assert_int_equal(atl_audit_verify(p, pub, &rep), ATL_OK);
 	assert_int_equal(rep.n_records, 0);
 	assert_int_equal(atl_audit_verify("/nonexistent/log", pub, &rep), ATL_E_NOTFOUND);
+	/* in memory: the same answers */
+	path_of(p, sizeof(p), "ok.log");
+	{
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		assert_int_equal(atl_file_read(p, 1 << 20, &buf, &len), ATL_OK);
+		assert_int_equal(atl_audit_verify_mem(buf, len, pub, &rep), ATL_OK);
+		assert_int_equal(rep.last_signed_seq, N_REC);
+		assert_int_equal(atl_audit_verify_mem(buf, len, other_pub, &rep), ATL_E_AUTH);
+		assert_int_equal(rep.bad_seq, 4);
+		assert_int_equal(atl_audit_verify_mem(buf, 0, pub, &rep), ATL_OK);
+		assert_int_equal(rep.n_records, 0);
+		free(buf);
+	}
 }
 
 static void test_removed(void **state)
