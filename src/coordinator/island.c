@@ -16,9 +16,9 @@
 #include "atoll/verify.h"
 #include "coordinator/coord_int.h"
 
-/* Authenticates the island; on failure resp is the 401 (or 403 for a
- * disabled island) and false is returned. out owns no buffers (no
- * evidence is loaded by the token lookup... but clear it anyway). */
+/* Authenticates the island by its bearer token. On success *out is its
+ * record (release with atl_store_island_clear); on failure resp is the 401
+ * (403 island_disabled for a disabled island) and false is returned. */
 static bool island_auth(struct atl_coord *c, const struct atl_http_req *req,
 			struct atl_http_resp *resp, struct atl_store_island *out)
 {
