@@ -175,6 +175,16 @@ void atl_client_job_clear(struct atl_client_job *job);
 ATL_NODISCARD enum atl_err atl_client_get_json(struct atl_client *c, const char *path,
 					       json_t **out);
 
+/* Forwards one request to the coordinator as is (for `atoll proxy`):
+ * method, path with its query, body (may be NULL). *status_out and
+ * *body_out (malloc'd, NUL-terminated; wiped and freed by the caller with
+ * free) get the coordinator's answer whatever its status. ATL_E_IO / ATL_E_LIMIT
+ * / ATL_E_TIMEOUT when no answer came. */
+ATL_NODISCARD enum atl_err atl_client_forward(struct atl_client *c, const char *method,
+					      const char *path, const void *body, size_t body_len,
+					      long *status_out, char **body_out,
+					      size_t *body_len_out);
+
 /* ---- job records (src/client/record.c) ---- */
 
 /* Writes DIR/jobs/<job_id>.json (0600) with the envelope copy. */

@@ -25,6 +25,7 @@ ATL_CMD_DECL(atl_cmd_run)
 ATL_CMD_DECL(atl_cmd_submit)
 ATL_CMD_DECL(atl_cmd_result)
 ATL_CMD_DECL(atl_cmd_stats)
+ATL_CMD_DECL(atl_cmd_proxy)
 
 const struct atl_cmd atl_cmds[] = {
 	{"version", "print the version", atl_cmd_version},
@@ -45,6 +46,7 @@ const struct atl_cmd atl_cmds[] = {
 	{"submit", "seal and submit a confidential job; prints its id", atl_cmd_submit},
 	{"result", "fetch and open the result of a submitted job", atl_cmd_result},
 	{"stats", "the coordinator's attested hosts and job counts", atl_cmd_stats},
+	{"proxy", "serve the confidential API on localhost (keys, encrypt, decrypt)", atl_cmd_proxy},
 	{NULL, NULL, NULL},
 };
 

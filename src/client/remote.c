@@ -349,3 +349,32 @@ enum atl_err atl_client_get_json(struct atl_client *c, const char *path, json_t 
 	}
 	return rc;
 }
+
+enum atl_err atl_client_forward(struct atl_client *c, const char *method, const char *path,
+				const void *body, size_t body_len, long *status_out,
+				char **body_out, size_t *body_len_out)
+{
+	struct atl_http_call hc = {0};
+	struct atl_http_response r = {0};
+	char url[CLIENT_URL_MAX + 512];
+	int n;
+	enum atl_err rc;
+
+	*status_out = 0;
+	*body_out = NULL;
+	*body_len_out = 0;
+	n = snprintf(url, sizeof(url), "%s%s", c->base, path);
+	if (n < 0 || (size_t)n >= sizeof(url) || path[0] != '/')
+		return ATL_E_ARG;
+	hc.method = method;
+	hc.url = url;
+	hc.body = body;
+	hc.body_len = body_len;
+	rc = atl_http_client_do(c->http, &hc, &r);
+	if (rc != ATL_OK)
+		return rc;
+	*status_out = r.status;
+	*body_out = (char *)r.body;
+	*body_len_out = r.body_len;
+	return ATL_OK;
+}

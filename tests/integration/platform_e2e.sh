@@ -149,6 +149,49 @@ check "  and submitted nothing" [ "$BEFORE" = "$AFTER" ]
 expect 2 "no policy at all" env ATOLL_KEYS="$T/empty" "$ATOLL" run --workload echo1 --text x
 expect 2 "run without a coordinator" env -u ATOLL_COORDINATOR "$ATOLL" run --workload echo1 --text x
 
+# ---------------------------------------------------------------- atoll proxy
+if command -v jq >/dev/null; then
+	"$ATOLL" proxy --listen 127.0.0.1:0 >"$T/proxy.out" 2>"$T/proxy.log" &
+	PROXY=$!
+	PIDS+=($PROXY)
+	if wait_grep '^listening on ' "$T/proxy.out" 20; then
+		P="http://127.0.0.1:$(sed -n 's/^listening on //p' "$T/proxy.out")"
+		pc() { curl -s --max-time 30 -o "$T/pbody" -w '%{http_code}' "$@"; }
+		check "proxy: create a key (201)" [ "$(pc -X POST "$P/api/v1/confidential/keys")" = 201 ]
+		PK=$(jq -r .key_id "$T/pbody")
+		check "  key id and public key" grep -q '"public_key"' "$T/pbody"
+		check "  no private key in the answer" bash -c "! grep -q private '$T/pbody'"
+		jq -n --arg d "$(printf '%s' "$SECRET" | base64 -w0)" --arg k "$PK" \
+			'{workload_id:"echo1",data:$d,key_id:$k}' >"$T/enc.json"
+		check "proxy: encrypt (200)" [ "$(pc -X POST --data-binary @"$T/enc.json" "$P/api/v1/confidential/encrypt")" = 200 ]
+		jq --arg k "$PK" '{workload_id:"echo1",confidential:true,encryption_key_id:$k,input:.envelope}' \
+			"$T/pbody" >"$T/job.json"
+		check "  envelope has no plaintext" bash -c "! grep -qF 'HbA1c' '$T/job.json'"
+		check "proxy: submit forwarded (201)" [ "$(pc -X POST --data-binary @"$T/job.json" "$P/api/v1/jobs")" = 201 ]
+		PJOB=$(jq -r .job_id "$T/pbody")
+		i=0
+		while [ $i -lt 100 ]; do
+			pc "$P/api/v1/jobs/$PJOB" >/dev/null
+			grep -q '"status":"done"\|"status": "done"' "$T/pbody" && break
+			sleep 0.2; i=$((i + 1))
+		done
+		check "proxy: job done (forwarded status)" grep -q '"result"' "$T/pbody"
+		jq --arg j "$PJOB" '{job_id:$j,result:.result}' "$T/pbody" >"$T/dec.json"
+		check "proxy: decrypt (200)" [ "$(pc -X POST --data-binary @"$T/dec.json" "$P/api/v1/confidential/decrypt")" = 200 ]
+		check "  plaintext back" [ "$(jq -r .data "$T/pbody" | base64 -d)" = "$SECRET" ]
+		jq -n '{workload_id:"nope",data:"eA=="}' >"$T/enc2.json"
+		check "proxy: encrypt for an unknown workload (404)" [ "$(pc -X POST --data-binary @"$T/enc2.json" "$P/api/v1/confidential/encrypt")" = 404 ]
+		jq --arg j "job_$(printf '%032d' 0)" '.job_id=$j' "$T/dec.json" >"$T/dec2.json"
+		check "proxy: decrypt of an unknown job (404)" [ "$(pc -X POST --data-binary @"$T/dec2.json" "$P/api/v1/confidential/decrypt")" = 404 ]
+		check "proxy: stats forwarded" [ "$(pc "$P/api/v1/confidential/stats")" = 200 ]
+		kill -TERM "$PROXY"; wait "$PROXY"; check "proxy stops on SIGTERM (exit 0)" [ $? = 0 ]
+	else
+		bad "proxy started"; sed 's/^/  /' "$T/proxy.log"
+	fi
+else
+	echo "skip: atoll proxy checks (no jq)"
+fi
+
 # ---------------------------------------------------------------- enclave crash
 OLDKEY=$(grep -o 'attested: enclave key ek_[0-9a-f]*' "$T/island.log" | tail -1 | awk '{print $4}')
 EPID=$(pgrep -P "$ISLAND" -x atoll-enclave | head -1)
