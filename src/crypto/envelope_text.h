@@ -57,9 +57,10 @@ ATL_NODISCARD enum atl_err atl_envtext_b64_decoded_len(const char *in, size_t le
  * it matters). */
 ATL_NODISCARD enum atl_err atl_envtext_b64_decode_part(const char *in, size_t len, bool last,
 						       uint8_t *out, size_t *out_len);
-/* Test hook: with off, the scalar code does all the work even on AVX2
- * CPUs. Returns whether this CPU has the AVX2 path. Not thread-safe. */
-bool atl_envtext_b64_simd_for_testing(bool off);
+/* Test hook: the vector code used is at most max_level (0 scalar only,
+ * 1 AVX2, 2 AVX-512 VBMI; the default is 2). Returns the level this CPU
+ * has. Not thread-safe. */
+int atl_envtext_b64_simd_for_testing(int max_level);
 
 /* Two-pass JSON text writer: with buf NULL it only measures; then allocate
  * pos + 1 bytes and run the same emitter again with buf set and cap = pos. */

@@ -824,28 +824,33 @@ static void test_result(void **state)
 /* ---- the envelope's base64 code: scalar and AVX2 paths agree with each
  * other and with the core's strict reference decoder (atl_b64_*). ---- */
 
-/* Decodes text both ways (AVX2 when present, then scalar only) and checks
- * they agree with each other and with atl_b64_decode; returns the rc. */
+/* Decodes text with every vector level this CPU has (scalar, AVX2, AVX-512
+ * VBMI) and checks they agree with each other and with atl_b64_decode;
+ * returns the rc. */
 static enum atl_err b64_check_decode(const char *text, size_t len)
 {
 	uint8_t *a = malloc(len / 4 * 3 + 1), *b = malloc(len / 4 * 3 + 1), *ref = NULL;
 	size_t alen = 0, blen = 0, rlen = 0;
 	enum atl_err ra, rb, rr;
+	int cpu = atl_envtext_b64_simd_for_testing(0);
 
 	assert_non_null(a);
 	assert_non_null(b);
-	(void)atl_envtext_b64_simd_for_testing(false);
 	ra = atl_envtext_b64_decode_part(text, len, true, a, &alen);
-	(void)atl_envtext_b64_simd_for_testing(true);
-	rb = atl_envtext_b64_decode_part(text, len, true, b, &blen);
-	(void)atl_envtext_b64_simd_for_testing(false);
-	assert_int_equal(ra, rb);
+	for (int lvl = 1; lvl <= cpu; lvl++) {
+		(void)atl_envtext_b64_simd_for_testing(lvl);
+		rb = atl_envtext_b64_decode_part(text, len, true, b, &blen);
+		assert_int_equal(ra, rb);
+		if (ra == ATL_OK) {
+			assert_int_equal(alen, blen);
+			assert_memory_equal(a, b, alen);
+		}
+	}
+	(void)atl_envtext_b64_simd_for_testing(2);
 	rr = atl_b64_decode(text, len, ATL_B64_STD, &ref, &rlen);
 	assert_int_equal(ra, rr);
 	if (ra == ATL_OK) {
-		assert_int_equal(alen, blen);
 		assert_int_equal(alen, rlen);
-		assert_memory_equal(a, b, alen);
 		assert_memory_equal(a, ref, alen);
 	}
 	free(a);
@@ -858,12 +863,16 @@ static void test_b64_paths_agree(void **state)
 {
 	uint8_t data[4099 + 2]; /* the longest length at offsets 0..2 */
 	char *x, *y;
-	size_t lens[] = {0, 1, 2, 3, 4, 5, 23, 24, 25, 26, 27, 28, 29, 30, 47, 48, 49, 50, 51, 52,
-			 53, 95, 96, 97, 1000, 4096, 4097, 4098, 4099};
+	int cpu;
+	size_t lens[] = {0,  1,  2,  3,  4,  5,   23,  24,  25,  26,  27,   28,   29,   30,  47,
+			 48, 49, 50, 51, 52, 53,  63,  64,  65,  75,  76,   77,   95,   96,  97,
+			 111, 112, 113, 143, 144, 1000, 4096, 4097, 4098, 4099};
 
 	(void)state;
-	if (!atl_envtext_b64_simd_for_testing(false))
-		print_message("note: no AVX2 on this CPU, only the scalar path runs\n");
+	cpu = atl_envtext_b64_simd_for_testing(2);
+	if (cpu < 2)
+		print_message("note: vector levels on this CPU: %d of 2 (1 AVX2, 2 AVX-512 VBMI)\n",
+			      cpu);
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 167 + 13 + (i >> 8));
 	x = malloc(atl_envtext_b64_len(sizeof(data)) + 1);
@@ -875,14 +884,16 @@ static void test_b64_paths_agree(void **state)
 		char *ref = NULL;
 
 		for (size_t off = 0; off < 3; off++) { /* unaligned inputs too */
-			(void)atl_envtext_b64_simd_for_testing(false);
+			(void)atl_envtext_b64_simd_for_testing(0);
 			nx = atl_envtext_b64_encode(x, data + off, n);
-			(void)atl_envtext_b64_simd_for_testing(true);
-			ny = atl_envtext_b64_encode(y, data + off, n);
-			(void)atl_envtext_b64_simd_for_testing(false);
 			assert_int_equal(nx, atl_envtext_b64_len(n));
-			assert_int_equal(nx, ny);
-			assert_memory_equal(x, y, nx);
+			for (int lvl = 1; lvl <= cpu; lvl++) {
+				(void)atl_envtext_b64_simd_for_testing(lvl);
+				ny = atl_envtext_b64_encode(y, data + off, n);
+				assert_int_equal(nx, ny);
+				assert_memory_equal(x, y, nx);
+			}
+			(void)atl_envtext_b64_simd_for_testing(2);
 			assert_int_equal(atl_b64_encode(data + off, n, ATL_B64_STD, &ref), ATL_OK);
 			assert_int_equal(strlen(ref), nx);
 			assert_memory_equal(ref, x, nx);
@@ -901,16 +912,17 @@ static void test_b64_paths_agree(void **state)
  * accepts it, with the same bytes. */
 static void test_b64_every_byte_everywhere(void **state)
 {
-	uint8_t data[71];
-	char text[96 + 1];
+	uint8_t data[104];
+	char text[140 + 1];
 	size_t len, n_ok = 0;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 29 + 1);
-	len = atl_envtext_b64_encode(text, data, sizeof(data)); /* 96 chars, ends in "=" */
-	assert_int_equal(len, 96);
-	assert_int_equal(text[95], '=');
+	/* 140 chars ending in "=": one AVX-512 block, one AVX2 block, scalar */
+	len = atl_envtext_b64_encode(text, data, sizeof(data));
+	assert_int_equal(len, 140);
+	assert_int_equal(text[139], '=');
 	for (size_t pos = 0; pos < len; pos++) {
 		char orig = text[pos];
 
@@ -921,11 +933,11 @@ static void test_b64_every_byte_everywhere(void **state)
 		}
 		text[pos] = orig;
 	}
-	/* 64 alphabet characters at each of the first 94 positions; the one
+	/* 64 alphabet characters at each of the first 138 positions; the one
 	 * before '=' must keep its two zero bits (16 of 64; '=' there would
 	 * need four); the final '=' may stay or become any of the 64 (then
 	 * the text is 24 full groups). */
-	assert_int_equal(n_ok, 94 * 64 + 16 + 1 + 64);
+	assert_int_equal(n_ok, 138 * 64 + 16 + 1 + 64);
 }
 
 static void test_b64_strict_forms(void **state)
