@@ -6,6 +6,11 @@
 #include "atoll/secmem.h"
 #include "crypto/envelope_text.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+static int simd_level(void);
+static size_t find_quote_or_backslash(const char *s, size_t len);
+#endif
+
 /* End (index of the closing quote) of the JSON string whose opening quote is
  * at s[i]; *escaped tells whether it held a backslash. false if unterminated. */
 static bool string_end(const char *s, size_t len, size_t i, size_t *end, bool *escaped)
@@ -15,7 +20,20 @@ static bool string_end(const char *s, size_t len, size_t i, size_t *end, bool *e
 
 	*escaped = false;
 	/* Fast path for long plain strings (base64): the closing quote with no
-	 * backslash before it. */
+	 * backslash before it, in one pass with AVX2, else two memchr. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	if (simd_level() >= 1) {
+		size_t k = j + find_quote_or_backslash(s + j, len - j);
+
+		if (k >= len)
+			return false;
+		if (s[k] == '"') {
+			*end = k;
+			return true;
+		}
+		goto slow;
+	}
+#endif
 	q = memchr(s + j, '"', len - j);
 	if (q == NULL)
 		return false;
@@ -23,6 +41,9 @@ static bool string_end(const char *s, size_t len, size_t i, size_t *end, bool *e
 		*end = (size_t)(q - s);
 		return true;
 	}
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+slow:
+#endif
 	while (j < len && s[j] != '"') {
 		if (s[j] == '\\') {
 			*escaped = true;
@@ -243,6 +264,30 @@ __attribute__((target("avx2"))) static size_t dec_avx2(uint8_t *out, const char 
 		o += 24;
 	}
 	return i;
+}
+
+/* Index of the first '"' or '\\' in s[0..len), or len. */
+__attribute__((target("avx2"))) static size_t find_quote_or_backslash(const char *s, size_t len)
+{
+	const __m256i q = _mm256_set1_epi8('"'), b = _mm256_set1_epi8('\\');
+	size_t i = 0;
+
+	for (; len - i >= 64; i += 64) {
+		__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+		__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(s + i + 32));
+		__m256i m0 = _mm256_or_si256(_mm256_cmpeq_epi8(v0, q), _mm256_cmpeq_epi8(v0, b));
+		__m256i m1 = _mm256_or_si256(_mm256_cmpeq_epi8(v1, q), _mm256_cmpeq_epi8(v1, b));
+
+		if (!_mm256_testz_si256(_mm256_or_si256(m0, m1), _mm256_or_si256(m0, m1))) {
+			uint64_t m = (uint64_t)(uint32_t)_mm256_movemask_epi8(m0) |
+				     (uint64_t)(uint32_t)_mm256_movemask_epi8(m1) << 32;
+			return i + (size_t)__builtin_ctzll(m);
+		}
+	}
+	for (; i < len; i++)
+		if (s[i] == '"' || s[i] == '\\')
+			return i;
+	return len;
 }
 
 /* AVX-512 VBMI (Muła and Lemire, "Base64 encoding and decoding at almost the

@@ -1137,6 +1137,55 @@ static void test_stream_sizes_and_precedence(void **state)
 	free(big);
 }
 
+/* The ciphertext member's cut is the same with the one-pass AVX2 scan for
+ * its closing quote and with memchr: a backslash (escape) or the closing
+ * quote at every offset of a long plain string. */
+static void test_cut_member_scan(void **state)
+{
+	char doc[300];
+	int cpu = atl_envtext_b64_simd_for_testing(2);
+
+	(void)state;
+	for (int what = 0; what < 2; what++) {
+		for (size_t at = 0; at < 200; at++) {
+			size_t n, res[2][4];
+			char *cut[2];
+
+			/* {"a":1,"ciphertext":"AAAA…"}: at `at` in the content either
+			 * the string ends, or an escaped quote \" sits there. */
+			n = (size_t)snprintf(doc, sizeof(doc), "{\"a\":1,\"ciphertext\":\"");
+			memset(doc + n, 'A', 220);
+			if (what == 0) {
+				memcpy(doc + n + at, "\"}", 3);
+			} else {
+				memcpy(doc + n + at, "\\\"", 2);
+				memcpy(doc + n + 220, "\"}", 3);
+			}
+			n = strlen(doc);
+			for (int lvl = 0; lvl < 2; lvl++) {
+				(void)atl_envtext_b64_simd_for_testing(lvl == 0 ? 0 : cpu);
+				assert_int_equal(atl_envtext_cut_member(doc, n, "ciphertext", &cut[lvl],
+									&res[lvl][0], &res[lvl][1],
+									&res[lvl][2]),
+						 ATL_OK);
+			}
+			(void)atl_envtext_b64_simd_for_testing(2);
+			assert_true((cut[0] == NULL) == (cut[1] == NULL));
+			assert_true((cut[0] == NULL) == (what == 1)); /* escaped: no cut */
+			if (cut[0] != NULL) {
+				assert_memory_equal(res[0], res[1], 3 * sizeof(size_t));
+				assert_int_equal(res[0][2] - res[0][1], at);
+				/* the cut text is len-bounded, not NUL-terminated */
+				assert_int_equal(res[0][0], strlen("{\"a\":1,\"ciphertext\":\"\"}"));
+				assert_memory_equal(cut[0], "{\"a\":1,\"ciphertext\":\"\"}", res[0][0]);
+				assert_memory_equal(cut[1], cut[0], res[0][0]);
+			}
+			free(cut[0]);
+			free(cut[1]);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1157,6 +1206,7 @@ int main(void)
 		cmocka_unit_test(test_b64_every_byte_everywhere),
 		cmocka_unit_test(test_b64_strict_forms),
 		cmocka_unit_test(test_stream_matches_aead),
+		cmocka_unit_test(test_cut_member_scan),
 		cmocka_unit_test_setup_teardown(test_stream_sizes_and_precedence, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
