@@ -1,5 +1,7 @@
 /* `atoll verify --evidence FILE [--policy FILE] [--nonce HEX] [--time RFC3339]
- * [--anchor PEM]...`: verifies an evidence wrapper against a policy and prints
+ * [--anchor PEM]... [--tee KIND [--collateral FILE]...]`: verifies an evidence
+ * wrapper (or, with --tee, native hardware evidence: include/atoll/hwverify.h)
+ * against a policy and prints
  * the attestation result JSON (DESIGN §4). Exit 0 only when the policy accepts
  * (status affirming or warning); 1 when it refuses or the evidence is invalid
  * (garbage, truncated, too large); 2 for usage errors, unreadable files and
@@ -10,7 +12,9 @@
 #include <string.h>
 
 #include "atoll/encoding.h"
+#include "atoll/composite.h"
 #include "atoll/file.h"
+#include "atoll/hwverify.h"
 #include "atoll/json.h"
 #include "atoll/limits.h"
 #include "atoll/policy.h"
@@ -24,15 +28,22 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: atoll verify --evidence FILE [--policy FILE] [--nonce HEX]\n"
-		"                    [--time RFC3339] [--anchor PEM]...\n\n"
-		"Verifies attestation evidence (the JSON atoll-enclave --attest prints; '-' reads\n"
+		"                    [--time RFC3339] [--anchor PEM]...\n"
+		"       atoll verify --tee KIND --evidence FILE [--collateral FILE]... [same options]\n\n"
+		"Verifies attestation evidence (the JSON atoll-enclave --attest prints, or a\n"
+		"composite CPU + GPU set; '-' reads\n"
 		"stdin) against a policy and prints the result JSON: status affirming, warning or\n"
 		"contraindicated, and every check with its reason.\n\n"
 		"  --policy FILE   policy JSON (see 'atoll policy init'); without it the default\n"
 		"                  policy: hardware TEEs only, never sim, measurement not appraised\n"
 		"  --nonce HEX     the nonce you issued; the evidence must carry exactly it\n"
 		"  --time RFC3339  verify as of this time instead of now\n"
-		"  --anchor PEM    trust this root too (repeatable, at most %u)\n\n"
+		"  --anchor PEM    trust this root too (repeatable, at most %u)\n"
+		"  --tee KIND      the evidence is NATIVE evidence of that TEE as its vendor tools\n"
+		"                  give it (raw, hex or base64): sev-snp, tdx, sgx, nitro, psa, cca,\n"
+		"                  tpm, nvidia-gpu; --nonce then must equal its report data\n"
+		"  --collateral F  vendor collateral (VCEK/CRL, DCAP TCB info, QE identity, ...),\n"
+		"                  repeatable\n\n"
 		"exit status: 0 accepted, 1 refused or invalid evidence, 2 usage, I/O or policy error\n",
 		ATL_ATTEST_ARGS_MAX);
 }
@@ -72,12 +83,16 @@ int atl_cmd_verify(int argc, char **argv)
 		{"nonce", required_argument, NULL, 'n'},
 		{"time", required_argument, NULL, 't'},
 		{"anchor", required_argument, NULL, 'a'},
+		{"tee", required_argument, NULL, 'T'},
+		{"collateral", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *ev_path = NULL, *pol_path = NULL, *nonce_hex = NULL, *time_s = NULL;
 	const char *anchors[ATL_ATTEST_ARGS_MAX + 1] = {0};
-	size_t n_anchors = 0, nonce_len = 0, ev_len = 0;
+	const char *collateral[ATL_ATTEST_ARGS_MAX + 1] = {0};
+	const char *native_tee = NULL;
+	size_t n_anchors = 0, n_collateral = 0, nonce_len = 0, ev_len = 0;
 	uint8_t nonce[ATL_ATTEST_NONCE_MAX], *ev = NULL;
 	int64_t now = 0;
 	json_t *policy = NULL;
@@ -111,6 +126,17 @@ int atl_cmd_verify(int argc, char **argv)
 			}
 			anchors[n_anchors++] = optarg;
 			break;
+		case 'T':
+			native_tee = optarg;
+			break;
+		case 'c':
+			if (n_collateral == ATL_ATTEST_ARGS_MAX) {
+				fprintf(stderr, "atoll verify: at most %u --collateral options\n",
+					ATL_ATTEST_ARGS_MAX);
+				return ATL_EXIT_USAGE;
+			}
+			collateral[n_collateral++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return ATL_EXIT_OK;
@@ -124,6 +150,14 @@ int atl_cmd_verify(int argc, char **argv)
 	if (optind != argc || ev_path == NULL) {
 		fprintf(stderr, "atoll verify: --evidence FILE is required\n");
 		usage(stderr);
+		return ATL_EXIT_USAGE;
+	}
+	if (n_collateral > 0 && native_tee == NULL) {
+		fprintf(stderr, "atoll verify: --collateral goes with --tee (native evidence)\n");
+		return ATL_EXIT_USAGE;
+	}
+	if (native_tee != NULL && !atl_policy_is_tee_name(native_tee)) {
+		fprintf(stderr, "atoll verify: unknown TEE kind for --tee\n");
 		return ATL_EXIT_USAGE;
 	}
 	if (nonce_hex != NULL &&
@@ -159,9 +193,16 @@ int atl_cmd_verify(int argc, char **argv)
 	} else if (rc != ATL_OK) {
 		fprintf(stderr, "atoll verify: cannot read %s: %s\n", ev_path, atl_strerror(rc));
 		goto out;
+	} else if (native_tee != NULL) {
+		rc = atl_verify_native(native_tee, ev, ev_len, policy,
+				       nonce_hex != NULL ? nonce : NULL, nonce_len, now,
+				       n_anchors > 0 ? anchors : NULL,
+				       n_collateral > 0 ? collateral : NULL, &ar);
 	} else {
-		rc = atl_verify_evidence(ev, ev_len, policy, nonce_hex != NULL ? nonce : NULL,
-					 nonce_len, now, n_anchors > 0 ? anchors : NULL, &ar);
+		/* A plain wrapper, or a composite CPU + GPU set (composite.h); the
+		 * policy's require_gpu applies to both. */
+		rc = atl_composite_verify(ev, ev_len, policy, nonce_hex != NULL ? nonce : NULL,
+					  nonce_len, now, n_anchors > 0 ? anchors : NULL, &ar);
 	}
 	if (ar == NULL) {
 		fprintf(stderr, "atoll verify: out of memory\n");
