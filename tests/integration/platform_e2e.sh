@@ -210,6 +210,14 @@ check "  old key no longer offered" bash -c "! grep -q '$OLDKEY' '$T/out'"
 expect 0 "the next job works" "$ATOLL" run --workload echo1 --text "$SECRET"
 check "  result is the input" [ "$(cat "$T/out")" = "$SECRET" ]
 
+# policy max_age_s 20: the island re-attests the same key every 10 s on its own
+i=0
+while [ "$(grep -c "attested: enclave key $NEWKEY" "$T/island.log")" -lt 2 ] && [ $i -lt 250 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+check "periodic re-attestation before the evidence ages out" \
+	[ "$(grep -c "attested: enclave key $NEWKEY" "$T/island.log")" -ge 2 ]
+
 # ---------------------------------------------------------------- plaintext canary
 check "no plaintext in the coordinator's files and logs" \
 	bash -c "! grep -rqaF 'HbA1c' '$T/coord.log' '$T/coord.out' '$T/island.log' '$T/island.out' $T/coord.db*"
