@@ -251,48 +251,64 @@ static int seal_submit(struct run_opts *o, struct atl_client *c, char *job_id_ou
 			goto out;
 		}
 	}
-	say("[1/5] fetching attested targets for workload %s from %s", o->workload, o->url);
-	rc = atl_client_targets(c, o->workload, (size_t)o->count, policy, atl_time_now(), &t, &n);
-	if (rc != ATL_OK) {
-		ret = call_failed(o, c, "targets", rc);
-		goto out;
-	}
-	say("[2/5] verifying %zu target%s against the policy %s", n, n == 1 ? "" : "s", used);
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(t[i].tee, "sim") == 0 && t[i].v.ok)
-			say("      %s", ATL_SIM_WARNING);
-		if (t[i].v.ok) {
-			say("      accepted: island %s (%s) key %s, %s, evidence age %llds",
-			    t[i].island, t[i].tee, t[i].v.key_id, t[i].v.status,
-			    (long long)t[i].age_s);
-			ok++;
-		} else {
-			say("      REFUSED: island %s (%s) key %s: %s", t[i].island, t[i].tee,
-			    t[i].key_id, t[i].v.why);
+	/* a second round only when the coordinator lost every recipient between
+	 * our targets call and the submission (an enclave restarted: new key) */
+	for (int round = 0;; round++) {
+		ok = 0;
+		say("[1/5] fetching attested targets for workload %s from %s", o->workload, o->url);
+		rc = atl_client_targets(c, o->workload, (size_t)o->count, policy, atl_time_now(),
+					&t, &n);
+		if (rc != ATL_OK) {
+			ret = call_failed(o, c, "targets", rc);
+			goto out;
 		}
-	}
-	if (ok == 0) {
-		fprintf(stderr, "atoll %s: REFUSED: no target of workload %s satisfies the policy; "
-				"nothing was submitted\n", o->name, o->workload);
-		ret = ATL_EXIT_FAIL;
-		goto out;
-	}
-	say("[3/5] sealing the input (%zu bytes) to %zu enclave key%s and your key %s", in_len, ok,
-	    ok == 1 ? "" : "s", kid);
-	rc = atl_client_seal(t, n, &kp, o->workload, atl_time_now(), in, in_len, &env, &env_len,
-			     dek_out);
-	if (rc != ATL_OK) {
-		fprintf(stderr, "atoll %s: cannot seal the input: %s\n", o->name, atl_strerror(rc));
-		ret = ATL_EXIT_FAIL;
-		goto out;
-	}
-	rc = atl_client_submit(c, o->workload, kid, env, job_id_out);
-	if (rc != ATL_OK) {
-		ret = call_failed(o, c, "submit", rc);
+		say("[2/5] verifying %zu target%s against the policy %s", n, n == 1 ? "" : "s",
+		    used);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(t[i].tee, "sim") == 0 && t[i].v.ok)
+				say("      %s", ATL_SIM_WARNING);
+			if (t[i].v.ok) {
+				say("      accepted: island %s (%s) key %s, %s, evidence age %llds",
+				    t[i].island, t[i].tee, t[i].v.key_id, t[i].v.status,
+				    (long long)t[i].age_s);
+				ok++;
+			} else {
+				say("      REFUSED: island %s (%s) key %s: %s", t[i].island,
+				    t[i].tee, t[i].key_id, t[i].v.why);
+			}
+		}
+		if (ok == 0) {
+			fprintf(stderr, "atoll %s: REFUSED: no target of workload %s satisfies the "
+					"policy; nothing was submitted\n", o->name, o->workload);
+			ret = ATL_EXIT_FAIL;
+			goto out;
+		}
+		say("[3/5] sealing the input (%zu bytes) to %zu enclave key%s and your key %s",
+		    in_len, ok, ok == 1 ? "" : "s", kid);
+		rc = atl_client_seal(t, n, &kp, o->workload, atl_time_now(), in, in_len, &env,
+				     &env_len, dek_out);
+		if (rc != ATL_OK) {
+			fprintf(stderr, "atoll %s: cannot seal the input: %s\n", o->name,
+				atl_strerror(rc));
+			ret = ATL_EXIT_FAIL;
+			goto out;
+		}
+		rc = atl_client_submit(c, o->workload, kid, env, job_id_out);
+		if (rc == ATL_OK)
+			break;
 		if (dek_out != NULL) {
 			atl_secret_free(*dek_out);
 			*dek_out = NULL;
 		}
+		free(env);
+		env = NULL;
+		free(t);
+		t = NULL;
+		if (rc == ATL_E_STATE && round == 0) {
+			say("      %s; fetching the targets again", atl_client_last_error(c));
+			continue;
+		}
+		ret = call_failed(o, c, "submit", rc);
 		goto out;
 	}
 	rc = atl_client_record_save(o->dir, job_id_out, o->workload, kid, o->url, env);
