@@ -119,6 +119,9 @@ expect 0 "atoll run: classifier job (model fetched and cached by the island)" \
 	"$ATOLL" run --workload bc --input "$T/rows.csv" --policy "$T/policy.json"
 check "  predictions" grep -q '"predictions"' "$T/out"
 check "  model cached under its SHA-256" [ -f "$T/cache/$(sha256sum "$T/model.json" | cut -c1-64).model" ]
+expect 0 "a second classifier job" "$ATOLL" run --workload bc --input "$T/rows.csv" \
+	--policy "$T/policy.json"
+check "  uses the cached model (one download)" [ "$(grep -c 'model of workload bc cached' "$T/island.log")" = 1 ]
 
 # the default policy file of the key store
 cp "$T/policy.json" "$T/keys/policy.json"
@@ -133,7 +136,7 @@ expect 0 "atoll result again (reopened from the record)" "$ATOLL" result "$JOB"
 expect 2 "atoll result with a malformed id" "$ATOLL" result nope
 expect 0 "atoll stats --usage" "$ATOLL" stats --usage
 check "  counts the sim host" grep -q '"sim": 1' "$T/out"
-check "  and the tenant's jobs" grep -q '"jobs_done": 3' "$T/out"
+check "  and the tenant's jobs" grep -q '"jobs_done": 4' "$T/out"
 
 # ---------------------------------------------------------------- refusals
 expect 1 "wrong API key" "$ATOLL" run --workload echo1 --text "$SECRET" --policy "$T/policy.json" \
