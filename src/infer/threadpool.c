@@ -9,13 +9,15 @@
  * chunks until none are left, then decrements `pending`; the caller waits
  * for pending == 0, so the job's memory outlives every access to it. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "atoll/limits.h"
 #include "atoll/threadpool.h"
 
-#define ATL_POOL_SPIN 20000
+#define ATL_POOL_SPIN 20000 /* pause rounds before a worker sleeps */
+#define ATL_POOL_YIELD 256  /* sched_yield every this many rounds */
 
 struct atl_pool {
 	unsigned n_threads;
@@ -69,8 +71,11 @@ static void *worker(void *arg)
 		int spins = 0;
 		while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop) &&
 		       spins < ATL_POOL_SPIN) {
-			cpu_relax();
-			spins++;
+			/* on a shared machine give the core away now and then */
+			if (++spins % ATL_POOL_YIELD == 0)
+				sched_yield();
+			else
+				cpu_relax();
 		}
 		if (atomic_load(&p->gen) == seen && !atomic_load(&p->stop)) {
 			pthread_mutex_lock(&p->mu);
@@ -172,6 +177,11 @@ void atl_pool_run(struct atl_pool *p, size_t n, size_t chunk, atl_pool_fn fn, vo
 		pthread_mutex_unlock(&p->mu);
 	}
 	do_chunks(p, 0);
-	while (atomic_load(&p->pending) != 0)
-		cpu_relax();
+	/* a worker that lost its core finishes sooner if we do not spin on it */
+	for (unsigned spins = 1; atomic_load(&p->pending) != 0; spins++) {
+		if (spins % ATL_POOL_YIELD == 0)
+			sched_yield();
+		else
+			cpu_relax();
+	}
 }
