@@ -4,7 +4,8 @@
  * jansson scans strings about 40 times slower than AES-256-GCM encrypts
  * (measured by bench/crypto). So the one big member is located by a small
  * string-aware scan and cut out of the text that jansson parses, and it is
- * decoded by a strict base64 decoder (table-driven, AVX2 when present). Everything else (structure,
+ * decoded by a strict base64 decoder (table-driven; AVX-512 VBMI or AVX2
+ * when the CPU has them). Everything else (structure,
  * duplicate keys, types, UTF-8) is still validated by jansson. */
 #ifndef ATOLL_CRYPTO_ENVELOPE_TEXT_H
 #define ATOLL_CRYPTO_ENVELOPE_TEXT_H
