@@ -7,7 +7,11 @@
 #      verified; the input is sealed to its attested key; the enclave opens it
 #      over its socketpair and returns a sealed result that only we can open
 #   5. the same job against a changed enclave binary: refused
-# Usage: scripts/demo.sh BUILD_DIR   (TEE=sim; the only TEE of the Foundation)
+#   6. the platform on the embedded defaults (SQLite, sim TEE, local processes
+#      on loopback): atoll-coordinator, atoll-island with its sandboxed
+#      enclave, and the client: a classifier trained on the UCI breast-cancer
+#      data answers a confidential prediction the coordinator cannot read
+# Usage: scripts/demo.sh BUILD_DIR   (TEE=sim)
 set -euo pipefail
 BUILD=${1:-build}
 BIN=$BUILD/bin
@@ -16,13 +20,31 @@ if [ "$TEE" != sim ]; then
 	echo "demo: TEE=$TEE is not available in this demo yet (use TEE=sim)" >&2
 	exit 2
 fi
-for p in atoll atoll-enclave; do
+for p in atoll atoll-enclave atoll-coordinator atoll-island; do
 	[ -x "$BIN/$p" ] || { echo "demo: $BIN/$p missing: run 'make build' first" >&2; exit 2; }
 done
 ATOLL=$(cd "$BIN" && pwd)/atoll
 ENCLAVE=$(cd "$BIN" && pwd)/atoll-enclave
+COORD=$(cd "$BIN" && pwd)/atoll-coordinator
+ISLAND=$(cd "$BIN" && pwd)/atoll-island
+SRC=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/atoll-demo.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+# wait_for PATTERN FILE SECONDS
+wait_for() {
+	local i=0
+	while ! grep -q "$1" "$2" 2>/dev/null; do
+		[ "$i" -lt $(($3 * 10)) ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
 export ATOLL_LOG=${ATOLL_LOG:-warn}
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -68,4 +90,41 @@ fi
 grep -F "REFUSED" "$W/err-changed" || true
 [ ! -s "$W/out-changed" ] || { echo "demo: output from a refused run" >&2; exit 1; }
 
-say "Done: attested, sealed, opened inside the enclave, result opened here; a changed build was refused."
+say "6. The platform: coordinator (SQLite), island + sandboxed enclave, client"
+"$ATOLL" train classifier --csv "$SRC/data/breast_cancer.csv" --out "$W/model.json" 2>&1 | sed 's/^/  /'
+DB=$W/coordinator.db
+"$COORD" tenant add demo-clinic --db "$DB" >"$W/api.key" 2>/dev/null
+"$COORD" island add island-1 --db "$DB" >"$W/island.token" 2>/dev/null
+"$COORD" workload add --db "$DB" --id breast-cancer --kind classifier --model "$W/model.json" \
+	--tee sim >/dev/null 2>&1
+echo "tenant demo-clinic, island island-1 and workload breast-cancer registered (keys stored hashed)"
+"$COORD" serve --listen 127.0.0.1:0 --db "$DB" --policy "$W/policy.json" \
+	>"$W/coordinator.out" 2>"$W/coordinator.log" &
+PIDS+=($!)
+wait_for '^listening on ' "$W/coordinator.out" 20 || { cat "$W/coordinator.log" >&2; exit 1; }
+URL="http://127.0.0.1:$(sed -n 's/^listening on //p' "$W/coordinator.out")"
+echo "atoll-coordinator listening on $URL"
+ATOLL_LOG=info ATOLL_ISLAND_TOKEN=$(cat "$W/island.token") "$ISLAND" --coordinator "$URL" --tee sim \
+	--sim-root "$W/simroot" --enclave "$ENCLAVE" --cache "$W/island-cache" --lease-wait 2 \
+	>"$W/island.out" 2>"$W/island.log" &
+PIDS+=($!)
+wait_for 'attested: enclave key' "$W/island.log" 30 || { cat "$W/island.log" >&2; exit 1; }
+echo "atoll-island started its enclave and attested it to the coordinator"
+export ATOLL_KEYS=$W/client ATOLL_COORDINATOR=$URL ATOLL_API_KEY
+ATOLL_API_KEY=$(cat "$W/api.key")
+echo "client key: $("$ATOLL" keys create 2>/dev/null)"
+"$ATOLL" targets --workload breast-cancer --policy "$W/policy.json" 2>/dev/null | sed 's/^/  /'
+sed -n 2,3p "$SRC/data/breast_cancer.csv" | cut -d, -f1-30 >"$W/patients.csv"
+echo "input: two patients' 30 tumour features (sealed on this side before they leave)"
+"$ATOLL" run --workload breast-cancer --input "$W/patients.csv" --policy "$W/policy.json" \
+	>"$W/prediction.json"
+echo "opened result: $(cat "$W/prediction.json")"
+grep -q '"predictions"' "$W/prediction.json" || { echo "demo: no predictions" >&2; exit 1; }
+if grep -aqF "$(head -c 40 "$W/patients.csv")" "$DB"* "$W/coordinator.log" 2>/dev/null; then
+	echo "demo: plaintext found on the coordinator side" >&2
+	exit 1
+fi
+echo "the coordinator's database and log hold no plaintext of the input"
+"$ATOLL" stats 2>/dev/null | tr -d '\n' | sed 's/^/stats: /'; echo
+
+say "Done: attested, sealed, opened inside the enclave, result opened here; a changed build was refused; the platform served a confidential prediction."
