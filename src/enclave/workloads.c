@@ -6,7 +6,9 @@
  *               model file, refuses it unless its SHA-256 equals the pinned
  *               digest (compared in constant time), then answers the job's
  *               prediction request (JSON {"instances":[[…],…]} or CSV rows
- *               without labels) with the classifier's JSON response. */
+ *               without labels) with the classifier's JSON response; bad
+ *               input gives {"error":{"code","message"}}, sealed like any
+ *               result (issue 4), and never echoes input values. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +61,7 @@ static enum atl_err run_classifier(const json_t *params, const uint8_t *in, size
 	size_t len = 0, resp_len = 0;
 	struct atl_clf_model *m = NULL;
 	struct atl_dataset *d = NULL;
-	char err[ATL_CLF_ERR_LEN];
+	char err[ATL_CLF_ERR_LEN] = "";
 	char *resp = NULL;
 	enum atl_err rc;
 
@@ -75,11 +77,22 @@ static enum atl_err run_classifier(const json_t *params, const uint8_t *in, size
 	}
 	ATL_TRY(atl_clf_model_parse(buf, len, &m));
 	if (in_len > 0 && in[0] == '{') {
-		rc = atl_clf_predict_json(m, in, in_len, &resp, &resp_len, err);
+		/* Bad input gives an error document, sealed like any result. */
+		rc = atl_clf_run_json(m, in, in_len, &resp, &resp_len, NULL);
 	} else {
 		rc = atl_dataset_parse_csv((const char *)in, in_len, false, &d, err);
 		if (rc == ATL_OK)
 			rc = atl_clf_predict_dataset(m, d, &resp, &resp_len, err);
+		if (rc == ATL_E_FORMAT || rc == ATL_E_LIMIT) {
+			json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code",
+					      rc == ATL_E_LIMIT ? "too_large" : "bad_input",
+					      "message", err);
+			free(resp);
+			resp = e != NULL ? atl_json_dump(e) : NULL;
+			resp_len = resp != NULL ? strlen(resp) : 0;
+			json_decref(e);
+			rc = resp != NULL ? ATL_OK : ATL_E_NOMEM;
+		}
 	}
 	if (rc != ATL_OK)
 		goto out;

@@ -65,8 +65,15 @@ if run "$ATOLL" train classifier --csv "$DATA" --out "$T/model.json" >/dev/null 
 	expect 2 "missing model file" "$ATOLL" local --enclave "$ENCLAVE" --tee sim \
 		--sim-root "$T/root" --policy "$T/policy.json" --input "$T/rows.csv" --model "$T/nope.json"
 	printf 'not,a,number\n' >"$T/bad.csv"
-	expect 1 "classifier job on malformed rows" "$ATOLL" local --enclave "$ENCLAVE" --tee sim \
-		--sim-root "$T/root" --policy "$T/policy.json" --input "$T/bad.csv" --model "$T/model.json"
+	expect 0 "classifier job on malformed rows: a sealed error result" "$ATOLL" local \
+		--enclave "$ENCLAVE" --tee sim --sim-root "$T/root" --policy "$T/policy.json" \
+		--input "$T/bad.csv" --model "$T/model.json"
+	grep -q '"bad_input"' "$T/out" || { echo "FAIL: no bad_input error result"; FAILS=$((FAILS + 1)); }
+	printf '{"instances":[[1,2,3]]}' >"$T/narrow.json"
+	expect 0 "classifier job with the wrong width: a sealed error result" "$ATOLL" local \
+		--enclave "$ENCLAVE" --tee sim --sim-root "$T/root" --policy "$T/policy.json" \
+		--input "$T/narrow.json" --model "$T/model.json"
+	grep -q '"error"' "$T/out" || { echo "FAIL: no error result"; FAILS=$((FAILS + 1)); }
 else
 	echo "FAIL: atoll train classifier"; FAILS=$((FAILS + 1))
 fi
