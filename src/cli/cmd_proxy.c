@@ -280,7 +280,9 @@ static void h_submit(void *ctx, const struct atl_http_req *req, struct atl_http_
 		const char *job = json_string_value(json_object_get(out, "job_id"));
 		const char *wl = json_string_value(json_object_get(in, "workload_id"));
 		const char *kid = json_string_value(json_object_get(in, "encryption_key_id"));
-		char *env = atl_json_dump(json_object_get(in, "input"));
+		const json_t *inp = json_object_get(in, "input");
+		const json_t *ct = json_object_get(inp, "ciphertext");
+		char *env = atl_json_dump(json_is_object(ct) ? ct : inp);
 		struct atl_kp kp = {0};
 		if (atl_client_id_ok(job, "job_") && wl != NULL && env != NULL &&
 		    atl_client_key_load(p->dir, kid, &kp, NULL) == ATL_OK &&

@@ -262,8 +262,9 @@ enum atl_err atl_client_submit(struct atl_client *c, const char *workload, const
 
 	job_id_out[0] = '\0';
 	ATL_TRY(atl_json_parse(envelope, strlen(envelope), &env));
-	body = json_pack("{s:s, s:b, s:s, s:O}", "workload_id", workload, "confidential", 1,
-			 "encryption_key_id", ck_kid, "input", env);
+	body = json_pack("{s:s, s:b, s:s, s:{s:b, s:s, s:O}}", "workload_id", workload,
+			 "confidential", 1, "encryption_key_id", ck_kid, "input", "encrypted", 1,
+			 "key_id", ck_kid, "ciphertext", env);
 	txt = body != NULL ? atl_json_dump(body) : NULL;
 	if (txt == NULL) {
 		rc = ATL_E_NOMEM;

@@ -153,6 +153,30 @@ static enum atl_err routable(struct atl_coord *c, const struct atl_store_workloa
 	return ATL_OK;
 }
 
+/* The sealed envelope of a job's input (issue 4's shape):
+ *   {"encrypted":true, "key_id":"ck_…" (= encryption_key_id), "ciphertext":{envelope}}
+ * A bare envelope object (the first version of this API) is still accepted.
+ * NULL when the input has neither shape. Nothing here is authenticated: the
+ * envelope is only inspected for routing. */
+static const json_t *sealed_input(const json_t *in, const char *ekid)
+{
+	static const char *const keys[] = {"encrypted", "key_id", "ciphertext", NULL};
+	const json_t *kid, *ct;
+
+	if (!json_is_object(in))
+		return NULL;
+	if (json_object_get(in, "encrypted") == NULL)
+		return in; /* a bare envelope */
+	if (atl_json_check_keys(in, keys, NULL) != ATL_OK ||
+	    !json_is_true(json_object_get(in, "encrypted")))
+		return NULL;
+	kid = json_object_get(in, "key_id");
+	ct = json_object_get(in, "ciphertext");
+	if (!json_is_string(kid) || strcmp(json_string_value(kid), ekid) != 0 || !json_is_object(ct))
+		return NULL;
+	return ct;
+}
+
 void coord_h_submit(struct atl_coord *c, const struct atl_http_req *req,
 		    struct atl_http_resp *resp)
 {
@@ -167,6 +191,7 @@ void coord_h_submit(struct atl_coord *c, const struct atl_http_req *req,
 	const char *wid, *ekid;
 	int64_t now = atl_time_now();
 	json_t *body = NULL, *v;
+	const json_t *env;
 	bool ok = false;
 	enum atl_err rc;
 
@@ -186,13 +211,16 @@ void coord_h_submit(struct atl_coord *c, const struct atl_http_req *req,
 				    "encryption_key_id must be the client key id \"ck_…\"");
 		goto out;
 	}
-	if (!json_is_object(json_object_get(body, "input"))) {
-		atl_http_resp_error(resp, 400, "bad_request", "input must be a sealed envelope object");
+	env = sealed_input(json_object_get(body, "input"), ekid);
+	if (env == NULL) {
+		atl_http_resp_error(resp, 400, "bad_request",
+				    "input must be {\"encrypted\":true,\"key_id\":\"ck_…\" (the "
+				    "encryption_key_id),\"ciphertext\":{sealed envelope}}");
 		goto out;
 	}
 	if (!workload_of(c, wid, resp, &w))
 		goto out;
-	text = coord_json_text(json_object_get(body, "input"));
+	text = coord_json_text(env);
 	info = calloc(1, sizeof(*info));
 	if (text == NULL || info == NULL) {
 		atl_http_resp_error(resp, 500, "internal", "try again later");

@@ -466,8 +466,9 @@ static int cmd_client(int argc, char **argv)
 			 &dek) != ATL_OK ||
 	    atl_json_parse(env, env_len, &envj) != ATL_OK)
 		goto out;
-	body = json_pack("{s:s, s:b, s:s, s:O}", "workload_id", wid, "confidential", 1,
-			 "encryption_key_id", ckid, "input", envj);
+	body = json_pack("{s:s, s:b, s:s, s:{s:b, s:s, s:O}}", "workload_id", wid, "confidential",
+			 1, "encryption_key_id", ckid, "input", "encrypted", 1, "key_id", ckid,
+			 "ciphertext", envj);
 	btxt = body != NULL ? atl_json_dump(body) : NULL;
 	if (btxt == NULL)
 		goto out;

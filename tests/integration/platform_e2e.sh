@@ -151,6 +151,16 @@ AFTER=$(curl -s --max-time 10 -H "Authorization: Bearer $KEY" "$URL/api/v1/usage
 check "  and submitted nothing" [ "$BEFORE" = "$AFTER" ]
 expect 2 "no policy at all" env ATOLL_KEYS="$T/empty" "$ATOLL" run --workload echo1 --text x
 expect 2 "run without a coordinator" env -u ATOLL_COORDINATOR "$ATOLL" run --workload echo1 --text x
+# the job input shape of issue 4: {"encrypted":true,"key_id":"ck_…","ciphertext":{envelope}}
+CK=$(ls "$T/keys/keys" | sed -n 's/\.json$//p' | head -1)
+post_job() { curl -s --max-time 10 -o "$T/pbody" -w '%{http_code}' -H "Authorization: Bearer $KEY" \
+	-d "{\"workload_id\":\"echo1\",\"confidential\":true,\"encryption_key_id\":\"$CK\",\"input\":$1}" \
+	"$URL/api/v1/jobs"; }
+check "input with encrypted:false -> 400" [ "$(post_job '{"encrypted":false,"key_id":"'"$CK"'","ciphertext":{}}')" = 400 ]
+check "input whose key_id is not the encryption_key_id -> 400" \
+	[ "$(post_job '{"encrypted":true,"key_id":"ck_00000000000000000000000000000000","ciphertext":{}}')" = 400 ]
+check "input with an unknown field -> 400" \
+	[ "$(post_job '{"encrypted":true,"key_id":"'"$CK"'","ciphertext":{},"x":1}')" = 400 ]
 
 # ---------------------------------------------------------------- atoll proxy
 if command -v jq >/dev/null; then
