@@ -22,6 +22,8 @@ static void usage(FILE *f)
 		"                              [--shape tiny|1.1b] [--seed S] [--vocab FILE.gguf]\n"
 		"                              [--layers N] [--ctx N] [--std X]\n"
 		"       atoll model info FILE.gguf\n"
+		"       atoll model encrypt|decrypt|inspect|rewrap ...   (encrypted models, .atm;\n"
+		"                              the same as 'atoll model-crypt', see its --help)\n"
 		"\n"
 		"gen-random writes a model of a known shape with random weights, for tests and\n"
 		"benchmarks (llama.cpp loads it too):\n"
@@ -220,6 +222,8 @@ static int info(int argc, char **argv)
 	return ret;
 }
 
+int atl_cmd_model_crypt(int argc, char **argv);
+
 int atl_cmd_model(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -230,7 +234,14 @@ int atl_cmd_model(int argc, char **argv)
 		return gen_random(argc - 1, argv + 1);
 	if (strcmp(argv[1], "info") == 0)
 		return info(argc - 1, argv + 1);
-	fprintf(stderr, "atoll model: unknown subcommand '%s' (gen-random, info)\n", argv[1]);
+	/* Encrypted models (issue 9): `atoll model encrypt --in M.gguf --out M.atm
+	 * --kek FILE --tenant-key KEK_ID` and friends, in src/cli/cmd_model_crypt.c. */
+	if (strcmp(argv[1], "encrypt") == 0 || strcmp(argv[1], "decrypt") == 0 ||
+	    strcmp(argv[1], "inspect") == 0 || strcmp(argv[1], "rewrap") == 0 ||
+	    strcmp(argv[1], "kek-new") == 0)
+		return atl_cmd_model_crypt(argc, argv);
+	fprintf(stderr, "atoll model: unknown subcommand '%s' (gen-random, info, encrypt, decrypt, "
+			"inspect, rewrap, kek-new)\n", argv[1]);
 	usage(stderr);
 	return ATL_EXIT_USAGE;
 }
