@@ -27,6 +27,9 @@ run_bench() { # NAME [ARGS...]
 
 echo "bench: $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
 run_bench crypto
+run_bench platform
+# platform_e2e: jobs/s and p50/p99 latency through one coordinator and 2 islands (bench/platform_e2e.sh)
+echo "== platform_e2e"; bash "$(dirname "$0")/platform_e2e.sh" "$build" || { echo "bench: platform_e2e failed" >&2; status=1; }
 # llm: atoll vs llama.cpp (bench/llm.sh; tiny shape here to stay quick, LLM_SHAPE=1.1b for the real one)
 echo "== llm"; LLM_SHAPE=${LLM_SHAPE:-tiny} bash "$(dirname "$0")/llm.sh" "$build" || { echo "bench: llm failed" >&2; status=1; }
 
