@@ -8,6 +8,41 @@
 #include "atoll/hwverify.h"
 #include "atoll/limits.h"
 #include "atoll/policy.h"
+#include "attest/cbor.h"
+#include "attest/hwcommon.h"
+
+/* CBOR/COSE kinds come as the samples and vendor tools give them: raw bytes,
+ * hex or base64 text, and for Nitro possibly inside a transport framing (a
+ * 4-byte length or SCALE prefix before the COSE_Sign1, other bytes after it, as
+ * dstack writes them). Finds the one COSE item: *start and *n within buf. The
+ * framing is not trusted for anything; the COSE signature covers the item. */
+static bool cose_kind(const char *tee)
+{
+	return strcmp(tee, "nitro") == 0 || strcmp(tee, "psa") == 0 || strcmp(tee, "cca") == 0;
+}
+
+static enum atl_err cose_item(const char *tee, const uint8_t *buf, size_t len, size_t *start,
+			      size_t *n)
+{
+	static const size_t offsets[] = {0, 4};
+
+	*start = 0;
+	*n = len;
+	if (strcmp(tee, "nitro") != 0)
+		return ATL_OK;
+	for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		size_t off = offsets[i], item = 0;
+		/* COSE_Sign1: tag 18 (0xd2) or a bare 4-element array (0x84). */
+		if (off >= len || (buf[off] != 0xd2 && buf[off] != 0x84))
+			continue;
+		if (atl_cbor_item_len(buf + off, len - off, &item) == ATL_OK) {
+			*start = off;
+			*n = item;
+			return ATL_OK;
+		}
+	}
+	return ATL_OK; /* let the backend report what is wrong */
+}
 
 enum atl_err atl_verify_native(const char *tee, const uint8_t *ev, size_t ev_len,
 			       const json_t *policy, const uint8_t *expected_nonce,
@@ -17,6 +52,8 @@ enum atl_err atl_verify_native(const char *tee, const uint8_t *ev, size_t ev_len
 	const struct atl_tee_ops *ops = atl_tee_find(tee);
 	struct atl_verify_in in;
 	struct atl_ar *ar;
+	uint8_t *dec = NULL;
+	size_t dec_len = 0;
 	enum atl_err rc = ATL_E_INTERNAL, vrc;
 
 	*ar_out = NULL;
@@ -46,7 +83,22 @@ enum atl_err atl_verify_native(const char *tee, const uint8_t *ev, size_t ev_len
 	in.policy = policy;
 	in.anchors = anchors;
 	in.collateral = collateral;
-	vrc = ops->verify(ev, ev_len, &in, ar);
+	if (cose_kind(tee)) {
+		size_t start = 0, n = 0;
+
+		vrc = atl_hw_decode(ev, ev_len, ATL_ATTEST_EVIDENCE_MAX, &dec, &dec_len);
+		if (vrc == ATL_OK)
+			vrc = cose_item(tee, dec, dec_len, &start, &n);
+		if (vrc == ATL_OK) {
+			if (start != 0 || n != dec_len)
+				ATL_TRY(atl_ar_check(ar, "framing", true,
+						     "COSE_Sign1 found at byte %zu (%zu bytes) of %zu",
+						     start, n, dec_len));
+			vrc = ops->verify(dec + start, n, &in, ar);
+		}
+	} else {
+		vrc = ops->verify(ev, ev_len, &in, ar);
+	}
 	if (vrc != ATL_OK) {
 		if (atl_ar_first_failure(ar) == NULL)
 			ATL_TRY(atl_ar_check(ar, "parse", false, "evidence unreadable (%s)",
@@ -61,6 +113,17 @@ enum atl_err atl_verify_native(const char *tee, const uint8_t *ev, size_t ev_len
 					     m != NULL && atl_policy_measurement_listed(policy, tee, m),
 					     "measurement %s listed by the policy",
 					     m != NULL && atl_policy_measurement_listed(policy, tee, m) ? "is" : "is NOT"));
+	}
+	{
+		/* Debug TEEs (e.g. a Nitro enclave with PCR0 all zero) are refused
+		 * unless the policy allows them; backends that judge debug themselves
+		 * set the same claim, so this only repeats their verdict. */
+		const json_t *dbg = atl_ar_get(ar, "debug");
+		if (json_is_true(dbg))
+			ATL_TRY(atl_ar_check(ar, "debug", atl_policy_allow_debug(policy),
+					     "debug TEE %s", atl_policy_allow_debug(policy)
+								 ? "allowed by the policy"
+								 : "refused (allow_debug is not set)"));
 	}
 	if (expected_nonce != NULL) {
 		const char *rd = json_string_value(atl_ar_get(ar, "report_data"));
@@ -77,5 +140,6 @@ enum atl_err atl_verify_native(const char *tee, const uint8_t *ev, size_t ev_len
 	}
 	rc = atl_ar_status(ar) == ATL_AR_CONTRAINDICATED ? ATL_E_POLICY : ATL_OK;
 out:
+	free(dec);
 	return rc;
 }

@@ -41,7 +41,8 @@ static void usage(FILE *f)
 		"  --anchor PEM    trust this root too (repeatable, at most %u)\n"
 		"  --tee KIND      the evidence is NATIVE evidence of that TEE as its vendor tools\n"
 		"                  give it (raw, hex or base64): sev-snp, tdx, sgx, nitro, psa, cca,\n"
-		"                  tpm, nvidia-gpu; --nonce then must equal its report data\n"
+		"                  tpm, nvidia-gpu; --nonce then must equal its report data;\n"
+		"                  accepted (exit 0) only when the status is affirming\n"
 		"  --collateral F  vendor collateral (VCEK/CRL, DCAP TCB info, QE identity, ...),\n"
 		"                  repeatable\n\n"
 		"exit status: 0 accepted, 1 refused or invalid evidence, 2 usage, I/O or policy error\n",
@@ -216,7 +217,14 @@ int atl_cmd_verify(int argc, char **argv)
 		ret = ATL_EXIT_FAIL;
 		goto out;
 	}
-	if (rc == ATL_OK) {
+	if (rc == ATL_OK && native_tee != NULL && atl_ar_status(ar) != ATL_AR_AFFIRMING) {
+		/* Native hardware evidence is accepted only when affirming (issue 6):
+		 * a warning (e.g. SWHardeningNeeded) is reported but refused. */
+		fprintf(stderr, "atoll verify: REFUSED: status %s (native evidence must be "
+				"affirming)\n",
+			atl_ar_status_name(atl_ar_status(ar)));
+		ret = ATL_EXIT_FAIL;
+	} else if (rc == ATL_OK) {
 		fprintf(stderr, "atoll verify: accepted (%s)\n",
 			atl_ar_status_name(atl_ar_status(ar)));
 		ret = ATL_EXIT_OK;

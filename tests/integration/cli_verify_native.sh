@@ -37,6 +37,36 @@ grep -q "REFUSED" "$T/err" || { echo "FAIL: refusal not reported"; FAILS=$((FAIL
 expect 1 "SEV-SNP report with the wrong VCEK" "$ATOLL" verify --tee sev-snp \
 	--evidence "$SNP/virtee-sev/report_milan.hex" --collateral "$SNP/virtee-sev/vcek_turin.der" \
 	--time 2023-05-02T00:00:00Z
+D=$V/tdx/dcap-qvl
+expect 0 "TDX quote v4 with full collateral (UpToDate)" "$ATOLL" verify --tee tdx \
+	--evidence "$D/tdx_quote" --collateral "$D/tdx_quote_collateral.json" \
+	--anchor "$D/TrustedRootCA.der" --time 2025-07-19T10:00:34Z
+expect 1 "TDX quote v5 with no matching TCB level" "$ATOLL" verify --tee tdx \
+	--evidence "$D/tdx_quote_outdated" --collateral "$D/tdx_quote_outdated_collateral.json" \
+	--anchor "$D/TrustedRootCA.der" --time 2026-03-20T10:41:14Z
+S=$V/sgx/dcap-qvl
+expect 1 "SGX quote with ConfigurationAndSWHardeningNeeded: warning, not affirming" "$ATOLL" \
+	verify --tee sgx --evidence "$S/sgx_quote" --collateral "$S/sgx_quote_collateral.json" \
+	--anchor "$S/TrustedRootCA.der" --time 2025-07-19T10:01:17Z
+grep -q '"status": "warning"' "$T/out" || { echo "FAIL: SGX status should be warning"; FAILS=$((FAILS + 1)); }
+grep -q "INTEL-SA-00289" "$T/out" || { echo "FAIL: advisory ids missing"; FAILS=$((FAILS + 1)); }
+N=$V/nitro
+# eternis: authentic (TSV "valid"), but its PCR0 is all zero: a debug enclave, refused by default
+expect 1 "Nitro document, base64 text (eternis): authentic, debug" "$ATOLL" verify --tee nitro \
+	--evidence "$N/eternis/example_attestation" --time 2024-09-09T19:49:12Z
+grep -q '"name": "nitro.signature"' "$T/out" && ! grep -B3 '"ok": false' "$T/out" | grep -q nitro.signature ||
+	{ echo "FAIL: eternis should verify its signature"; FAILS=$((FAILS + 1)); }
+grep -B3 '"ok": false' "$T/out" | grep -q '"name": "debug"' || { echo "FAIL: eternis refused for debug"; FAILS=$((FAILS + 1)); }
+expect 0 "Nitro document in dstack framing, indefinite-length map (nsm-qvl)" "$ATOLL" verify \
+	--tee nitro --evidence "$N/dstack/nsm-qvl_nitro_attestation.bin" --time 2025-12-25T13:15:37Z
+expect 0 "Nitro document in SCALE framing (dstack-attest)" "$ATOLL" verify --tee nitro \
+	--evidence "$N/dstack/dstack-attest_nitro_attestation.bin" --time 2025-12-25T16:04:19Z
+expect 1 "Nitro debug enclave (PCR0 all zero) refused by default" "$ATOLL" verify --tee nitro \
+	--evidence "$N/dstack/dstack-attest_nitro_attestation_dbg.bin" --time 2025-12-25T08:20:46Z
+grep -q "allow_debug" "$T/out" || { echo "FAIL: debug reason missing"; FAILS=$((FAILS + 1)); }
+expect 1 "Nitro document with a bad COSE signature" "$ATOLL" verify --tee nitro \
+	--evidence "$N/eternis/invalid_attestation" --time 2024-07-23T21:29:40Z
+grep -q "nitro.signature" "$T/out" || { echo "FAIL: signature reason missing"; FAILS=$((FAILS + 1)); }
 head -c 300 /dev/urandom >"$T/garbage"
 expect 1 "garbage as SEV-SNP evidence" "$ATOLL" verify --tee sev-snp --evidence "$T/garbage"
 : >"$T/empty"
