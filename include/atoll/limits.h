@@ -165,4 +165,15 @@
 #define ATL_AUDIT_DETAIL_MAX        1024u                  /* bytes of an audit record's detail */
 #define ATL_AUDIT_LINE_MAX          8192u                  /* bytes of one audit log line */
 
+/* kbs: the key broker (src/kbs/broker.c) */
+#define ATL_KBS_TENANT_MAX          32u                    /* bytes of a tenant id ([A-Za-z0-9._-]) */
+#define ATL_KBS_TENANTS_MAX         1024u                  /* tenants of one broker */
+#define ATL_KBS_MODELS_MAX          4096u                  /* models registered with one broker */
+#define ATL_KBS_REVOKED_MAX         1024u                  /* revoked measurements */
+#define ATL_KBS_PATH_MAX            1024u                  /* bytes of a registered model's path */
+#define ATL_KBS_STATE_MAX           (8u * 1024u * 1024u)   /* bytes of the broker's state file */
+#define ATL_KBS_NONCES_MAX          4096u                  /* outstanding release nonces */
+#define ATL_KBS_NONCE_TTL_S         300                    /* seconds a release nonce stays valid */
+#define ATL_KBS_NONCE_LEN           32u                    /* bytes of a release nonce */
+
 #endif

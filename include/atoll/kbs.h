@@ -1,0 +1,144 @@
+/* The key broker's core (DESIGN §8, issue 9; docs/internals/kbs.md "Broker"):
+ * tenants' KEKs stored wrapped under a master key, registered encrypted models
+ * (.atm) with their release policy, attestation-gated release of a model's
+ * data key (DEK) sealed with HPKE to the attested enclave key, KEK rotation,
+ * revocation, and an audit record for every decision.
+ *
+ * State directory (mode 0700):
+ *   master.key   64 lowercase hex digits + newline (32 random bytes), mode
+ *                0600, created when absent; a group/other-readable one is
+ *                refused (ATL_E_POLICY)
+ *   state.json   tenants (KEKs wrapped: AES-256-GCM(master, nonce,
+ *                aad = tenant || 0x00 || kek_id)), models, revoked
+ *                measurements; mode 0600, rewritten atomically
+ *   audit.log    the hash-chained audit log (audit.h)
+ *
+ * Release nonces live in memory only (single use, ATL_KBS_NONCE_TTL_S). A
+ * broker handle is not thread-safe: callers serialise. */
+#ifndef ATOLL_KBS_H
+#define ATOLL_KBS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atoll/err.h"
+#include "atoll/keys.h"
+#include "atoll/limits.h"
+#include "atoll/model_crypt.h"
+#include "atoll/sig.h"
+
+#define ATL_KBS_MASTER_FILE "master.key"
+#define ATL_KBS_STATE_FILE "state.json"
+#define ATL_KBS_AUDIT_FILE "audit.log"
+/* HPKE info of a released key; the AAD is the model id (32 hex digits). */
+#define ATL_KBS_RELEASE_INFO "atoll kbs release v1"
+/* A model id as text: hex of the 16-byte .atm model id, NUL-terminated. */
+#define ATL_KBS_MODEL_ID_HEX (2 * ATL_ATM_MODEL_ID_LEN + 1)
+
+struct atl_kbs;
+
+/* Opens (creating what is missing) the broker state in dir. audit_signer
+ * (borrowed, may be NULL: no signed heads) signs audit heads every 16 records
+ * and at close. Errors: ATL_E_POLICY (master key readable by others),
+ * ATL_E_FORMAT (master key or state file malformed), ATL_E_AUTH (a stored KEK
+ * does not unwrap under the master key), ATL_E_BUSY (audit log locked),
+ * ATL_E_IO. */
+ATL_NODISCARD enum atl_err atl_kbs_open(const char *dir, const struct atl_privkey *audit_signer,
+					struct atl_kbs **out);
+/* Signs a final audit head, wipes every key, frees; NULL-safe. */
+void atl_kbs_close(struct atl_kbs *b);
+
+/* Adds a tenant (1..ATL_KBS_TENANT_MAX bytes of [A-Za-z0-9._-]) with kek
+ * (NULL: a fresh random one) under the KEK id "<tenant>.k1"; kek_id_out (may
+ * be NULL) gets it. ATL_E_EXISTS, ATL_E_ARG, ATL_E_LIMIT. */
+ATL_NODISCARD enum atl_err atl_kbs_tenant_add(struct atl_kbs *b, const char *tenant,
+					      const uint8_t *kek,
+					      char kek_id_out[ATL_ATM_KEK_ID_MAX + 1]);
+
+/* Encrypts in_path into out_path (atl_model_encrypt) under the tenant's
+ * current KEK; info_out (may be NULL) gets the header. */
+ATL_NODISCARD enum atl_err atl_kbs_model_encrypt(struct atl_kbs *b, const char *tenant,
+						 const char *in_path, const char *out_path,
+						 uint32_t chunk_size, struct atl_model_info *info_out);
+
+/* Registers the .atm at atm_path (absolute path, kept) for tenant with a
+ * release policy (validated with atl_policy_validate; copied). The header must
+ * name the tenant's KEK and unwrap under it (which authenticates it).
+ * model_id_out (may be NULL) gets the model id. ATL_E_EXISTS (model id known),
+ * ATL_E_NOTFOUND (tenant), ATL_E_AUTH (not under the tenant's KEK),
+ * ATL_E_FORMAT (policy), ATL_E_LIMIT. */
+ATL_NODISCARD enum atl_err atl_kbs_model_register(struct atl_kbs *b, const char *tenant,
+						  const char *atm_path, const json_t *policy,
+						  char model_id_out[ATL_KBS_MODEL_ID_HEX]);
+
+/* Revokes a model (no release ever again) / a measurement (hex, any case; no
+ * release to evidence with that measurement for any model). Take effect at the
+ * next release. ATL_E_NOTFOUND (model), ATL_E_ARG, ATL_E_LIMIT. */
+ATL_NODISCARD enum atl_err atl_kbs_model_revoke(struct atl_kbs *b, const char *model_id);
+ATL_NODISCARD enum atl_err atl_kbs_measurement_revoke(struct atl_kbs *b, const char *meas_hex);
+
+/* A fresh single-use release nonce (ATL_KBS_NONCE_LEN random bytes), valid
+ * until now + ATL_KBS_NONCE_TTL_S. Expired nonces are dropped; ATL_E_BUSY when
+ * ATL_KBS_NONCES_MAX are outstanding. */
+ATL_NODISCARD enum atl_err atl_kbs_nonce_new(struct atl_kbs *b, int64_t now,
+					     uint8_t nonce_out[ATL_KBS_NONCE_LEN]);
+
+/* Releases model_id's DEK to an enclave of tenant. In order: the nonce must be
+ * one this broker issued, unexpired and unused (it is consumed now, whatever
+ * the outcome: ATL_E_REPLAY); the model must exist (ATL_E_NOTFOUND), belong
+ * to tenant (ATL_E_DENIED) and not be revoked (ATL_E_POLICY); the evidence
+ * must verify (atl_verify_evidence) against the model's policy with that
+ * nonce at now (its error); its measurement must not be revoked
+ * (ATL_E_POLICY). Then the DEK is unwrapped from the model's current header
+ * (ATL_E_AUTH if the file no longer matches the registration) and sealed with
+ * HPKE (default suite, info ATL_KBS_RELEASE_INFO, aad = model id text) to the
+ * enclave key the evidence vouches for. *sealed_out (malloc'd, NUL-terminated):
+ *   {"v":1,"model_id":"<hex>","enc":"<b64>","ct":"<b64>"}
+ * Every release and refusal is an audit record (ids and reasons only); a
+ * release whose record cannot be written is refused (ATL_E_IO). */
+ATL_NODISCARD enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant,
+					   const char *model_id, const uint8_t *evidence,
+					   size_t evidence_len, const uint8_t *expected_nonce,
+					   size_t nonce_len, int64_t now, char **sealed_out);
+
+/* KEK rotation: a new random KEK "<tenant>.k<N+1>" is recorded as pending,
+ * every model of the tenant is rewrapped (atl_model_rewrap) and checked to
+ * unwrap under the new KEK, then the old KEK is dropped. On a failure the
+ * models already rewrapped are rewrapped back and the old KEK stays.
+ * new_kek_id_out may be NULL. */
+ATL_NODISCARD enum atl_err atl_kbs_rotate(struct atl_kbs *b, const char *tenant,
+					  char new_kek_id_out[ATL_ATM_KEK_ID_MAX + 1]);
+
+/* Enclave side: opens a sealed key of atl_kbs_release with the enclave's key
+ * pair, checking that it is for expect_model_id. ATL_E_FORMAT, ATL_E_AUTH. */
+ATL_NODISCARD enum atl_err atl_kbs_sealed_open(const char *sealed, size_t len,
+					       const struct atl_kp *kp,
+					       const char *expect_model_id,
+					       uint8_t dek_out[ATL_ATM_DEK_LEN]);
+
+/* ---- DEK helpers (src/kbs/dek.c) ---- */
+
+/* Unwraps the DEK of an .atm header buf[0..len) with kek (authenticating the
+ * header); info_out (may be NULL) gets the header fields. dek_out is wiped on
+ * failure. Errors: header parse errors, ATL_E_AUTH. */
+ATL_NODISCARD enum atl_err atl_kbs_dek_unwrap(const uint8_t *buf, size_t len,
+					      const uint8_t kek[ATL_ATM_KEK_LEN],
+					      uint8_t dek_out[ATL_ATM_DEK_LEN],
+					      struct atl_model_info *info_out);
+/* Same, reading the header of the file at path. */
+ATL_NODISCARD enum atl_err atl_kbs_dek_unwrap_file(const char *path,
+						   const uint8_t kek[ATL_ATM_KEK_LEN],
+						   uint8_t dek_out[ATL_ATM_DEK_LEN],
+						   struct atl_model_info *info_out);
+/* Decrypts an in-memory .atm image with its DEK (what an enclave holds after
+ * a release): exact size, every chunk tag, the final flag and the plaintext
+ * digest are checked before success; *pt_out is secret memory
+ * (atl_secret_free; at least 1 byte), NULL and *len_out 0 on any failure.
+ * expect_model_id (16 bytes, may be NULL). Errors as atl_model_decrypt_mem. */
+ATL_NODISCARD enum atl_err atl_kbs_dek_decrypt_mem(const uint8_t *buf, size_t len,
+						   const uint8_t dek[ATL_ATM_DEK_LEN],
+						   const uint8_t *expect_model_id,
+						   uint8_t **pt_out, size_t *len_out);
+
+#endif

@@ -1,0 +1,477 @@
+/* Unit tests for the key broker core (src/kbs/broker.c, src/kbs/dek.c) with
+ * the sim TEE: a temporary sim root signs evidence over this test binary
+ * (/proc/self/exe), and each model's policy pins that root and measurement.
+ * Release to a matching enclave (which opens the DEK and decrypts the .atm);
+ * refusals for a wrong measurement, debug evidence, a stale, reused or foreign
+ * nonce, another tenant, a revoked model and a revoked measurement; KEK
+ * rotation (old KEK refused, releases still work, state survives a reopen);
+ * the master key file mode; the audit chain records every decision, verifies,
+ * and holds no key material. */
+/* atl-test-deps: atoll_attest atoll_crypto atoll_core */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "atoll/audit.h"
+#include "atoll/digest.h"
+#include "atoll/encoding.h"
+#include "atoll/file.h"
+#include "atoll/kbs.h"
+#include "atoll/keys.h"
+#include "atoll/model_crypt.h"
+#include "atoll/policy.h"
+#include "atoll/secmem.h"
+#include "atoll/sig.h"
+#include "atoll/timeutil.h"
+#include "atoll/verify.h"
+
+#define PT_LEN 1000u
+#define CHUNK 64u
+
+static char dir[64];
+static char sim_dir[128];
+static char *root_pem;
+static char meas_hex[2 * ATL_SHA384_LEN + 1];
+static uint8_t plain[PT_LEN];
+static const uint8_t kek_acme[32] = {0xa5, 0xa5, 0x5a, 0x5a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+				     13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28};
+static struct atl_privkey *signer;
+static struct atl_pubkey *signer_pub;
+static int counter;
+
+static void rm_rf(const char *d)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	assert_int_equal(system(cmd), 0);
+}
+
+static char *read_text(const char *path)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(atl_file_read(path, 16u << 20, &buf, &len), ATL_OK);
+	return (char *)buf;
+}
+
+static int group_setup(void **st)
+{
+	uint8_t m[ATL_SHA384_LEN];
+	char path[256];
+
+	(void)st;
+	strcpy(dir, "/tmp/atl_kbs_testXXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(sim_dir, sizeof(sim_dir), "%s/sim", dir);
+	if (atl_sim_root_create(sim_dir) != ATL_OK)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", sim_dir, ATL_SIM_ROOT_PUB_FILE);
+	root_pem = read_text(path);
+	if (atl_sim_measure("/proc/self/exe", m) != ATL_OK ||
+	    atl_hex_encode(m, sizeof(m), meas_hex, sizeof(meas_hex)) != ATL_OK)
+		return -1;
+	for (size_t i = 0; i < PT_LEN; i++)
+		plain[i] = (uint8_t)(i * 7u + 3u);
+	memcpy(plain + 500, "CANARY-WEIGHTS-7f3a", 19);
+	snprintf(path, sizeof(path), "%s/model.bin", dir);
+	if (atl_file_write(path, plain, sizeof(plain), 0600, 0) != ATL_OK)
+		return -1;
+	if (atl_privkey_generate_ec(256, &signer) != ATL_OK ||
+	    atl_privkey_public(signer, &signer_pub) != ATL_OK)
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **st)
+{
+	(void)st;
+	rm_rf(dir);
+	free(root_pem);
+	atl_privkey_free(signer);
+	atl_pubkey_free(signer_pub);
+	return 0;
+}
+
+static json_t *policy_for(const char *meas)
+{
+	json_t *p = json_pack("{s:[s], s:b, s:b, s:i, s:{s:[s]}, s:{s:s}}", "tee_types", "sim",
+			      "allow_sim", 1, "allow_debug", 0, "max_age_s", 300, "measurements",
+			      "sim", meas, "trust_anchors", "sim", root_pem);
+	char why[256];
+
+	assert_non_null(p);
+	assert_int_equal(atl_policy_validate(p, why, sizeof(why)), ATL_OK);
+	return p;
+}
+
+struct fx {
+	char bdir[256];
+	struct atl_kbs *b;
+	char mid[ATL_KBS_MODEL_ID_HEX];
+	char atm[320];
+	struct atl_kp kp;
+};
+
+/* A fresh broker with tenants acme (known KEK) and other, and one model of
+ * acme registered under policy measurement meas (NULL: this binary's). */
+static void fx_init(struct fx *f, const char *meas)
+{
+	char kid[ATL_ATM_KEK_ID_MAX + 1], in[256];
+	json_t *p;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->bdir, sizeof(f->bdir), "%s/kbs%d", dir, ++counter);
+	assert_int_equal(atl_kbs_open(f->bdir, signer, &f->b), ATL_OK);
+	assert_int_equal(atl_kbs_tenant_add(f->b, "acme", kek_acme, kid), ATL_OK);
+	assert_string_equal(kid, "acme.k1");
+	assert_int_equal(atl_kbs_tenant_add(f->b, "other", NULL, NULL), ATL_OK);
+	assert_int_equal(atl_kbs_tenant_add(f->b, "acme", NULL, NULL), ATL_E_EXISTS);
+	assert_int_equal(atl_kbs_tenant_add(f->b, "bad/name", NULL, NULL), ATL_E_ARG);
+	snprintf(in, sizeof(in), "%s/model.bin", dir);
+	snprintf(f->atm, sizeof(f->atm), "%s/model.atm", f->bdir);
+	assert_int_equal(atl_kbs_model_encrypt(f->b, "acme", in, f->atm, CHUNK, NULL), ATL_OK);
+	p = policy_for(meas ? meas : meas_hex);
+	assert_int_equal(atl_kbs_model_register(f->b, "acme", f->atm, p, f->mid), ATL_OK);
+	assert_int_equal(atl_kbs_model_register(f->b, "acme", f->atm, p, NULL), ATL_E_EXISTS);
+	json_decref(p);
+	assert_int_equal(atl_kp_generate(&f->kp), ATL_OK);
+}
+
+static void fx_done(struct fx *f)
+{
+	atl_kbs_close(f->b);
+	atl_kp_clear(&f->kp);
+}
+
+static char *evidence(const struct fx *f, const uint8_t *nonce, bool debug)
+{
+	json_t *cfg = json_pack("{s:s, s:b}", "sim_root", sim_dir, "debug", debug);
+	char *out = NULL;
+
+	assert_non_null(cfg);
+	assert_int_equal(atl_evidence_produce("sim", cfg, f->kp.pub, nonce, ATL_KBS_NONCE_LEN, &out),
+			 ATL_OK);
+	json_decref(cfg);
+	return out;
+}
+
+/* One release attempt with a fresh broker nonce and fresh evidence. */
+static enum atl_err try_release(struct fx *f, const char *tenant, bool debug, char **sealed)
+{
+	uint8_t nonce[ATL_KBS_NONCE_LEN];
+	int64_t now = atl_time_now();
+	char *ev;
+	enum atl_err e;
+
+	assert_int_equal(atl_kbs_nonce_new(f->b, now, nonce), ATL_OK);
+	ev = evidence(f, nonce, debug);
+	e = atl_kbs_release(f->b, tenant, f->mid, (const uint8_t *)ev, strlen(ev), nonce,
+			    sizeof(nonce), now, sealed);
+	free(ev);
+	if (e != ATL_OK)
+		assert_null(*sealed);
+	return e;
+}
+
+/* The enclave side: open the sealed DEK and decrypt the .atm with it. */
+static void enclave_open(const struct fx *f, const char *sealed)
+{
+	uint8_t dek[ATL_ATM_DEK_LEN], mid[ATL_ATM_MODEL_ID_LEN];
+	uint8_t *img = NULL, *pt = NULL;
+	size_t img_len = 0, pt_len = 0;
+	struct atl_kp other;
+
+	assert_int_equal(atl_kbs_sealed_open(sealed, strlen(sealed), &f->kp, f->mid, dek), ATL_OK);
+	assert_int_equal(atl_file_read(f->atm, 1u << 20, &img, &img_len), ATL_OK);
+	assert_int_equal(atl_hex_decode_exact(f->mid, strlen(f->mid), mid, sizeof(mid)), ATL_OK);
+	assert_int_equal(atl_kbs_dek_decrypt_mem(img, img_len, dek, mid, &pt, &pt_len), ATL_OK);
+	assert_int_equal(pt_len, PT_LEN);
+	assert_memory_equal(pt, plain, PT_LEN);
+	atl_secret_free(pt);
+	/* tampered chunk, truncation, wrong model id: refused, no plaintext */
+	img[ATL_ATM_HEADER_LEN + 70] ^= 1;
+	assert_int_equal(atl_kbs_dek_decrypt_mem(img, img_len, dek, mid, &pt, &pt_len), ATL_E_AUTH);
+	assert_null(pt);
+	assert_int_equal(pt_len, 0);
+	img[ATL_ATM_HEADER_LEN + 70] ^= 1;
+	assert_int_equal(atl_kbs_dek_decrypt_mem(img, img_len - 1, dek, mid, &pt, &pt_len),
+			 ATL_E_TRUNCATED);
+	mid[0] ^= 1;
+	assert_int_equal(atl_kbs_dek_decrypt_mem(img, img_len, dek, mid, &pt, &pt_len), ATL_E_AUTH);
+	assert_null(pt);
+	free(img);
+	/* another enclave key, another model id: refused */
+	assert_int_equal(atl_kp_generate(&other), ATL_OK);
+	assert_int_equal(atl_kbs_sealed_open(sealed, strlen(sealed), &other, f->mid, dek),
+			 ATL_E_AUTH);
+	atl_kp_clear(&other);
+	assert_int_equal(atl_kbs_sealed_open(sealed, strlen(sealed), &f->kp,
+					     "00000000000000000000000000000000", dek),
+			 ATL_E_AUTH);
+	atl_wipe(dek, sizeof(dek));
+}
+
+static void test_release_ok(void **st)
+{
+	struct fx f;
+	char *sealed = NULL;
+
+	(void)st;
+	fx_init(&f, NULL);
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_OK);
+	assert_non_null(sealed);
+	enclave_open(&f, sealed);
+	free(sealed);
+	fx_done(&f);
+}
+
+static void test_refuse_measurement_and_debug(void **st)
+{
+	struct fx f;
+	char *sealed = NULL;
+	char zeros[2 * ATL_SHA384_LEN + 1];
+
+	(void)st;
+	memset(zeros, '0', sizeof(zeros) - 1);
+	zeros[sizeof(zeros) - 1] = 0;
+	fx_init(&f, zeros);
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_E_POLICY);
+	fx_done(&f);
+
+	fx_init(&f, NULL);
+	assert_int_equal(try_release(&f, "acme", true, &sealed), ATL_E_POLICY);
+	fx_done(&f);
+}
+
+static void test_refuse_nonces(void **st)
+{
+	struct fx f;
+	uint8_t nonce[ATL_KBS_NONCE_LEN], forged[ATL_KBS_NONCE_LEN];
+	int64_t now = atl_time_now();
+	char *ev, *sealed = NULL;
+
+	(void)st;
+	fx_init(&f, NULL);
+	/* reused: the first release consumes the nonce */
+	assert_int_equal(atl_kbs_nonce_new(f.b, now, nonce), ATL_OK);
+	ev = evidence(&f, nonce, false);
+	assert_int_equal(atl_kbs_release(f.b, "acme", f.mid, (const uint8_t *)ev, strlen(ev), nonce,
+					 sizeof(nonce), now, &sealed),
+			 ATL_OK);
+	free(sealed);
+	sealed = NULL;
+	assert_int_equal(atl_kbs_release(f.b, "acme", f.mid, (const uint8_t *)ev, strlen(ev), nonce,
+					 sizeof(nonce), now, &sealed),
+			 ATL_E_REPLAY);
+	assert_null(sealed);
+	free(ev);
+	/* stale: issued, then used after its lifetime */
+	assert_int_equal(atl_kbs_nonce_new(f.b, now, nonce), ATL_OK);
+	ev = evidence(&f, nonce, false);
+	assert_int_equal(atl_kbs_release(f.b, "acme", f.mid, (const uint8_t *)ev, strlen(ev), nonce,
+					 sizeof(nonce), now + ATL_KBS_NONCE_TTL_S + 1, &sealed),
+			 ATL_E_REPLAY);
+	free(ev);
+	/* never issued by this broker */
+	assert_int_equal(atl_random(forged, sizeof(forged)), ATL_OK);
+	ev = evidence(&f, forged, false);
+	assert_int_equal(atl_kbs_release(f.b, "acme", f.mid, (const uint8_t *)ev, strlen(ev), forged,
+					 sizeof(forged), now, &sealed),
+			 ATL_E_REPLAY);
+	free(ev);
+	/* issued, but the evidence is bound to another nonce */
+	assert_int_equal(atl_kbs_nonce_new(f.b, now, nonce), ATL_OK);
+	ev = evidence(&f, forged, false);
+	assert_int_equal(atl_kbs_release(f.b, "acme", f.mid, (const uint8_t *)ev, strlen(ev), nonce,
+					 sizeof(nonce), now, &sealed),
+			 ATL_E_POLICY);
+	free(ev);
+	fx_done(&f);
+}
+
+static void test_refuse_tenant_and_revocation(void **st)
+{
+	struct fx f;
+	char *sealed = NULL;
+	char upper[sizeof(meas_hex)];
+
+	(void)st;
+	fx_init(&f, NULL);
+	assert_int_equal(try_release(&f, "other", false, &sealed), ATL_E_DENIED);
+	assert_int_equal(try_release(&f, "nobody", false, &sealed), ATL_E_DENIED);
+	/* revoked measurement (given in upper case) */
+	for (size_t i = 0; i < sizeof(upper); i++)
+		upper[i] = (char)(meas_hex[i] >= 'a' && meas_hex[i] <= 'f' ? meas_hex[i] - 32
+									     : meas_hex[i]);
+	assert_int_equal(atl_kbs_measurement_revoke(f.b, upper), ATL_OK);
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_E_POLICY);
+	fx_done(&f);
+
+	fx_init(&f, NULL);
+	assert_int_equal(atl_kbs_model_revoke(f.b, f.mid), ATL_OK);
+	assert_int_equal(atl_kbs_model_revoke(f.b, "0123456789abcdef0123456789abcdef"),
+			 ATL_E_NOTFOUND);
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_E_POLICY);
+	fx_done(&f);
+	/* revocations persist */
+	assert_int_equal(atl_kbs_open(f.bdir, signer, &f.b), ATL_OK);
+	assert_int_equal(atl_kp_generate(&f.kp), ATL_OK);
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_E_POLICY);
+	fx_done(&f);
+}
+
+static void test_rotation(void **st)
+{
+	struct fx f;
+	char *sealed = NULL;
+	char kid[ATL_ATM_KEK_ID_MAX + 1];
+	struct atl_model_info info;
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
+
+	(void)st;
+	fx_init(&f, NULL);
+	assert_int_equal(atl_model_decrypt_to_secret(f.atm, kek_acme, NULL, &pt, &pt_len), ATL_OK);
+	atl_secret_free(pt);
+	pt = NULL;
+	assert_int_equal(atl_kbs_rotate(f.b, "acme", kid), ATL_OK);
+	assert_string_equal(kid, "acme.k2");
+	assert_int_equal(atl_model_inspect(f.atm, &info), ATL_OK);
+	assert_string_equal(info.kek_id, "acme.k2");
+	/* the old KEK no longer opens the model */
+	assert_int_equal(atl_model_decrypt_to_secret(f.atm, kek_acme, NULL, &pt, &pt_len),
+			 ATL_E_AUTH);
+	assert_null(pt);
+	/* releases go on under the new KEK, also after a reopen */
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_OK);
+	enclave_open(&f, sealed);
+	free(sealed);
+	sealed = NULL;
+	atl_kbs_close(f.b);
+	assert_int_equal(atl_kbs_open(f.bdir, signer, &f.b), ATL_OK);
+	assert_int_equal(atl_kbs_rotate(f.b, "acme", kid), ATL_OK);
+	assert_string_equal(kid, "acme.k3");
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_OK);
+	enclave_open(&f, sealed);
+	free(sealed);
+	assert_int_equal(atl_kbs_rotate(f.b, "nobody", NULL), ATL_E_NOTFOUND);
+	/* a model under another tenant's KEK cannot be registered for acme */
+	{
+		char in[256], atm2[320];
+		json_t *p = policy_for(meas_hex);
+		snprintf(in, sizeof(in), "%s/model.bin", dir);
+		snprintf(atm2, sizeof(atm2), "%s/other.atm", f.bdir);
+		assert_int_equal(atl_kbs_model_encrypt(f.b, "other", in, atm2, CHUNK, NULL), ATL_OK);
+		assert_int_equal(atl_kbs_model_register(f.b, "acme", atm2, p, NULL), ATL_E_AUTH);
+		assert_int_equal(atl_kbs_model_register(f.b, "other", atm2, p, NULL), ATL_OK);
+		json_decref(p);
+	}
+	fx_done(&f);
+}
+
+__attribute__((noinline)) static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	size_t off = 0;
+	const char *hit;
+
+	while ((hit = strstr(hay + off, needle)) != NULL) {
+		n++;
+		off = (size_t)(hit - hay) + 1;
+	}
+	return n;
+}
+
+static void test_audit_and_secrets(void **st)
+{
+	struct fx f;
+	char *sealed = NULL, *log, *state, path[300], kek_hex[65];
+	struct atl_audit_report rep;
+
+	(void)st;
+	fx_init(&f, NULL);
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_OK);
+	free(sealed);
+	sealed = NULL;
+	assert_int_equal(try_release(&f, "other", false, &sealed), ATL_E_DENIED);
+	assert_int_equal(try_release(&f, "acme", true, &sealed), ATL_E_POLICY);
+	assert_int_equal(atl_kbs_rotate(f.b, "acme", NULL), ATL_OK);
+	assert_int_equal(atl_kbs_model_revoke(f.b, f.mid), ATL_OK);
+	fx_done(&f);
+
+	snprintf(path, sizeof(path), "%s/%s", f.bdir, ATL_KBS_AUDIT_FILE);
+	assert_int_equal(atl_audit_verify(path, signer_pub, &rep), ATL_OK);
+	assert_int_equal(rep.bad_seq, 0);
+	assert_int_equal(rep.last_signed_seq, rep.last_seq);
+	log = read_text(path);
+	assert_int_equal(count(log, "\"action\":\"release\""), 1);
+	assert_int_equal(count(log, "\"action\":\"refuse\""), 2);
+	assert_int_equal(count(log, "\"action\":\"rotate\""), 1);
+	assert_int_equal(count(log, "\"action\":\"revoke-model\""), 1);
+	assert_int_equal(count(log, "\"action\":\"register\""), 1);
+	assert_int_equal(count(log, "another tenant"), 1);
+	/* no key material, no plaintext in the log or the state */
+	snprintf(path, sizeof(path), "%s/%s", f.bdir, ATL_KBS_STATE_FILE);
+	state = read_text(path);
+	assert_int_equal(atl_hex_encode(kek_acme, sizeof(kek_acme), kek_hex, sizeof(kek_hex)),
+			 ATL_OK);
+	assert_null(strstr(log, kek_hex));
+	assert_null(strstr(state, kek_hex));
+	assert_null(strstr(log, "CANARY"));
+	assert_null(strstr(state, "CANARY"));
+	free(log);
+	free(state);
+	/* an edited state is refused (the wrapped KEK no longer authenticates) */
+}
+
+static void test_master_key_file(void **st)
+{
+	struct fx f;
+	char path[300];
+	struct stat sb;
+
+	(void)st;
+	fx_init(&f, NULL);
+	fx_done(&f);
+	snprintf(path, sizeof(path), "%s/%s", f.bdir, ATL_KBS_MASTER_FILE);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/%s", f.bdir, ATL_KBS_STATE_FILE);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/%s", f.bdir, ATL_KBS_MASTER_FILE);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(atl_kbs_open(f.bdir, signer, &f.b), ATL_E_POLICY);
+	assert_null(f.b);
+	/* another master key: the stored KEKs do not unwrap */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(atl_kbs_open(f.bdir, signer, &f.b), ATL_E_AUTH);
+	assert_null(f.b);
+	assert_int_equal(atl_kbs_open(NULL, NULL, &f.b), ATL_E_ARG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_release_ok),
+		cmocka_unit_test(test_refuse_measurement_and_debug),
+		cmocka_unit_test(test_refuse_nonces),
+		cmocka_unit_test(test_refuse_tenant_and_revocation),
+		cmocka_unit_test(test_rotation),
+		cmocka_unit_test(test_audit_and_secrets),
+		cmocka_unit_test(test_master_key_file),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
