@@ -7,6 +7,8 @@
 #include "atoll/encoding.h"
 #include "atoll/hwverify.h"
 #include "atoll/limits.h"
+#include "atoll/file.h"
+#include "atoll/json.h"
 #include "atoll/policy.h"
 #include "attest/cbor.h"
 #include "attest/hwcommon.h"
@@ -42,6 +44,36 @@ static enum atl_err cose_item(const char *tee, const uint8_t *buf, size_t len, s
 		}
 	}
 	return ATL_OK; /* let the backend report what is wrong */
+}
+
+/* NVIDIA GPU evidence as nvtrust and trustee ship it: the SPDM report (hex
+ * text) as --evidence and the device certificate chain (PEM) as the first
+ * --collateral file. Builds the backend's {"spdm","cert_chain"} document;
+ * evidence that is already that JSON document is passed on unchanged. */
+static enum atl_err nvgpu_doc(const uint8_t *ev, size_t ev_len, const char *const *collateral,
+			      char **doc_out)
+{
+	uint8_t *chain = NULL;
+	size_t chain_len = 0;
+	json_t *j = NULL;
+	enum atl_err rc;
+
+	*doc_out = NULL;
+	if ((ev_len > 0 && ev[0] == '{') || collateral == NULL || collateral[0] == NULL)
+		return ATL_OK;
+	ATL_TRY(atl_file_read(collateral[0], ATL_ATTEST_EVIDENCE_MAX, &chain, &chain_len));
+	j = json_pack("{s:s%, s:s%}", "spdm", (const char *)ev, ev_len, "cert_chain",
+		      (const char *)chain, chain_len);
+	if (j == NULL) {
+		rc = ATL_E_FORMAT; /* not text (NUL bytes or invalid UTF-8) */
+		goto out;
+	}
+	*doc_out = atl_json_dump(j);
+	rc = *doc_out != NULL ? ATL_OK : ATL_E_NOMEM;
+out:
+	json_decref(j);
+	free(chain);
+	return rc;
 }
 
 enum atl_err atl_verify_native(const char *tee, const uint8_t *ev, size_t ev_len,
@@ -96,6 +128,14 @@ enum atl_err atl_verify_native(const char *tee, const uint8_t *ev, size_t ev_len
 						     start, n, dec_len));
 			vrc = ops->verify(dec + start, n, &in, ar);
 		}
+	} else if (strcmp(tee, "nvidia-gpu") == 0) {
+		char *doc = NULL;
+
+		vrc = nvgpu_doc(ev, ev_len, collateral, &doc);
+		if (vrc == ATL_OK)
+			vrc = doc != NULL ? ops->verify((const uint8_t *)doc, strlen(doc), &in, ar)
+					  : ops->verify(ev, ev_len, &in, ar);
+		free(doc);
 	} else {
 		vrc = ops->verify(ev, ev_len, &in, ar);
 	}

@@ -67,6 +67,28 @@ grep -q "allow_debug" "$T/out" || { echo "FAIL: debug reason missing"; FAILS=$((
 expect 1 "Nitro document with a bad COSE signature" "$ATOLL" verify --tee nitro \
 	--evidence "$N/eternis/invalid_attestation" --time 2024-07-23T21:29:40Z
 grep -q "nitro.signature" "$T/out" || { echo "FAIL: signature reason missing"; FAILS=$((FAILS + 1)); }
+P=$V/psa-cca
+expect 0 "PSA 2.0 token with its IAK as --anchor" "$ATOLL" verify --tee psa \
+	--evidence "$P/psatoken/psa-2_0_0_sign1.bin" --anchor "$P/psatoken/public.pem"
+expect 0 "PSA IoT-1 token" "$ATOLL" verify --tee psa \
+	--evidence "$P/psatoken/psa-iot-1_sign1.bin" --anchor "$P/psatoken/public.pem"
+expect 1 "PSA token in a COSE_Mac0 (not a signature)" "$ATOLL" verify --tee psa \
+	--evidence "$P/psatoken/psa-2_0_0_mac0.bin" --anchor "$P/psatoken/public.pem"
+expect 1 "PSA token without its IAK" "$ATOLL" verify --tee psa \
+	--evidence "$P/psatoken/psa-2_0_0_sign1.bin"
+expect 0 "CCA token (platform + realm, binding)" "$ATOLL" verify --tee cca \
+	--evidence "$P/ccatoken/cca_token.cbor" --anchor "$P/ccatoken/cca_platform.pub"
+G=$V/nvidia-gpu
+expect 0 "NVIDIA Hopper SPDM report with its device chain (nvtrust)" "$ATOLL" verify \
+	--tee nvidia-gpu --evidence "$G/nvtrust/hopperAttestationReport.txt" \
+	--collateral "$G/nvtrust/hopperCertChain.txt" --time 2026-01-01T00:00:00Z
+for c in 2 3 4; do
+	expect 1 "NVIDIA report with broken chain case $c" "$ATOLL" verify --tee nvidia-gpu \
+		--evidence "$G/trustee/hopper_coco_report1.txt" \
+		--collateral "$G/trustee/hopper_cert_chain_case$c.txt" --time 2026-01-01T00:00:00Z
+	grep -B3 '"ok": false' "$T/out" | grep -qE '"name": "nvgpu\.(chain|fwid)"' ||
+		{ echo "FAIL: case $c reason should be nvgpu.chain/fwid"; FAILS=$((FAILS + 1)); }
+done
 head -c 300 /dev/urandom >"$T/garbage"
 expect 1 "garbage as SEV-SNP evidence" "$ATOLL" verify --tee sev-snp --evidence "$T/garbage"
 : >"$T/empty"
