@@ -80,20 +80,22 @@ cp "$T/policy.json" "$T/keys/policy.json"
 head -c 768 /dev/urandom | base64 -w0 | head -c 1024 >"$T/input" # 1 KiB of text
 
 # ---------------------------------------------------------------- jobs
-# worker W: jobs W, W+CONC, ...; one line "START_MS END_MS OK" per job
+# worker W: jobs W, W+CONC, ...; one line "START_MS END_MS OK SUBMITTED_MS" per job
 worker() {
-	local w=$1 j t0 t1 id ok
+	local w=$1 j t0 t1 ts id ok
 	for ((j = w; j < JOBS; j += CONC)); do
 		[ "$(ms)" -lt "$STOP_MS" ] || break
 		t0=$(ms)
 		ok=0
+		ts=0
 		if id=$(timeout 30 "$ATOLL" submit --workload echo1 --input "$T/input" 2>>"$T/w$w.err") &&
+			ts=$(ms) &&
 			timeout 30 "$ATOLL" result "$id" --wait --timeout 25 >"$T/w$w.res" 2>>"$T/w$w.err" &&
 			cmp -s "$T/w$w.res" "$T/input"; then
 			ok=1
 		fi
 		t1=$(ms)
-		echo "$t0 $t1 $ok" >>"$T/lat-$w"
+		echo "$t0 $t1 $ok $ts" >>"$T/lat-$w"
 	done
 }
 T0=$(ms)
@@ -110,11 +112,13 @@ cat "$T"/lat-* 2>/dev/null >"$T/lat"
 DONE=$(awk '$3 == 1' "$T/lat" | wc -l)
 FAILED=$(awk '$3 != 1' "$T/lat" | wc -l)
 awk '$3 == 1 { print $2 - $1 }' "$T/lat" | sort -n >"$T/ms"
-pct() { # P: nearest-rank percentile of $T/ms
-	local n
-	n=$(wc -l <"$T/ms")
+awk '$3 == 1 { print $4 - $1 }' "$T/lat" | sort -n >"$T/ms-submit"
+awk '$3 == 1 { print $2 - $4 }' "$T/lat" | sort -n >"$T/ms-result"
+pct() { # P [FILE]: nearest-rank percentile of the sorted numbers in FILE ($T/ms)
+	local f=${2:-$T/ms} n
+	n=$(wc -l <"$f")
 	[ "$n" -gt 0 ] || { echo "-"; return; }
-	awk -v p="$1" -v n="$n" 'BEGIN { r = int((p * n + 99) / 100); if (r < 1) r = 1 } NR == r { print; exit }' "$T/ms"
+	awk -v p="$1" -v n="$n" 'BEGIN { r = int((p * n + 99) / 100); if (r < 1) r = 1 } NR == r { print; exit }' "$f"
 }
 ELAPSED=$((T1 - T0))
 RATE=$(awk -v d="$DONE" -v e="$ELAPSED" 'BEGIN { printf "%.2f", (e > 0) ? (d * 1000 / e) : 0 }')
@@ -123,6 +127,8 @@ PER_ISLAND=$(for i in 1 2; do printf 'isl-%s %s  ' "$i" \
 echo "platform_e2e: 1 coordinator, 2 islands (sim), echo, 1 KiB inputs, $CONC concurrent clients"
 echo "jobs: $DONE done, $FAILED failed of $JOBS in ${ELAPSED} ms -> $RATE jobs/s"
 echo "latency (submit start -> result opened, ms): p50 $(pct 50), p99 $(pct 99), max $(tail -1 "$T/ms" 2>/dev/null)"
+echo "  of which atoll submit (targets + attestation check + seal + POST): p50 $(pct 50 "$T/ms-submit"), p99 $(pct 99 "$T/ms-submit")"
+echo "  and atoll result --wait (polls with backoff to 1 s, opens): p50 $(pct 50 "$T/ms-result"), p99 $(pct 99 "$T/ms-result")"
 echo "jobs done per island: $PER_ISLAND"
 if [ "$FAILED" -gt 0 ]; then
 	echo "first client errors:"; cat "$T"/w*.err 2>/dev/null | head -5 | sed 's/^/  /'
