@@ -13,6 +13,7 @@
 #include "atoll/limits.h"
 #include "atoll/policy.h"
 #include "atoll/sig.h"
+#include "atoll/tpm.h"
 #include "atoll/verify.h"
 #include "cli/cmds.h"
 
@@ -22,11 +23,17 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: atoll policy init --sim-root PEM --enclave PATH [--max-age SECONDS]\n"
+		"       atoll policy init --tee tpm --enclave PATH --ek-ca PEM [--ek-intermediate PEM]\n"
+		"                         [--activation-key PEM] [--pcr N]\n"
 		"       atoll policy check FILE\n\n"
 		"init   prints (stdout) a policy that accepts exactly the enclave binary PATH\n"
 		"       running in the simulated TEE with the root PEM (sim-root.pub.pem):\n"
 		"       allow_sim true, its SHA-384 as the only measurement, the root pinned,\n"
 		"       no debug, max_age_s SECONDS (default %d).\n"
+		"       With --tee tpm: tee_types [\"tpm\"], the SHA-384 of PATH as the\n"
+		"       measurement, the expected value of PCR N (default 23) after the enclave\n"
+		"       extends it, the EK CA root as trust_anchors.tpm, the EK CA intermediate\n"
+		"       and the coordinator's AK activation key (see 'atoll tpm record').\n"
 		"check  validates a policy file; exit 0 when valid, 1 with the reason when not.\n\n"
 		"The sim TEE gives NO hardware protection: for development and tests only.\n",
 		ATL_POLICY_MAX_AGE_DEFAULT);
@@ -40,16 +47,100 @@ static int bad_option(const char *cmd, char **argv)
 	return ATL_EXIT_USAGE;
 }
 
+/* A JSON array with the text of the PEM file at path (NULL after a message). */
+static json_t *pem_one(const char *path)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	json_t *a;
+
+	if (atl_file_read(path, ATL_ATTEST_ANCHOR_MAX, &buf, &len) != ATL_OK ||
+	    len == 0 || memmem(buf, len, "-----BEGIN ", 11) == NULL) {
+		fprintf(stderr, "atoll policy init: cannot read a PEM file from %s\n", path);
+		free(buf);
+		return NULL;
+	}
+	a = json_pack("[s%]", (const char *)buf, len);
+	free(buf);
+	return a;
+}
+
+struct tpm_init_args {
+	const char *enclave, *ek_ca, *ek_int, *act_key;
+	int pcr;
+};
+
+/* --tee tpm: the "tpm" section from atl_tpm_policy_init plus the anchors. */
+static int policy_init_tpm(const struct tpm_init_args *a)
+{
+	uint8_t meas[ATL_SHA384_LEN];
+	char hex[2 * ATL_SHA384_LEN + 1], why[256] = "", *txt = NULL;
+	json_t *p = NULL, *sec = NULL, *arr;
+	enum atl_err rc;
+	int ret = ATL_EXIT_USAGE;
+
+	rc = atl_sim_measure(a->enclave, meas);
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll policy init: cannot read the enclave binary %s: %s\n",
+			a->enclave, atl_strerror(rc));
+		return ATL_EXIT_USAGE;
+	}
+	ret = ATL_EXIT_FAIL;
+	if (atl_hex_encode(meas, sizeof(meas), hex, sizeof(hex)) != ATL_OK ||
+	    atl_tpm_policy_init(meas, sizeof(meas), a->pcr, &sec) != ATL_OK)
+		goto out;
+	p = json_pack("{s:[s], s:b, s:{s:[s]}}", "tee_types", "tpm", "allow_debug", 0,
+		      "measurements", "tpm", hex);
+	if (p == NULL)
+		goto out;
+	ret = ATL_EXIT_USAGE;
+	if ((arr = pem_one(a->ek_ca)) == NULL)
+		goto out;
+	json_object_set_new(p, "trust_anchors", json_pack("{s:o}", "tpm", arr));
+	if (a->ek_int != NULL) {
+		if ((arr = pem_one(a->ek_int)) == NULL)
+			goto out;
+		json_object_set_new(sec, "intermediates", arr);
+	}
+	if (a->act_key != NULL) {
+		if ((arr = pem_one(a->act_key)) == NULL)
+			goto out;
+		json_object_set_new(sec, "activation_keys", arr);
+	}
+	json_object_set(p, "tpm", sec);
+	ret = ATL_EXIT_FAIL;
+	if (atl_policy_validate(p, why, sizeof(why)) != ATL_OK) {
+		fprintf(stderr, "atoll policy init: %s\n", why);
+		goto out;
+	}
+	if ((txt = atl_json_dump_pretty(p)) == NULL)
+		goto out;
+	printf("%s\n", txt);
+	ret = ATL_EXIT_OK;
+out:
+	free(txt);
+	json_decref(sec);
+	json_decref(p);
+	return ret;
+}
+
 static int policy_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"sim-root", required_argument, NULL, 'r'},
 		{"enclave", required_argument, NULL, 'e'},
 		{"max-age", required_argument, NULL, 'a'},
+		{"tee", required_argument, NULL, 't'},
+		{"ek-ca", required_argument, NULL, 'c'},
+		{"ek-intermediate", required_argument, NULL, 'i'},
+		{"activation-key", required_argument, NULL, 'k'},
+		{"pcr", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *root_path = NULL, *enclave = NULL;
+	const char *root_path = NULL, *enclave = NULL, *tee = "sim";
+	struct tpm_init_args ta = {.pcr = ATL_TPM_DEFAULT_PCR};
+	long pcr;
 	long long max_age = ATL_POLICY_MAX_AGE_DEFAULT;
 	uint8_t *pem = NULL, meas[ATL_SHA384_LEN];
 	size_t pem_len = 0;
@@ -78,12 +169,52 @@ static int policy_init(int argc, char **argv)
 				return ATL_EXIT_USAGE;
 			}
 			break;
+		case 't':
+			tee = optarg;
+			break;
+		case 'c':
+			ta.ek_ca = optarg;
+			break;
+		case 'i':
+			ta.ek_int = optarg;
+			break;
+		case 'k':
+			ta.act_key = optarg;
+			break;
+		case 'p':
+			pcr = strtol(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || pcr < 0 || pcr >= ATL_TPM_PCRS) {
+				fprintf(stderr, "atoll policy init: --pcr must be 0..%d\n",
+					ATL_TPM_PCRS - 1);
+				return ATL_EXIT_USAGE;
+			}
+			ta.pcr = (int)pcr;
+			break;
 		case 'h':
 			usage(stdout);
 			return ATL_EXIT_OK;
 		default:
 			return bad_option("init", argv);
 		}
+	}
+	if (strcmp(tee, "tpm") == 0) {
+		if (optind != argc || enclave == NULL || ta.ek_ca == NULL || root_path != NULL) {
+			fprintf(stderr, "atoll policy init: --tee tpm needs --enclave PATH and "
+					"--ek-ca PEM (and no --sim-root)\n");
+			usage(stderr);
+			return ATL_EXIT_USAGE;
+		}
+		ta.enclave = enclave;
+		return policy_init_tpm(&ta);
+	}
+	if (strcmp(tee, "sim") != 0) {
+		fprintf(stderr, "atoll policy init: --tee must be sim or tpm\n");
+		return ATL_EXIT_USAGE;
+	}
+	if (ta.ek_ca != NULL || ta.ek_int != NULL || ta.act_key != NULL) {
+		fprintf(stderr, "atoll policy init: --ek-ca, --ek-intermediate and "
+				"--activation-key are for --tee tpm\n");
+		return ATL_EXIT_USAGE;
 	}
 	if (optind != argc || root_path == NULL || enclave == NULL) {
 		fprintf(stderr, "atoll policy init: --sim-root PEM and --enclave PATH are required\n");

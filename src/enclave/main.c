@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atoll/digest.h"
 #include "atoll/enclave.h"
 #include "atoll/encoding.h"
 #include "atoll/json.h"
@@ -22,6 +23,7 @@
 #include "atoll/limits.h"
 #include "atoll/policy.h"
 #include "atoll/secmem.h"
+#include "atoll/tpm.h"
 #include "atoll/verify.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -30,6 +32,10 @@ struct enclave_opts {
 	const char *tee;      /* --tee: TEE kind ("sim", ...) */
 	const char *sim_root; /* --sim-root: directory with sim-root.key (sim only) */
 	const char *nonce;    /* --nonce: hex, the verifier's nonce */
+	const char *tpm;      /* --tpm: TPM URI (tpm only) */
+	const char *tpm_act;  /* --tpm-activation: activation record file (tpm only) */
+	int64_t pcr;          /* --pcr: PCR for the measurement (tpm only) */
+	bool reset_pcr;       /* --reset-pcr: reset PCR 23 first (tpm test setups) */
 	bool attest;          /* --attest: one-shot evidence mode */
 	bool serve;           /* --serve: message loop on fd */
 	bool no_sandbox;      /* --no-sandbox: debugging only */
@@ -41,7 +47,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: atoll-enclave --tee sim --sim-root DIR --attest --nonce HEX\n"
-		"       atoll-enclave --tee sim --sim-root DIR --serve [--fd N] [--skew S]\n\n"
+		"       atoll-enclave --tee sim --sim-root DIR --serve [--fd N] [--skew S]\n"
+		"       atoll-enclave --tee tpm --tpm URI [--pcr N] [--reset-pcr]\n"
+		"                     [--tpm-activation FILE] --attest --nonce HEX\n\n"
 		"The Atoll enclave: the only trusted code on the server side.\n\n"
 		"  --attest          generate a fresh enclave key pair, print one evidence JSON\n"
 		"                    binding its public key and the nonce, and exit\n"
@@ -52,11 +60,61 @@ static void usage(FILE *f)
 		"  --skew S          accept envelopes created at most S seconds from now\n"
 		"                    (--serve; default 300)\n"
 		"  --no-sandbox      do not apply the seccomp sandbox (debugging only)\n"
-		"  --tee KIND        the TEE to attest with (sim)\n"
+		"  --tee KIND        the TEE to attest with (sim, tpm)\n"
 		"  --sim-root DIR    the simulation root (from 'atoll sim init'); sim only\n"
+		"  --tpm URI         the TPM (swtpm:host=H,port=P or device:/dev/tpmrm0); tpm only.\n"
+		"                    The SHA-384 of this binary is extended into the PCR and\n"
+		"                    quoted. tpm supports --attest only (not yet --serve)\n"
+		"  --pcr N           the PCR for the measurement (tpm; default %d)\n"
+		"  --reset-pcr       reset PCR 23 before extending (tpm; test setups only)\n"
+		"  --tpm-activation FILE  the AK activation record ('atoll tpm record') to attach\n"
 		"  --nonce HEX       the verifier's nonce, 1 to %u bytes\n\n"
 		"The sim TEE gives NO hardware protection: for development and tests only.\n",
-		ATL_ATTEST_NONCE_MAX);
+		ATL_TPM_DEFAULT_PCR, ATL_ATTEST_NONCE_MAX);
+}
+
+/* The tpm backend configuration (atl_tpm_evidence): the TPM, the PCR, the
+ * measurement = SHA-384 of this very binary (what `atoll policy init --tee tpm
+ * --enclave PATH` expects) and the activation record when given. */
+static bool tpm_cfg(const struct enclave_opts *o, json_t **cfg_out)
+{
+	uint8_t meas[ATL_SHA384_LEN];
+	char hex[2 * ATL_SHA384_LEN + 1];
+	json_t *cfg = NULL, *act = NULL;
+	enum atl_err rc;
+
+	if (o->tpm == NULL || o->tpm[0] == '\0') {
+		fprintf(stderr, "atoll-enclave: --tee tpm needs --tpm URI\n");
+		return false;
+	}
+	if (o->reset_pcr && o->pcr != ATL_TPM_DEFAULT_PCR) {
+		fprintf(stderr, "atoll-enclave: --reset-pcr works on PCR %d only\n",
+			ATL_TPM_DEFAULT_PCR);
+		return false;
+	}
+	rc = atl_sim_measure("/proc/self/exe", meas);
+	if (rc != ATL_OK || atl_hex_encode(meas, sizeof(meas), hex, sizeof(hex)) != ATL_OK) {
+		fprintf(stderr, "atoll-enclave: cannot measure this binary: %s\n",
+			atl_strerror(rc));
+		return false;
+	}
+	if (o->tpm_act != NULL) {
+		if (atl_json_load_file(o->tpm_act, 0, &act) != ATL_OK || !json_is_object(act)) {
+			fprintf(stderr, "atoll-enclave: %s: not a JSON activation record\n",
+				o->tpm_act);
+			json_decref(act);
+			return false;
+		}
+	}
+	cfg = json_pack("{s:s, s:I, s:s, s:b}", "tpm", o->tpm, "pcr", (json_int_t)o->pcr,
+			"measurement", hex, "reset_pcr", o->reset_pcr ? 1 : 0);
+	if (cfg != NULL && act != NULL && json_object_set(cfg, "activation", act) != 0) {
+		json_decref(cfg);
+		cfg = NULL;
+	}
+	json_decref(act);
+	*cfg_out = cfg;
+	return true;
 }
 
 /* The backend configuration for --tee: for sim the root directory (the
@@ -65,6 +123,13 @@ static void usage(FILE *f)
 static bool tee_cfg(const struct enclave_opts *o, json_t **cfg_out)
 {
 	*cfg_out = NULL;
+	if (strcmp(o->tee, "tpm") == 0)
+		return tpm_cfg(o, cfg_out);
+	if (o->tpm != NULL || o->tpm_act != NULL || o->reset_pcr) {
+		fprintf(stderr, "atoll-enclave: --tpm, --tpm-activation and --reset-pcr are for "
+				"--tee tpm\n");
+		return false;
+	}
 	if (strcmp(o->tee, "sim") != 0) {
 		*cfg_out = json_object();
 		return true;
@@ -152,6 +217,13 @@ static int enclave_serve(const struct enclave_opts *o)
 		fprintf(stderr, "atoll-enclave: --serve needs --tee KIND\n");
 		goto out;
 	}
+	if (strcmp(o->tee, "tpm") == 0) {
+		/* The sandbox forbids socket()/connect() and atl_tpm_evidence opens a
+		 * fresh TPM connection per call: not supported yet (issue 5). */
+		fprintf(stderr, "atoll-enclave: --serve with --tee tpm is not supported yet "
+				"(use --attest)\n");
+		goto out;
+	}
 	if (o->fd < 0 || o->skew_s < 1 || o->skew_s > ATL_ENV_SKEW_MAX) {
 		fprintf(stderr, "atoll-enclave: --fd must be >= 0 and --skew 1..%d\n",
 			ATL_ENV_SKEW_MAX);
@@ -204,10 +276,14 @@ int main(int argc, char **argv)
 		{"fd", required_argument, NULL, 'f'},
 		{"skew", required_argument, NULL, 'k'},
 		{"no-sandbox", no_argument, NULL, 'N'},
+		{"tpm", required_argument, NULL, 'T'},
+		{"pcr", required_argument, NULL, 'p'},
+		{"reset-pcr", no_argument, NULL, 'R'},
+		{"tpm-activation", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct enclave_opts o = {.fd = 3, .skew_s = 300};
+	struct enclave_opts o = {.fd = 3, .skew_s = 300, .pcr = ATL_TPM_DEFAULT_PCR};
 	int64_t v = 0;
 	int c;
 
@@ -231,6 +307,22 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			o.no_sandbox = true;
+			break;
+		case 'T':
+			o.tpm = optarg;
+			break;
+		case 'a':
+			o.tpm_act = optarg;
+			break;
+		case 'R':
+			o.reset_pcr = true;
+			break;
+		case 'p':
+			if (!parse_int(optarg, 0, ATL_TPM_PCRS - 1, &o.pcr)) {
+				fprintf(stderr, "atoll-enclave: --pcr needs 0..%d\n",
+					ATL_TPM_PCRS - 1);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'f':
 			if (!parse_int(optarg, 0, 1 << 20, &v)) {
