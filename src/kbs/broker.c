@@ -712,7 +712,7 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
 {
 	const char *subject = model_id_ok(model_id) ? model_id : "-";
 	const char *who = id_ok(tenant, ATL_KBS_TENANT_MAX) ? tenant : "-";
-	const char *reason = NULL, *meas = NULL, *owner, *kek_id;
+	const char *reason = NULL, *meas = NULL, *owner;
 	char rbuf[256];
 	json_t *m = NULL;
 	struct atl_ar *ar = NULL;
@@ -762,13 +762,18 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
 		}
 	}
 	if (e == ATL_OK) {
-		kek_id = json_string_value(json_object_get(m, "kek_id"));
+		/* The KEK the header names (current, or pending during a rotation),
+		 * among this tenant's only; the unwrap authenticates the header. */
+		const char *path = json_string_value(json_object_get(m, "path"));
 		kek = atl_secret_alloc(ATL_ATM_KEK_LEN);
 		dek = atl_secret_alloc(ATL_ATM_DEK_LEN);
-		e = kek && dek ? tenant_kek(b, tenant, kek_id, kek) : ATL_E_NOMEM;
+		e = kek && dek ? atl_model_inspect(path, &info) : ATL_E_NOMEM;
 		if (e == ATL_OK)
-			e = atl_kbs_dek_unwrap_file(json_string_value(json_object_get(m, "path")), kek,
-						    dek, &info);
+			e = tenant_kek(b, tenant, info.kek_id, kek);
+		if (e == ATL_E_NOTFOUND)
+			e = ATL_E_AUTH;
+		if (e == ATL_OK)
+			e = atl_kbs_dek_unwrap_file(path, kek, dek, &info);
 		if (e == ATL_OK) {
 			char mid2[ATL_KBS_MODEL_ID_HEX];
 			if (atl_hex_encode(info.model_id, sizeof(info.model_id), mid2,
@@ -808,101 +813,113 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
 
 /* ---- rotation ---- */
 
+/* Brings every model of tenant under the pending KEK t.pending (rewrapping
+ * those still under the current KEK, checking each unwraps under the pending
+ * one), then makes the pending KEK the current one and drops the old. On a
+ * failure both KEKs stay in the state (a release picks the KEK its model's
+ * header names) and the next atl_kbs_rotate resumes here. */
+static enum atl_err rotation_finish(struct atl_kbs *b, const char *tenant, json_t *t,
+				    char *why, size_t why_cap)
+{
+	json_t *models = json_object_get(b->state, "models"), *m;
+	json_t *pend = json_object_get(t, "pending");
+	const char *mid, *cur_id = json_string_value(json_object_get(t, "kek_id"));
+	const char *new_id = json_string_value(json_object_get(pend, "kek_id"));
+	uint8_t *oldk = atl_secret_alloc(ATL_ATM_KEK_LEN), *newk = atl_secret_alloc(ATL_ATM_KEK_LEN);
+	uint8_t dek[ATL_ATM_DEK_LEN];
+	int64_t gen = 0;
+	enum atl_err e = oldk && newk ? ATL_OK : ATL_E_NOMEM;
+
+	if (e == ATL_OK)
+		e = kek_unwrap(b, tenant, t, oldk);
+	if (e == ATL_OK)
+		e = kek_unwrap(b, tenant, pend, newk);
+	if (e == ATL_OK)
+		e = atl_json_get_int(t, "gen", &gen);
+	if (e == ATL_OK) {
+		json_object_foreach(models, mid, m) {
+			const char *path = json_string_value(json_object_get(m, "path"));
+			struct atl_model_info info;
+			if (strcmp(json_string_value(json_object_get(m, "tenant")), tenant) != 0)
+				continue;
+			e = atl_model_inspect(path, &info);
+			if (e == ATL_OK && strcmp(info.kek_id, cur_id) == 0)
+				e = atl_model_rewrap(path, oldk, newk, new_id);
+			else if (e == ATL_OK && strcmp(info.kek_id, new_id) != 0)
+				e = ATL_E_AUTH; /* a KEK this tenant does not have */
+			if (e == ATL_OK)
+				e = atl_kbs_dek_unwrap_file(path, newk, dek, NULL);
+			atl_wipe(dek, sizeof(dek));
+			if (e != ATL_OK) {
+				snprintf(why, why_cap, "model %.32s: %s", mid, atl_err_name(e));
+				break;
+			}
+		}
+	}
+	atl_secret_free(oldk);
+	atl_secret_free(newk);
+	if (e != ATL_OK)
+		return e;
+	/* Every model verified under the new KEK: drop the old one. */
+	json_object_foreach(models, mid, m) {
+		if (strcmp(json_string_value(json_object_get(m, "tenant")), tenant) == 0)
+			json_object_set_new(m, "kek_id", json_string(new_id));
+	}
+	json_object_set(t, "nonce", json_object_get(pend, "nonce"));
+	json_object_set(t, "wrapped", json_object_get(pend, "wrapped"));
+	json_object_set(t, "kek_id", json_object_get(pend, "kek_id"));
+	json_object_set_new(t, "gen", json_integer(gen + 1));
+	json_object_del(t, "pending");
+	return save_state(b);
+}
+
 enum atl_err atl_kbs_rotate(struct atl_kbs *b, const char *tenant,
 			    char new_kek_id_out[ATL_ATM_KEK_ID_MAX + 1])
 {
-	json_t *t, *models, *m, *pend = NULL;
-	const char *mid;
-	char new_id[ATL_ATM_KEK_ID_MAX + 1], old_id[ATL_ATM_KEK_ID_MAX + 1], why[96];
+	json_t *t, *pend = NULL;
+	char new_id[ATL_ATM_KEK_ID_MAX + 1], why[96] = "";
 	int64_t gen = 0;
-	uint8_t *oldk = NULL, *newk = NULL;
-	uint8_t dek[ATL_ATM_DEK_LEN];
-	size_t n_done = 0;
-	const char **done = NULL;
-	enum atl_err e;
+	uint8_t *newk;
+	enum atl_err e = ATL_OK;
 
 	if (b == NULL || !id_ok(tenant, ATL_KBS_TENANT_MAX))
 		return ATL_E_ARG;
 	t = json_object_get(json_object_get(b->state, "tenants"), tenant);
 	if (t == NULL)
 		return ATL_E_NOTFOUND;
-	models = json_object_get(b->state, "models");
-	RET_IF(atl_json_get_int(t, "gen", &gen));
-	snprintf(old_id, sizeof(old_id), "%s", json_string_value(json_object_get(t, "kek_id")));
-	snprintf(new_id, sizeof(new_id), "%s.k%lld", tenant, (long long)gen + 1);
-	oldk = atl_secret_alloc(ATL_ATM_KEK_LEN);
-	newk = atl_secret_alloc(ATL_ATM_KEK_LEN);
-	done = calloc(json_object_size(models) + 1, sizeof(*done));
-	e = oldk && newk && done ? ATL_OK : ATL_E_NOMEM;
-	if (e == ATL_OK)
-		e = kek_unwrap(b, tenant, t, oldk);
-	if (e == ATL_OK)
-		e = atl_random(newk, ATL_ATM_KEK_LEN);
-	if (e == ATL_OK)
-		e = kek_wrap(b, tenant, new_id, newk, &pend);
-	/* The new KEK is on disk before any model names it. */
-	if (e == ATL_OK) {
-		json_object_set(t, "pending", pend);
-		e = save_state(b);
-	}
-	if (e == ATL_OK) {
-		json_object_foreach(models, mid, m) {
-			const char *path = json_string_value(json_object_get(m, "path"));
-			if (strcmp(json_string_value(json_object_get(m, "tenant")), tenant) != 0)
-				continue;
-			e = atl_model_rewrap(path, oldk, newk, new_id);
-			if (e == ATL_OK)
-				done[n_done++] = mid;
-			if (e == ATL_OK)
-				e = atl_kbs_dek_unwrap_file(path, newk, dek, NULL);
-			atl_wipe(dek, sizeof(dek));
-			if (e != ATL_OK) {
-				snprintf(why, sizeof(why), "model %.32s: %s", mid, atl_err_name(e));
-				break;
-			}
-		}
-	}
-	if (e == ATL_OK) {
-		/* Every model verified under the new KEK: drop the old one. */
-		for (size_t i = 0; i < n_done; i++)
-			json_object_set_new(json_object_get(models, done[i]), "kek_id",
-					    json_string(new_id));
-		json_object_set(t, "kek_id", json_object_get(pend, "kek_id"));
-		json_object_set(t, "nonce", json_object_get(pend, "nonce"));
-		json_object_set(t, "wrapped", json_object_get(pend, "wrapped"));
-		json_object_set_new(t, "gen", json_integer(gen + 1));
-		json_object_del(t, "pending");
-		e = save_state(b);
+	if (json_object_get(t, "pending") == NULL) {
+		RET_IF(atl_json_get_int(t, "gen", &gen));
+		snprintf(new_id, sizeof(new_id), "%s.k%lld", tenant, (long long)gen + 1);
+		newk = atl_secret_alloc(ATL_ATM_KEK_LEN);
+		e = newk ? atl_random(newk, ATL_ATM_KEK_LEN) : ATL_E_NOMEM;
+		if (e == ATL_OK)
+			e = kek_wrap(b, tenant, new_id, newk, &pend);
+		atl_secret_free(newk);
+		/* The new KEK is on disk before any model names it. */
+		if (e == ATL_OK && json_object_set_new(t, "pending", pend) != 0)
+			e = ATL_E_NOMEM;
 		if (e == ATL_OK) {
-			audit_rec(b, 0, "rotate", tenant, tenant, new_id, NULL);
-			if (new_kek_id_out)
-				memcpy(new_kek_id_out, new_id, sizeof(new_id));
+			e = save_state(b);
+			if (e != ATL_OK)
+				json_object_del(t, "pending");
 		}
-	} else if (pend != NULL) {
-		/* Put the models rewrapped so far back under the old KEK. */
-		for (size_t i = 0; i < n_done; i++) {
-			const char *path = json_string_value(
-				json_object_get(json_object_get(models, done[i]), "path"));
-			if (atl_model_rewrap(path, newk, oldk, old_id) != ATL_OK)
-				atl_error("rotation rollback of %s failed; the pending KEK "
-					  "stays in the state", done[i]);
-			else
-				continue;
-			n_done = SIZE_MAX; /* keep the pending KEK */
-			break;
-		}
-		if (n_done != SIZE_MAX) {
-			json_object_del(t, "pending");
-			if (save_state(b) != ATL_OK)
-				atl_error("could not drop the pending KEK of %s", tenant);
-		}
-		audit_rec(b, 0, "rotate-failed", tenant, tenant, why, NULL);
+		if (e != ATL_OK)
+			return e;
+	} else {
+		atl_warn("tenant %s: resuming an unfinished rotation", tenant);
 	}
-	json_decref(pend);
-	free(done);
-	atl_secret_free(oldk);
-	atl_secret_free(newk);
-	return e;
+	snprintf(new_id, sizeof(new_id), "%s",
+		 json_string_value(json_object_get(json_object_get(t, "pending"), "kek_id")));
+	e = rotation_finish(b, tenant, t, why, sizeof(why));
+	if (e != ATL_OK) {
+		atl_error("rotation of %s to %s unfinished (%s); both KEKs kept", tenant, new_id, why);
+		audit_rec(b, 0, "rotate-failed", tenant, tenant, why[0] ? why : atl_err_name(e), NULL);
+		return e;
+	}
+	audit_rec(b, 0, "rotate", tenant, tenant, new_id, NULL);
+	if (new_kek_id_out)
+		memcpy(new_kek_id_out, new_id, sizeof(new_id));
+	return ATL_OK;
 }
 
 /* ---- enclave side ---- */

@@ -4,8 +4,9 @@
  * Release to a matching enclave (which opens the DEK and decrypts the .atm);
  * refusals for a wrong measurement, debug evidence, a stale, reused or foreign
  * nonce, another tenant, a revoked model and a revoked measurement; KEK
- * rotation (old KEK refused, releases still work, state survives a reopen);
- * the master key file mode; the audit chain records every decision, verifies,
+ * rotation (old KEK refused, releases still work, state survives a reopen,
+ * an interrupted rotation keeps both KEKs and is resumed);
+ * the master key file mode; an edited state file; the audit chain records every decision, verifies,
  * and holds no key material. */
 /* atl-test-deps: atoll_attest atoll_crypto atoll_core */
 #include <setjmp.h>
@@ -380,6 +381,56 @@ static void test_rotation(void **st)
 	fx_done(&f);
 }
 
+/* A rotation that stops half-way (a model file missing) keeps both KEKs:
+ * releases go on for every model, and the next rotate (after a reopen)
+ * finishes the same rotation. */
+static void test_rotation_resume(void **st)
+{
+	struct fx f;
+	char *sealed = NULL;
+	char kid[ATL_ATM_KEK_ID_MAX + 1], in[256], atm2[320], away[330];
+	char mid1[ATL_KBS_MODEL_ID_HEX], mid2[ATL_KBS_MODEL_ID_HEX], atm1[320];
+	struct atl_model_info info;
+	json_t *p = policy_for(meas_hex);
+
+	(void)st;
+	fx_init(&f, NULL);
+	snprintf(in, sizeof(in), "%s/model.bin", dir);
+	snprintf(atm2, sizeof(atm2), "%s/model2.atm", f.bdir);
+	snprintf(away, sizeof(away), "%s.away", atm2);
+	assert_int_equal(atl_kbs_model_encrypt(f.b, "acme", in, atm2, CHUNK, NULL), ATL_OK);
+	assert_int_equal(atl_kbs_model_register(f.b, "acme", atm2, p, mid2), ATL_OK);
+	json_decref(p);
+	memcpy(mid1, f.mid, sizeof(mid1));
+	memcpy(atm1, f.atm, sizeof(atm1));
+	assert_int_equal(rename(atm2, away), 0);
+	assert_int_not_equal(atl_kbs_rotate(f.b, "acme", kid), ATL_OK);
+	assert_int_equal(rename(away, atm2), 0);
+	/* one model under each KEK now; both still released */
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_OK);
+	enclave_open(&f, sealed);
+	free(sealed);
+	sealed = NULL;
+	memcpy(f.mid, mid2, sizeof(mid2));
+	memcpy(f.atm, atm2, sizeof(f.atm));
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_OK);
+	enclave_open(&f, sealed);
+	free(sealed);
+	sealed = NULL;
+	atl_kbs_close(f.b);
+	assert_int_equal(atl_kbs_open(f.bdir, signer, &f.b), ATL_OK);
+	assert_int_equal(atl_kbs_rotate(f.b, "acme", kid), ATL_OK);
+	assert_string_equal(kid, "acme.k2");
+	assert_int_equal(atl_model_inspect(atm1, &info), ATL_OK);
+	assert_string_equal(info.kek_id, "acme.k2");
+	assert_int_equal(atl_model_inspect(atm2, &info), ATL_OK);
+	assert_string_equal(info.kek_id, "acme.k2");
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_OK);
+	enclave_open(&f, sealed);
+	free(sealed);
+	fx_done(&f);
+}
+
 __attribute__((noinline)) static size_t count(const char *hay, const char *needle)
 {
 	size_t n = 0;
@@ -433,7 +484,55 @@ static void test_audit_and_secrets(void **st)
 	assert_null(strstr(state, "CANARY"));
 	free(log);
 	free(state);
-	/* an edited state is refused (the wrapped KEK no longer authenticates) */
+}
+
+static void write_state(const char *bdir, json_t *st)
+{
+	char path[300], *txt = json_dumps(st, JSON_SORT_KEYS);
+
+	assert_non_null(txt);
+	snprintf(path, sizeof(path), "%s/%s", bdir, ATL_KBS_STATE_FILE);
+	assert_int_equal(atl_file_write(path, txt, strlen(txt), 0600, 0), ATL_OK);
+	free(txt);
+}
+
+/* Someone who can edit state.json but not read the master key: moving a model
+ * to another tenant gets no release (the header names the owner's KEK, which
+ * the other tenant does not have); an edited wrapped KEK is refused at open. */
+static void test_state_tamper(void **st)
+{
+	struct fx f;
+	char path[300], *sealed = NULL;
+	json_t *state, *t;
+	const char *w;
+	char buf[200];
+
+	(void)st;
+	fx_init(&f, NULL);
+	fx_done(&f);
+	snprintf(path, sizeof(path), "%s/%s", f.bdir, ATL_KBS_STATE_FILE);
+	state = json_load_file(path, 0, NULL);
+	assert_non_null(state);
+	json_object_set_new(json_object_get(json_object_get(state, "models"), f.mid), "tenant",
+			    json_string("other"));
+	write_state(f.bdir, state);
+	assert_int_equal(atl_kbs_open(f.bdir, signer, &f.b), ATL_OK);
+	assert_int_equal(atl_kp_generate(&f.kp), ATL_OK);
+	assert_int_equal(try_release(&f, "other", false, &sealed), ATL_E_AUTH);
+	assert_int_equal(try_release(&f, "acme", false, &sealed), ATL_E_DENIED);
+	fx_done(&f);
+	t = json_object_get(json_object_get(state, "tenants"), "acme");
+	w = json_string_value(json_object_get(t, "wrapped"));
+	snprintf(buf, sizeof(buf), "%s", w);
+	buf[0] = buf[0] == '0' ? '1' : '0';
+	json_object_set_new(t, "wrapped", json_string(buf));
+	write_state(f.bdir, state);
+	assert_int_equal(atl_kbs_open(f.bdir, signer, &f.b), ATL_E_AUTH);
+	assert_null(f.b);
+	json_object_set_new(state, "extra", json_true());
+	write_state(f.bdir, state);
+	assert_int_equal(atl_kbs_open(f.bdir, signer, &f.b), ATL_E_FORMAT);
+	json_decref(state);
 }
 
 static void test_master_key_file(void **st)
@@ -470,7 +569,9 @@ int main(void)
 		cmocka_unit_test(test_refuse_nonces),
 		cmocka_unit_test(test_refuse_tenant_and_revocation),
 		cmocka_unit_test(test_rotation),
+		cmocka_unit_test(test_rotation_resume),
 		cmocka_unit_test(test_audit_and_secrets),
+		cmocka_unit_test(test_state_tamper),
 		cmocka_unit_test(test_master_key_file),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
