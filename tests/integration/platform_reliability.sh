@@ -163,10 +163,15 @@ run "$ATOLL" submit --workload echo1 --text "$SECRET" >"$T/job1" 2>"$T/submit1.e
 JOB1=$(cat "$T/job1")
 check "1: job submitted" grep -qE '^job_[0-9a-f]{32}$' "$T/job1"
 wait_grep "job $JOB1 leased" "$T/a.log" 20
-check "1: island a leased the job" grep -q "job $JOB1 leased" "$T/a.log"
-check "1: the coordinator says leased" [ "$(job_status "$JOB1" "$ALICE")" = leased ]
+# at once: island a gives a job up when its enclave has not answered by the
+# end of the lease (3 s)
 kill -KILL "$APID" "$AENC" 2>/dev/null
 wait "$APID" 2>/dev/null
+check "1: island a leased the job" grep -q "job $JOB1 leased" "$T/a.log"
+check "1: the coordinator leased it to island a" \
+	grep -q "job $JOB1 leased to island isl-a" "$T/coord.log"
+check "1: island a neither finished nor gave it up" \
+	bash -c "! grep -q 'job $JOB1 \(done\|given up\)' '$T/coord.log'"
 gone() { # PID: not running (gone, or a zombie not yet reaped by its new parent)
 	local st
 	st=$(ps -o stat= -p "$1" 2>/dev/null)
@@ -182,6 +187,9 @@ check "1: the client opens the result (exit 0)" [ $? = 0 ]
 check "1: the result is the input" [ "$(cat "$T/out1")" = "$SECRET" ]
 check "1: island b ran it" grep -q "job $JOB1 done" "$T/b.log"
 check "1: the job is done" [ "$(job_status "$JOB1" "$ALICE")" = done ]
+check "1: exactly one result taken (nothing lost, nothing twice)" \
+	[ "$(grep -c "job $JOB1 done by island" "$T/coord.log")" = 1 ]
+check "1: by island b" grep -q "job $JOB1 done by island isl-b" "$T/coord.log"
 
 # ---------------------------------------------------------------- 2. replayed evidence
 check "2: targets 200" [ "$(req GET '/api/v1/confidential/targets?workload_id=echo1&count=4' "$ALICE")" = 200 ]
@@ -199,8 +207,10 @@ sed 's/^/  /' "$T/body"; echo
 jq -c --arg n "$ANONCE" '{nonce:$n, evidence:.}' "$T/a-evidence.json" >"$T/replay2.json"
 ST=$(req POST /api/v1/islands/evidence "$(cat "$T/b.tok")" --data-binary @"$T/replay2.json")
 check "2: a's evidence with its own old nonce, b's token: refused ($ST)" [ "${ST:0:1}" = 4 ]
+check "2:   naming the nonce" grep -q 'nonce' "$T/body"
 ST=$(req POST /api/v1/islands/evidence "$(cat "$T/a.tok")" --data-binary @"$T/replay2.json")
 check "2: a's evidence with its own old nonce, a's token: refused ($ST)" [ "${ST:0:1}" = 4 ]
+check "2:   naming the nonce" grep -q 'nonce' "$T/body"
 check "2: island b's attestation is untouched (its key still a target)" \
 	[ "$(req GET '/api/v1/confidential/targets?workload_id=echo1&count=4' "$ALICE")" = 200 ]
 check "2:   (key $BKEY)" grep -q "$BKEY" "$T/body"
@@ -298,6 +308,9 @@ check "5: the coordinator is still running" kill -0 "$CPID"
 # ---------------------------------------------------------------- canary
 check "no plaintext in the coordinator's files and logs, nor the islands' logs" \
 	bash -c "! grep -rqaF '$SECRET' '$T/coord.log' '$T/coord.out' '$T/a.log' '$T/b.log' $T/coord.db*"
+
+check "no sanitizer report in any process's log" \
+	bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T'/*.log"
 
 if [ "$FAILS" != 0 ]; then
 	for f in a.log b.log coord.log; do echo "--- $f"; tail -20 "$T/$f"; done
