@@ -11,6 +11,10 @@
 #define ATL_FILE_SIZE_MAX        (256u * 1024u * 1024u) /* default cap for atl_file_read */
 #define ATL_WR_SIZE_MAX          (1024u * 1024u * 1024u) /* hard cap for any writer */
 #define ATL_LOG_LINE_MAX         2048u                  /* bytes of one log line */
+/* core: cache of freed secret regions (src/core/secmem.c) */
+#define ATL_SECRET_CACHE_BYTES_MAX (16u * 1024u * 1024u) /* all cached regions (also <= RLIMIT_MEMLOCK/2) */
+#define ATL_SECRET_CACHE_CLASS_MAX (4u * 1024u * 1024u)  /* largest cached body; larger bypass the cache */
+#define ATL_SECRET_CACHE_PER_CLASS_MAX 4u                /* cached regions per power-of-two size class */
 
 /* sig */
 #define ATL_SIG_KEY_INPUT_MAX    (64u * 1024u)          /* bytes of one PEM/DER key */

@@ -1,5 +1,6 @@
 /* Unit tests for src/core: reader, writer, secret memory, hex, base64, JSON,
  * time, files, errors, log escaping. One negative test per error path. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,6 +180,180 @@ static void test_secmem(void **state)
 	assert_null(atl_secret_alloc(SIZE_MAX));
 	assert_true(atl_ct_eq("abc", "abc", 3));
 	assert_false(atl_ct_eq("abc", "abd", 3));
+}
+
+/* A freed region is wiped and cached; the next alloc of its class reuses it
+ * zeroed, with the new size. */
+static void test_secmem_cache_reuse(void **state)
+{
+	struct atl_secret_cache_stats st;
+	uint8_t *p, *q;
+
+	(void)state;
+	atl_secret_cache_trim();
+	atl_secret_cache_get_stats(&st);
+	assert_int_equal(st.regions, 0);
+	assert_int_equal(st.bytes, 0);
+	assert_true(st.cap > 0 && st.cap <= ATL_SECRET_CACHE_BYTES_MAX);
+	p = atl_secret_alloc(1000);
+	assert_non_null(p);
+	memset(p, 0xaa, 1000);
+	memset(p + 1000, 0xbb, 100); /* past the size: wiped too (whole body) */
+	atl_secret_free(p);
+	atl_secret_cache_get_stats(&st);
+	if (st.regions == 0) {
+		skip(); /* mlock refused (RLIMIT_MEMLOCK): regions bypass the cache */
+		return;
+	}
+	assert_int_equal(st.regions, 1);
+	assert_true(atl_secret_cache_holds_wiped(p));
+	q = atl_secret_alloc(700); /* same class (one page) */
+	assert_ptr_equal(q, p);
+	assert_int_equal(atl_secret_size(q), 700);
+	for (size_t i = 0; i < 700; i++)
+		assert_int_equal(q[i], 0);
+	assert_false(atl_secret_cache_holds_wiped(q)); /* live again */
+	atl_secret_cache_get_stats(&st);
+	assert_int_equal(st.regions, 0);
+	atl_secret_free(q);
+	atl_secret_cache_trim();
+	atl_secret_cache_get_stats(&st);
+	assert_int_equal(st.regions, 0);
+	assert_int_equal(st.bytes, 0);
+	assert_false(atl_secret_cache_holds_wiped(q));
+}
+
+/* Per-class bound, byte cap, large allocations bypass the cache. */
+static void test_secmem_cache_bounds(void **state)
+{
+	enum { N = ATL_SECRET_CACHE_PER_CLASS_MAX + 3 };
+	struct atl_secret_cache_stats st;
+	uint8_t *p[N], *big;
+	size_t n = 64 * 1024;
+
+	(void)state;
+	atl_secret_cache_trim();
+	for (int i = 0; i < N; i++) {
+		p[i] = atl_secret_alloc(n);
+		assert_non_null(p[i]);
+		p[i][n - 1] = 0x5a;
+	}
+	for (int i = 0; i < N; i++)
+		atl_secret_free(p[i]);
+	atl_secret_cache_get_stats(&st);
+	assert_true(st.regions <= ATL_SECRET_CACHE_PER_CLASS_MAX);
+	assert_true(st.bytes <= st.cap);
+	/* Larger than the largest class: never cached. */
+	big = atl_secret_alloc(ATL_SECRET_CACHE_CLASS_MAX + 1);
+	assert_non_null(big);
+	assert_int_equal(atl_secret_size(big), ATL_SECRET_CACHE_CLASS_MAX + 1);
+	assert_int_equal(big[ATL_SECRET_CACHE_CLASS_MAX], 0);
+	big[ATL_SECRET_CACHE_CLASS_MAX] = 1;
+	atl_secret_free(big);
+	atl_secret_cache_get_stats(&st);
+	assert_true(st.regions <= ATL_SECRET_CACHE_PER_CLASS_MAX);
+	assert_true(st.bytes <= st.cap);
+	/* Reuse of this class returns zeroed memory, last byte included. */
+	for (int i = 0; i < N; i++) {
+		p[i] = atl_secret_alloc(n);
+		assert_non_null(p[i]);
+		assert_int_equal(p[i][0], 0);
+		assert_int_equal(p[i][n - 1], 0);
+	}
+	for (int i = 0; i < N; i++)
+		atl_secret_free(p[i]);
+	atl_secret_cache_trim();
+	atl_secret_cache_get_stats(&st);
+	assert_int_equal(st.regions, 0);
+}
+
+/* Realloc in place (same class) and across classes keeps the prefix and
+ * zeroes what is new, also after a shrink and regrow. */
+static void test_secmem_realloc(void **state)
+{
+	uint8_t *p, *q;
+
+	(void)state;
+	p = atl_secret_alloc(200);
+	assert_non_null(p);
+	memset(p, 0x11, 200);
+	q = atl_secret_realloc(p, 300); /* same page */
+	assert_non_null(q);
+	assert_int_equal(atl_secret_size(q), 300);
+	assert_int_equal(q[199], 0x11);
+	assert_int_equal(q[200], 0);
+	assert_int_equal(q[299], 0);
+	q = atl_secret_realloc(q, 50); /* shrink: bytes 50..199 wiped */
+	assert_int_equal(atl_secret_size(q), 50);
+	q = atl_secret_realloc(q, 200);
+	assert_int_equal(q[49], 0x11);
+	for (int i = 50; i < 200; i++)
+		assert_int_equal(q[i], 0);
+	memset(q, 0x22, 200);
+	p = atl_secret_realloc(q, 100000); /* other class */
+	assert_non_null(p);
+	assert_int_equal(atl_secret_size(p), 100000);
+	assert_int_equal(p[199], 0x22);
+	assert_int_equal(p[200], 0);
+	assert_int_equal(p[99999], 0);
+	assert_null(atl_secret_realloc(p, 0)); /* refused, p still owned */
+	assert_int_equal(p[0], 0x22);
+	atl_secret_free(p);
+}
+
+/* Each thread tags its buffers with its own byte: a region handed to two
+ * owners at once, or one not zeroed on reuse, shows as a wrong byte. */
+static void *secmem_worker(void *arg)
+{
+	uint8_t tag = (uint8_t)(uintptr_t)arg;
+	unsigned seed = tag;
+	uint8_t *held[8] = {0};
+	void *bad = NULL;
+
+	for (int it = 0; it < 2000 && bad == NULL; it++) {
+		int slot = (int)(rand_r(&seed) % 8);
+		size_t n = (size_t)1 + (size_t)rand_r(&seed) % (70 * 1024);
+
+		if (held[slot] != NULL) {
+			size_t len = atl_secret_size(held[slot]);
+
+			if (held[slot][0] != tag || held[slot][len / 2] != tag ||
+			    held[slot][len - 1] != tag)
+				bad = (void *)1;
+			atl_secret_free(held[slot]);
+		}
+		held[slot] = atl_secret_alloc(n);
+		if (held[slot] == NULL)
+			return (void *)1;
+		if (held[slot][0] != 0 || held[slot][n / 2] != 0 || held[slot][n - 1] != 0)
+			bad = (void *)1;
+		memset(held[slot], tag, n);
+	}
+	for (int k = 0; k < 8; k++)
+		atl_secret_free(held[k]);
+	return bad;
+}
+
+static void test_secmem_threads(void **state)
+{
+	pthread_t t[4];
+	struct atl_secret_cache_stats st;
+
+	(void)state;
+	for (uintptr_t i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, secmem_worker, (void *)(i + 1)), 0);
+	for (int i = 0; i < 4; i++) {
+		void *ret = (void *)1;
+
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		assert_null(ret);
+	}
+	atl_secret_cache_get_stats(&st);
+	assert_true(st.bytes <= st.cap);
+	assert_true(st.regions <= 32u * ATL_SECRET_CACHE_PER_CLASS_MAX);
+	atl_secret_cache_trim();
+	atl_secret_cache_get_stats(&st);
+	assert_int_equal(st.regions, 0);
 }
 
 static void test_hex(void **state)
@@ -377,6 +552,10 @@ int main(void)
 		cmocka_unit_test(test_wr_basic_and_patch),
 		cmocka_unit_test(test_wr_limit),
 		cmocka_unit_test(test_secmem),
+		cmocka_unit_test(test_secmem_cache_reuse),
+		cmocka_unit_test(test_secmem_cache_bounds),
+		cmocka_unit_test(test_secmem_realloc),
+		cmocka_unit_test(test_secmem_threads),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_json),
