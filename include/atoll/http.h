@@ -35,6 +35,7 @@
 #define ATL_HTTP_PARAMS_MAX 4            /* "{name}" segments in one route pattern */
 #define ATL_HTTP_SEGMENT_MAX 256         /* bytes of one captured path segment */
 #define ATL_HTTP_TIMEOUT_S_DEFAULT 30    /* connection inactivity timeout */
+#define ATL_HTTP_REQUEST_TIMEOUT_S_DEFAULT 30 /* whole request, accept to handler */
 
 struct atl_http_server;
 
@@ -77,6 +78,11 @@ struct atl_http_server_opts {
 	size_t body_max;          /* 0: ATL_HTTP_BODY_MAX */
 	unsigned conn_max;        /* 0: ATL_HTTP_CONN_MAX */
 	unsigned per_ip_conn_max; /* 0: ATL_HTTP_PER_IP_CONN_MAX */
+	/* Deadline for receiving a whole request (TLS handshake, headers, body)
+	 * from accept until the handler runs, however the bytes trickle in (the
+	 * inactivity timeout alone lets a slow-loris client hold a connection
+	 * forever); 0: ATL_HTTP_REQUEST_TIMEOUT_S_DEFAULT. */
+	unsigned request_timeout_s;
 	/* HTTPS (TLS 1.2/1.3): PEM text, not paths; copied. NULL cert: plain HTTP. */
 	const char *tls_cert_pem;      /* server certificate chain */
 	const char *tls_key_pem;       /* its unencrypted private key */

@@ -17,17 +17,36 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #define ATL_LOG_MODULE "http"
 #include "atoll/http.h"
 #include "atoll/json.h"
 #include "atoll/limits.h"
 #include "atoll/log.h"
 #include "atoll/secmem.h"
+#include "atoll/timeutil.h"
 
 #define HEADER_MEMORY_MAX (64u * 1024u) /* MHD's per-connection buffer (headers) */
 
+/* A connection still receiving its request, watched for the request deadline. */
+struct watch {
+	int fd;            /* -1: slot free */
+	int64_t start_ms;  /* accept time (monotonic) */
+	bool done;         /* the whole request arrived (or it was cut) */
+};
+
 struct atl_http_server {
 	struct MHD_Daemon *d;
+	/* request deadline watchdog */
+	pthread_mutex_t wmu;
+	pthread_t wthread;
+	bool wthread_on, wstop;
+	struct watch *watches;
+	size_t n_watches;
+	int64_t request_ms;
 	const struct atl_http_route *routes;
 	size_t n_routes;
 	void *ctx;
@@ -457,6 +476,76 @@ static enum MHD_Result first_call(struct atl_http_server *srv, struct MHD_Connec
 	return MHD_YES;
 }
 
+/* ------------------------------------------------------- request deadline */
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct atl_http_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	pthread_mutex_lock(&srv->wmu);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_ctx = NULL;
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		for (size_t i = 0; ci != NULL && i < srv->n_watches; i++) {
+			if (srv->watches[i].fd == -1) {
+				srv->watches[i] = (struct watch){
+					.fd = ci->connect_fd, .start_ms = atl_time_mono_ms()};
+				*socket_ctx = &srv->watches[i];
+				break;
+			}
+		}
+	} else if (*socket_ctx != NULL) { /* closed: before libmicrohttpd closes the fd */
+		((struct watch *)*socket_ctx)->fd = -1;
+		*socket_ctx = NULL;
+	}
+	pthread_mutex_unlock(&srv->wmu);
+}
+
+/* The request of conn arrived in full: stop watching its deadline. */
+static void request_arrived(struct atl_http_server *srv, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	if (ci == NULL || ci->socket_context == NULL)
+		return;
+	pthread_mutex_lock(&srv->wmu);
+	((struct watch *)ci->socket_context)->done = true;
+	pthread_mutex_unlock(&srv->wmu);
+}
+
+/* Every 250 ms: a connection whose request is not complete by its deadline is
+ * shut down (libmicrohttpd then sees the error and closes it). The fd cannot
+ * be closed and reused meanwhile: closing notifies on_connection first, which
+ * needs the same mutex. */
+static void *watchdog(void *arg)
+{
+	struct atl_http_server *srv = arg;
+	struct timespec ts = {0, 250 * 1000 * 1000};
+
+	for (;;) {
+		int64_t now = atl_time_mono_ms();
+		pthread_mutex_lock(&srv->wmu);
+		if (srv->wstop) {
+			pthread_mutex_unlock(&srv->wmu);
+			return NULL;
+		}
+		for (size_t i = 0; i < srv->n_watches; i++) {
+			struct watch *w = &srv->watches[i];
+			if (w->fd >= 0 && !w->done && now - w->start_ms > srv->request_ms) {
+				w->done = true;
+				atl_info("closing a connection whose request took over %lld s",
+					 (long long)(srv->request_ms / 1000));
+				(void)shutdown(w->fd, SHUT_RDWR);
+			}
+		}
+		pthread_mutex_unlock(&srv->wmu);
+		nanosleep(&ts, NULL);
+	}
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
@@ -513,6 +602,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	/* the whole request is here: run the handler */
+	request_arrived(srv, conn);
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	req.method = method;
@@ -681,12 +771,31 @@ enum atl_err atl_http_server_start(const struct atl_http_server_opts *opts,
 	srv->n_routes = n_routes;
 	srv->ctx = ctx;
 	srv->body_max = opts->body_max != 0 ? opts->body_max : ATL_HTTP_BODY_MAX;
+	srv->request_ms = 1000 * (int64_t)(opts->request_timeout_s != 0
+						   ? opts->request_timeout_s
+						   : ATL_HTTP_REQUEST_TIMEOUT_S_DEFAULT);
+	srv->n_watches = (opts->conn_max != 0 ? opts->conn_max : ATL_HTTP_CONN_MAX) + 16;
+	srv->watches = calloc(srv->n_watches, sizeof(*srv->watches));
+	if (srv->watches == NULL || pthread_mutex_init(&srv->wmu, NULL) != 0) {
+		free(srv->watches);
+		free(srv);
+		return ATL_E_NOMEM;
+	}
+	for (size_t i = 0; i < srv->n_watches; i++)
+		srv->watches[i].fd = -1;
+	if (pthread_create(&srv->wthread, NULL, watchdog, srv) != 0) {
+		pthread_mutex_destroy(&srv->wmu);
+		free(srv->watches);
+		free(srv);
+		return ATL_E_NOMEM;
+	}
+	srv->wthread_on = true;
 	flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 		MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	{
-		struct MHD_OptionItem o[16];
+		struct MHD_OptionItem o[20];
 		size_t n = 0;
 #define OPT(opt, val, ptr) o[n++] = (struct MHD_OptionItem){(opt), (intptr_t)(val), (ptr)}
 		OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL); /* first, to catch all */
@@ -700,6 +809,7 @@ enum atl_err atl_http_server_start(const struct atl_http_server_opts *opts,
 		    NULL);
 		OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_MEMORY_MAX, NULL);
 		OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);
+		OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv);
 		if (opts->tls_cert_pem != NULL) {
 			if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 				rc = ATL_E_UNSUPPORTED;
@@ -769,6 +879,14 @@ void atl_http_server_stop(struct atl_http_server *srv)
 		return;
 	if (srv->d != NULL)
 		MHD_stop_daemon(srv->d);
+	if (srv->wthread_on) {
+		pthread_mutex_lock(&srv->wmu);
+		srv->wstop = true;
+		pthread_mutex_unlock(&srv->wmu);
+		pthread_join(srv->wthread, NULL);
+		pthread_mutex_destroy(&srv->wmu);
+	}
+	free(srv->watches);
 	free(srv->cert_pem);
 	free(srv->ca_pem);
 	if (srv->key_pem != NULL) {

@@ -19,6 +19,7 @@
 
 #include "atoll/file.h"
 #include "atoll/http.h"
+#include "atoll/timeutil.h"
 #include "atoll/json.h"
 
 static void h_health(void *ctx, const struct atl_http_req *req, struct atl_http_resp *resp)
@@ -403,6 +404,54 @@ static void test_slow_client(void **state)
 	close(fd);
 }
 
+/* Slow-loris: a client that sends one header byte every 300 ms never trips
+ * the 1 s inactivity timeout, but the 2 s request deadline cuts it; a normal
+ * request on another connection is served meanwhile. */
+static void test_slow_loris(void **state)
+{
+	static const char hdr[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaa";
+	struct atl_http_server_opts o = {.listen = "127.0.0.1:0", .timeout_s = 1,
+					 .request_timeout_s = 2};
+	struct atl_http_server *s2 = NULL, *saved = srv;
+	struct atl_http_client *c = NULL;
+	struct atl_http_response r = {0};
+	int64_t t0;
+	bool closed = false;
+	char url[128];
+	int fd;
+
+	(void)state;
+	assert_int_equal(atl_http_server_start(&o, routes, sizeof(routes) / sizeof(routes[0]), NULL,
+					       &s2),
+			 ATL_OK);
+	srv = s2; /* raw_connect uses srv's port */
+	fd = raw_connect();
+	t0 = atl_time_mono_ms();
+	for (size_t i = 0; i < sizeof(hdr) - 1 && atl_time_mono_ms() - t0 < 8000; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (send(fd, hdr + i, 1, MSG_NOSIGNAL) != 1 ||
+		    (poll(&p, 1, 300) > 0 && recv(fd, url, 1, 0) <= 0)) {
+			closed = true;
+			break;
+		}
+	}
+	assert_true(closed);
+	assert_true(atl_time_mono_ms() - t0 >= 1500); /* not the inactivity timeout */
+	assert_true(atl_time_mono_ms() - t0 < 6000);
+	close(fd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", atl_http_server_port(s2));
+	assert_int_equal(atl_http_client_new(NULL, &c), ATL_OK);
+	{
+		struct atl_http_call call = {.method = "GET", .url = url};
+		assert_int_equal(atl_http_client_do(c, &call, &r), ATL_OK);
+	}
+	assert_int_equal(r.status, 200);
+	atl_http_response_clear(&r);
+	atl_http_client_free(c);
+	srv = saved;
+	atl_http_server_stop(s2);
+}
+
 static void test_chunked_oversize(void **state)
 {
 	static const char req[] = "POST /small HTTP/1.1\r\nHost: x\r\n"
@@ -608,6 +657,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routing),      cmocka_unit_test(test_auth_query),
 		cmocka_unit_test(test_limits),       cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_slow_loris),
 		cmocka_unit_test(test_chunked_oversize), cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_listen),       cmocka_unit_test(test_tls),
 	};
