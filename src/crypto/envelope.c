@@ -46,7 +46,78 @@ static const struct {
 	{"x25519-sha256-aes128gcm", ATL_AEAD_AES128_GCM},
 	{"x25519-sha256-aes256gcm", ATL_AEAD_AES256_GCM},
 	{"x25519-sha256-chacha20poly1305", ATL_AEAD_CHACHA20_POLY1305},
+#ifdef ATL_BENCH_PLAINTEXT
+	{"null-bench-plaintext", 0xfffe},
+#endif
 };
+
+#ifdef ATL_BENCH_PLAINTEXT
+/* ---- benchmark-only "null" suite (CMake -DATL_BENCH_PLAINTEXT=ON) ---------
+ * bench/platform_path measures the whole platform path with encryption off to
+ * find the cryptographic share of its time (issue 4). In a build configured
+ * with ATL_BENCH_PLAINTEXT, and only there, atl_env_seal writes suite
+ * "null-bench-plaintext": the same JSON shape and code path, but no X25519
+ * and no AEAD: every recipient's "enc" is its public key, "wrapped_key" is
+ * the DEK in the clear followed by 16 zero bytes, and the ciphertext is the
+ * base64 of the payload followed by a 16-byte all-zero "tag"; results are
+ * written the same way (no HKDF, no AEAD). The parser of a normal build does
+ * not know this suite name, so it refuses such envelopes (ATL_E_FORMAT). The
+ * option is OFF by default, CMake warns when it is on, and every program of
+ * that build says so on stderr when it starts. NEVER deploy such a build. */
+#define NULL_AEAD_ID 0xfffe
+#define NULL_SUITE "null-bench-plaintext"
+
+static const uint8_t null_tag[ATL_AEAD_TAG_LEN];
+
+__attribute__((constructor)) static void null_suite_warning(void)
+{
+	fputs("\n*** WARNING: atoll built with ATL_BENCH_PLAINTEXT: sealed envelopes and results"
+	      " are NOT ENCRYPTED (benchmark-only null suite). Never use this build for real"
+	      " data. ***\n\n",
+	      stderr);
+}
+
+/* base64(pt || 16 zero bytes) into out (atl_envtext_b64_len(pt_len + 16)). */
+static void null_seal_b64(const uint8_t *pt, size_t pt_len, char *out)
+{
+	size_t head = pt_len / 3 * 3, k = 0;
+	uint8_t tail[2 + ATL_AEAD_TAG_LEN];
+
+	if (head > 0)
+		k = atl_envtext_b64_encode(out, pt, head);
+	memset(tail, 0, sizeof(tail));
+	if (pt_len > head)
+		memcpy(tail, pt + head, pt_len - head);
+	(void)atl_envtext_b64_encode(out + k, tail, pt_len - head + ATL_AEAD_TAG_LEN);
+}
+
+/* Decodes text (strict base64 of pt || 16 zero bytes) into *out_out (secret
+ * memory); the payload length to *pt_len_out. ATL_E_FORMAT, ATL_E_AUTH (the
+ * tag is not zero), ATL_E_NOMEM. */
+static enum atl_err null_open_b64(const char *text, size_t text_len, uint8_t **out_out,
+				  size_t *pt_len_out)
+{
+	size_t cap = text_len / 4 * 3, got = 0;
+	uint8_t *out = atl_secret_alloc(cap > 0 ? cap : 1);
+
+	*out_out = NULL;
+	*pt_len_out = 0;
+	if (out == NULL)
+		return ATL_E_NOMEM;
+	if (atl_envtext_b64_decode_part(text, text_len, true, out, &got) != ATL_OK) {
+		atl_secret_free(out);
+		return ATL_E_FORMAT;
+	}
+	if (got < ATL_AEAD_TAG_LEN ||
+	    memcmp(out + got - ATL_AEAD_TAG_LEN, null_tag, ATL_AEAD_TAG_LEN) != 0) {
+		atl_secret_free(out);
+		return ATL_E_AUTH;
+	}
+	*out_out = out;
+	*pt_len_out = got - ATL_AEAD_TAG_LEN;
+	return ATL_OK;
+}
+#endif
 
 /* ---- shared validation --------------------------------------------------- */
 
@@ -535,6 +606,9 @@ enum atl_err atl_env_seal(const struct atl_env_recipient *recipients, size_t n,
 		return ATL_E_ARG;
 	if (n > ATL_ENV_RECIPIENTS_MAX || pt_len > ATL_ENV_PAYLOAD_MAX)
 		return ATL_E_LIMIT;
+#ifdef ATL_BENCH_PLAINTEXT
+	sname = NULL_SUITE;
+#endif
 	ATL_TRY(check_id_arg(workload_id));
 	ATL_TRY(check_id_arg(key_id));
 	for (size_t i = 0; i < n; i++) {
@@ -562,6 +636,12 @@ enum atl_err atl_env_seal(const struct atl_env_recipient *recipients, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		size_t wlen = 0;
 
+#ifdef ATL_BENCH_PLAINTEXT
+		memcpy(enc[i], recipients[i].pub, ATL_HPKE_ENC_LEN);
+		memcpy(wrapped[i], dek, ATL_ENV_DEK_LEN);
+		memset(wrapped[i] + ATL_ENV_DEK_LEN, 0, WRAPPED_LEN - ATL_ENV_DEK_LEN);
+		continue;
+#endif
 		ATL_TRY(wrap_aad(sname, workload_id, key_id, created_at, kids[i], &waad,
 				 &waad_len));
 		ATL_TRY(atl_hpke_seal_single(suite, recipients[i].pub, ATL_X25519_LEN,
@@ -614,8 +694,12 @@ enum atl_err atl_env_seal(const struct atl_env_recipient *recipients, size_t n,
 		goto out;
 	}
 	/* The payload is encrypted straight into its base64 in the text. */
+#ifdef ATL_BENCH_PLAINTEXT
+	null_seal_b64(pt, pt_len, o.buf + e.ct_at);
+#else
 	ATL_TRY(atl_envstream_seal_b64(dek, hdr.nonce, hdr.aad, hdr.aad_len, pt, pt_len,
 				       o.buf + e.ct_at));
+#endif
 	o.buf[len] = '\0';
 	*json_out = o.buf;
 	o.buf = NULL;
@@ -697,6 +781,23 @@ enum atl_err atl_env_open(const char *json, size_t json_len, const struct atl_kp
 		rc = auth_or_format(&p);
 		goto out;
 	}
+#ifdef ATL_BENCH_PLAINTEXT
+	if (p.aead_id == NULL_AEAD_ID) {
+		if (memcmp(p.wrapped[idx] + ATL_ENV_DEK_LEN, null_tag,
+			   WRAPPED_LEN - ATL_ENV_DEK_LEN) != 0) {
+			rc = ATL_E_AUTH;
+			goto out;
+		}
+		dek = atl_secret_alloc(ATL_ENV_DEK_LEN);
+		if (dek == NULL) {
+			rc = ATL_E_NOMEM;
+			goto out;
+		}
+		memcpy(dek, p.wrapped[idx], ATL_ENV_DEK_LEN);
+		ATL_TRY(null_open_b64(p.ct_text, p.ct_text_len, &pt, &pt_len));
+		goto opened;
+	}
+#endif
 
 	/* Unwrap the DEK. Any failure here is an authentication failure to the
 	 * caller: a bad enc, a wrong key and a changed header look the same. */
@@ -733,6 +834,9 @@ enum atl_err atl_env_open(const char *json, size_t json_len, const struct atl_kp
 		goto out;
 	}
 
+#ifdef ATL_BENCH_PLAINTEXT
+opened:
+#endif
 	/* Authentic: now freshness and replay (DESIGN §3). Recording only
 	 * authentic envelopes keeps forgeries from filling the cache. */
 	if (replay != NULL)
@@ -830,7 +934,11 @@ enum atl_err atl_env_result_seal(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 		return ATL_E_LIMIT;
 	ATL_TRY(check_id_arg(job_id));
 	ATL_TRY(check_id_arg(workload_id));
+#ifdef ATL_BENCH_PLAINTEXT
+	memset(key, 0, sizeof(key)); /* the null suite: no key */
+#else
 	ATL_TRY(result_key(dek, job_id, key));
+#endif
 	ATL_TRY(result_aad(job_id, workload_id, &aad, &aad_len));
 	ATL_TRY(atl_random(nonce, sizeof(nonce)));
 	(void)emit_result(&o, nonce, pt_len + ATL_AEAD_TAG_LEN); /* measure */
@@ -846,7 +954,11 @@ enum atl_err atl_env_result_seal(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 		goto out;
 	}
 	/* Encrypted straight into its base64 in the text. */
+#ifdef ATL_BENCH_PLAINTEXT
+	null_seal_b64(pt, pt_len, o.buf + ct_at);
+#else
 	ATL_TRY(atl_envstream_seal_b64(key, nonce, aad, aad_len, pt, pt_len, o.buf + ct_at));
+#endif
 	o.buf[len] = '\0';
 	*json_out = o.buf;
 	o.buf = NULL;
@@ -903,6 +1015,11 @@ enum atl_err atl_env_result_open(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 			    &ct_len, tag));
 	json_decref(root);
 	root = NULL;
+#ifdef ATL_BENCH_PLAINTEXT
+	memset(key, 0, sizeof(key)); /* the null suite: no key */
+	ATL_TRY(null_open_b64(ct_text, ct_text_len, &pt, &pt_len));
+	goto opened;
+#endif
 	ATL_TRY(result_key(dek, job_id, key));
 	ATL_TRY(result_aad(job_id, workload_id, &aad, &aad_len));
 	/* Decoded into secret memory and decrypted there chunk by chunk; wiped
@@ -918,6 +1035,9 @@ enum atl_err atl_env_result_open(const uint8_t dek[ATL_ENV_DEK_LEN], const char 
 		rc = rc == ATL_E_NOMEM || rc == ATL_E_FORMAT ? rc : ATL_E_AUTH;
 		goto out;
 	}
+#ifdef ATL_BENCH_PLAINTEXT
+opened:
+#endif
 	*pt_out = pt;
 	pt = NULL;
 	*pt_len_out = pt_len;
