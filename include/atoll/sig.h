@@ -1,6 +1,6 @@
 /* Public keys and signatures (OpenSSL underneath, in src/crypto/sig.c).
  * Used by the sim TEE (ECDSA P-384 signing) and every attestation verifier
- * (ECDSA P-256/P-384 with DER or raw r||s signatures, RSA-PSS, RSA PKCS#1). */
+ * (ECDSA P-256/P-384/P-521 with DER or raw r||s signatures, RSA-PSS, RSA PKCS#1). */
 #ifndef ATOLL_SIG_H
 #define ATOLL_SIG_H
 
@@ -21,11 +21,15 @@ enum atl_sig_alg {
 	ATL_SIG_RSA_PSS_SHA384,
 	ATL_SIG_RSA_PKCS1_SHA256,
 	ATL_SIG_RSA_PKCS1_SHA384,
+	/* COSE ES512 (RFC 9053 §2.1). P-521 keys are accepted by atl_pubkey_parse
+	 * and atl_privkey_parse (PEM/DER); atl_privkey_generate_ec and
+	 * atl_pubkey_from_ec_xy stay P-256/P-384. Raw r||s is 2 x 66 bytes. */
+	ATL_SIG_ECDSA_P521_SHA512,
 };
 
 enum atl_sig_fmt {
 	ATL_SIG_FMT_DER,    /* ASN.1 ECDSA-Sig-Value, or the raw RSA signature */
-	ATL_SIG_FMT_RAW_RS, /* ECDSA r || s, big-endian, each the curve's byte size (COSE, TPM) */
+	ATL_SIG_FMT_RAW_RS, /* ECDSA r || s, big-endian, each the curve's byte size, rounded up (COSE, TPM) */
 };
 
 /* Parses a public key: PEM (SubjectPublicKeyInfo) or DER SPKI. */
@@ -43,7 +47,7 @@ ATL_NODISCARD enum atl_err atl_pubkey_to_der(const struct atl_pubkey *k, uint8_t
 					     size_t *len_out);
 /* PEM text (malloc'd, NUL-terminated). */
 ATL_NODISCARD enum atl_err atl_pubkey_to_pem(const struct atl_pubkey *k, char **pem_out);
-/* Uncompressed EC point 04||x||y (malloc'd); ATL_E_ARG if not EC. */
+/* Uncompressed EC point 04||x||y (malloc'd; 133 bytes on P-521); ATL_E_ARG if not EC. */
 ATL_NODISCARD enum atl_err atl_pubkey_ec_point(const struct atl_pubkey *k, uint8_t **pt_out,
 					       size_t *len_out);
 /* ATL_OK if both keys are the same key. */

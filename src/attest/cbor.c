@@ -552,3 +552,48 @@ bool atl_cbor_map_keys_in(const cbor_item_t *m, const int64_t *keys, size_t n, i
 	}
 	return true;
 }
+
+/* ---- writing ---- */
+
+enum atl_err atl_cbor_put_head(struct atl_wr *w, uint8_t major, uint64_t v)
+{
+	enum atl_err rc;
+
+	if (major > 7)
+		return ATL_E_ARG;
+	major <<= 5;
+	if (v < 24)
+		return atl_wr_u8(w, major | (uint8_t)v);
+	if (v <= 0xff) {
+		rc = atl_wr_u8(w, major | 24);
+		return rc != ATL_OK ? rc : atl_wr_u8(w, (uint8_t)v);
+	}
+	if (v <= 0xffff) {
+		rc = atl_wr_u8(w, major | 25);
+		return rc != ATL_OK ? rc : atl_wr_u16be(w, (uint16_t)v);
+	}
+	if (v <= 0xffffffffu) {
+		rc = atl_wr_u8(w, major | 26);
+		return rc != ATL_OK ? rc : atl_wr_u32be(w, (uint32_t)v);
+	}
+	rc = atl_wr_u8(w, major | 27);
+	return rc != ATL_OK ? rc : atl_wr_u64be(w, v);
+}
+
+enum atl_err atl_cbor_put_tstr(struct atl_wr *w, const char *s)
+{
+	size_t n = strlen(s);
+	enum atl_err rc = atl_cbor_put_head(w, 3, n);
+
+	return rc != ATL_OK ? rc : atl_wr_bytes(w, s, n);
+}
+
+enum atl_err atl_cbor_put_bstr_or_null(struct atl_wr *w, const uint8_t *p, size_t n)
+{
+	enum atl_err rc;
+
+	if (p == NULL)
+		return atl_wr_u8(w, 0xf6); /* simple value 22: null */
+	rc = atl_cbor_put_head(w, 2, n);
+	return rc != ATL_OK ? rc : atl_wr_bytes(w, p, n);
+}

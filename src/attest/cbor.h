@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atoll/bytes.h"
 #include "atoll/err.h"
 
 /* Scans the first CBOR data item of buf and returns its encoded length in
@@ -57,5 +58,14 @@ size_t atl_cbor_array_len(const cbor_item_t *it);
 const cbor_item_t *atl_cbor_array_at(const cbor_item_t *it, size_t i);
 /* A tag's value and content (borrowed); false when it is not a tag. */
 bool atl_cbor_tag(const cbor_item_t *it, uint64_t *tag_out, const cbor_item_t **content_out);
+
+/* Writing (COSE Sig_structure, NSM requests): the head of a definite item
+ * of major type major (0..7) and argument v, in the shortest form (RFC 8949
+ * §4.2.1), so the bytes are deterministic. Errors from atl_wr_*. */
+ATL_NODISCARD enum atl_err atl_cbor_put_head(struct atl_wr *w, uint8_t major, uint64_t v);
+/* A text string (its head and bytes). */
+ATL_NODISCARD enum atl_err atl_cbor_put_tstr(struct atl_wr *w, const char *s);
+/* A byte string, or null (0xf6) when p is NULL. */
+ATL_NODISCARD enum atl_err atl_cbor_put_bstr_or_null(struct atl_wr *w, const uint8_t *p, size_t n);
 
 #endif

@@ -134,30 +134,6 @@ out:
 	return rc;
 }
 
-/* CBOR head of a definite item (RFC 8949 §3). */
-static enum atl_err put_head(struct atl_wr *w, uint8_t major, uint64_t v)
-{
-	enum atl_err rc;
-
-	major <<= 5;
-	if (v < 24)
-		return atl_wr_u8(w, major | (uint8_t)v);
-	if (v <= 0xff) {
-		rc = atl_wr_u8(w, major | 24);
-		return rc != ATL_OK ? rc : atl_wr_u8(w, (uint8_t)v);
-	}
-	if (v <= 0xffff) {
-		rc = atl_wr_u8(w, major | 25);
-		return rc != ATL_OK ? rc : atl_wr_u16be(w, (uint16_t)v);
-	}
-	if (v <= 0xffffffffu) {
-		rc = atl_wr_u8(w, major | 26);
-		return rc != ATL_OK ? rc : atl_wr_u32be(w, (uint32_t)v);
-	}
-	rc = atl_wr_u8(w, major | 27);
-	return rc != ATL_OK ? rc : atl_wr_u64be(w, v);
-}
-
 enum atl_err atl_cose_sig_structure(const uint8_t *prot, size_t prot_len, const uint8_t *payload,
 				    size_t payload_len, uint8_t **out, size_t *out_len)
 {
@@ -168,13 +144,13 @@ enum atl_err atl_cose_sig_structure(const uint8_t *prot, size_t prot_len, const 
 	*out = NULL;
 	*out_len = 0;
 	atl_wr_init(&w, prot_len + payload_len + 64, false);
-	ATL_TRY(put_head(&w, 4, 4));
-	ATL_TRY(put_head(&w, 3, sizeof(ctx) - 1));
+	ATL_TRY(atl_cbor_put_head(&w, 4, 4));
+	ATL_TRY(atl_cbor_put_head(&w, 3, sizeof(ctx) - 1));
 	ATL_TRY(atl_wr_bytes(&w, ctx, sizeof(ctx) - 1));
-	ATL_TRY(put_head(&w, 2, prot_len));
+	ATL_TRY(atl_cbor_put_head(&w, 2, prot_len));
 	ATL_TRY(atl_wr_bytes(&w, prot, prot_len));
-	ATL_TRY(put_head(&w, 2, 0)); /* external_aad: empty */
-	ATL_TRY(put_head(&w, 2, payload_len));
+	ATL_TRY(atl_cbor_put_head(&w, 2, 0)); /* external_aad: empty */
+	ATL_TRY(atl_cbor_put_head(&w, 2, payload_len));
 	ATL_TRY(atl_wr_bytes(&w, payload, payload_len));
 	ATL_TRY(atl_wr_take(&w, out, out_len));
 	rc = ATL_OK;
@@ -199,6 +175,10 @@ enum atl_err atl_cose_sign1_verify(const struct atl_cose_sign1 *s, const struct 
 	case ATL_COSE_ALG_ES384:
 		alg = ATL_SIG_ECDSA_P384_SHA384;
 		sig_len = 96;
+		break;
+	case ATL_COSE_ALG_ES512:
+		alg = ATL_SIG_ECDSA_P521_SHA512;
+		sig_len = 132; /* 2 x 66 bytes: 521 bits rounded up */
 		break;
 	default:
 		atl_debug("COSE alg %lld not supported", (long long)s->alg);

@@ -1,14 +1,14 @@
 /* Private to src/attest/: COSE_Sign1 (RFC 9052 §4.2) decoding and signature
  * verification, for Nitro attestation documents (ES384) and PSA/CCA tokens
- * (ES256/ES384).
+ * (ES256/ES384/ES512).
  *
  * Strict: the item is the 4-element array, untagged or under tag 18 (any other
  * tag is refused, so a COSE_Mac0 or a CWT cannot pass as COSE_Sign1); alg must
  * sit in the protected bucket as an integer (RFC 9052 §3.1); a label in both
  * buckets, any crit header, a detached (nil) payload and text algorithm names
- * are refused. Supported algorithms: ES256 (-7), ES384 (-35). ES512 (-36)
- * decodes but verification returns ATL_E_UNSUPPORTED: the signature layer
- * (sig.h) has no P-521. */
+ * are refused. Supported algorithms: ES256 (-7), ES384 (-35) and ES512 (-36,
+ * ECDSA P-521 with SHA-512, r||s of 2 x 66 bytes). Callers that expect one
+ * algorithm (Nitro: ES384) check s.alg themselves. */
 #ifndef ATOLL_ATTEST_COSE_H
 #define ATOLL_ATTEST_COSE_H
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "atoll/digest.h"
 #include "atoll/limits.h"
@@ -406,21 +407,16 @@ out:
 	return rc;
 }
 
-/* Evidence comes from the Nitro Secure Module (/dev/nsm) inside an enclave;
- * no NSM is present on this machine, so producing it is not supported. */
-static enum atl_err nitro_evidence(const json_t *cfg, const uint8_t report_data[ATL_REPORT_DATA_LEN],
-				   uint8_t **ev_out, size_t *ev_len_out)
+/* Evidence from the Nitro Secure Module (/dev/nsm) inside an enclave;
+ * ATL_E_UNSUPPORTED elsewhere (nitro_nsm.c). */
+static bool nitro_detect(void)
 {
-	(void)cfg;
-	(void)report_data;
-	*ev_out = NULL;
-	*ev_len_out = 0;
-	return ATL_E_UNSUPPORTED;
+	return access(ATL_NSM_DEVICE, F_OK) == 0;
 }
 
 const struct atl_tee_ops atl_tee_nitro = {
 	.name = "nitro",
-	.detect = NULL,
-	.evidence = nitro_evidence,
+	.detect = nitro_detect,
+	.evidence = atl_nitro_nsm_evidence,
 	.verify = nitro_verify,
 };

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "atoll/attest.h"
 #include "atoll/err.h"
 #include "atoll/x509.h"
@@ -55,5 +57,64 @@ struct atl_nitro_opts {
  * document (also recorded as a failed "nitro.document"), ATL_E_NOMEM. */
 ATL_NODISCARD enum atl_err atl_nitro_verify_doc(const uint8_t *doc, size_t len,
 						const struct atl_nitro_opts *o, struct atl_ar *ar);
+
+/* ---- evidence through the Nitro Secure Module (nitro_nsm.c) ---- */
+
+#define ATL_NSM_DEVICE "/dev/nsm"
+/* Buffer sizes of the NSM driver ABI (uapi linux/nsm.h NSM_REQUEST_MAX_SIZE,
+ * NSM_RESPONSE_MAX_SIZE): a request never exceeds the first; a response
+ * longer than the second is refused. */
+#define ATL_NSM_REQUEST_SIZE 0x1000u
+#define ATL_NSM_RESPONSE_SIZE 0x3000u
+/* Bytes of an NSM ErrorCode name in an {"Error": name} response. */
+#define ATL_NSM_ERROR_NAME_LEN 32u
+
+/* The CBOR request {"Attestation": {"user_data", "nonce", "public_key"}}
+ * with each field a byte string or null (NULL pointer), definite lengths,
+ * shortest heads, in serde's field order: the bytes the AWS library sends.
+ * ATL_E_LIMIT when a field exceeds the document's limits above. */
+ATL_NODISCARD enum atl_err atl_nitro_nsm_request(const uint8_t *user_data, size_t user_data_len,
+						 const uint8_t *nonce, size_t nonce_len,
+						 const uint8_t *public_key, size_t public_key_len,
+						 uint8_t **out, size_t *out_len);
+
+/* Parses an NSM response (untrusted): {"Attestation": {"document": bstr}}
+ * gives a malloc'd copy of the document (1..ATL_NITRO_DOC_MAX bytes).
+ * {"Error": name} is ATL_E_IO (ATL_E_LIMIT for InputTooLarge), anything
+ * else ATL_E_FORMAT / ATL_E_TRUNCATED / ATL_E_TRAILING / ATL_E_LIMIT (more
+ * than ATL_NSM_RESPONSE_SIZE bytes, nesting, a document too large); why
+ * (may be NULL with why_cap 0) says what, for logs. */
+ATL_NODISCARD enum atl_err atl_nitro_nsm_response(const uint8_t *buf, size_t len, uint8_t **doc_out,
+						  size_t *doc_len_out, char *why, size_t why_cap);
+
+/* One request/response exchange with the NSM: send req, fill resp (cap
+ * bytes), set *resp_len. The default is NSM_IOCTL_RAW on /dev/nsm. */
+typedef enum atl_err (*atl_nitro_nsm_transport_fn)(const uint8_t *req, size_t req_len,
+						   uint8_t *resp, size_t resp_cap,
+						   size_t *resp_len, void *ctx);
+/* Replaces the ioctl (tests); fn NULL restores it. Not thread-safe: set it
+ * before any evidence is produced. */
+void atl_nitro_nsm_set_transport(atl_nitro_nsm_transport_fn fn, void *ctx);
+
+/* Asks the NSM for an attestation document with these fields (each may be
+ * NULL: null in the request) and returns it (malloc'd, checked to be a
+ * COSE_Sign1; the verifier checks the rest). ATL_E_UNSUPPORTED when
+ * /dev/nsm does not exist (not inside a Nitro enclave; logged as "not
+ * available"), ATL_E_DENIED when it cannot be opened for lack of rights,
+ * ATL_E_IO / ATL_E_LIMIT when the ioctl or the NSM fails, the parser's
+ * errors for a bad response. */
+ATL_NODISCARD enum atl_err atl_nitro_nsm_attest(const uint8_t *user_data, size_t user_data_len,
+						const uint8_t *nonce, size_t nonce_len,
+						const uint8_t *public_key, size_t public_key_len,
+						uint8_t **doc_out, size_t *doc_len_out);
+
+/* The backend's evidence(): user_data = report_data (DESIGN §4 binding,
+ * which the verifier reports as the "report_data" claim); nonce and
+ * public_key from cfg {"nonce": hex, "public_key": hex} when the caller
+ * gives them (atoll-enclave --attest gives the challenge nonce and the
+ * enclave's X25519 key), else null. ATL_E_ARG for a bad cfg. */
+ATL_NODISCARD enum atl_err atl_nitro_nsm_evidence(const json_t *cfg,
+						  const uint8_t report_data[ATL_REPORT_DATA_LEN],
+						  uint8_t **ev_out, size_t *ev_len_out);
 
 #endif

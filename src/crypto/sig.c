@@ -62,6 +62,9 @@ static enum atl_err alg_lookup(enum atl_sig_alg alg, struct alg_info *ai)
 	case ATL_SIG_RSA_PKCS1_SHA384:
 		*ai = (struct alg_info){KIND_RSA, 0, ATL_HASH_SHA384, false};
 		return ATL_OK;
+	case ATL_SIG_ECDSA_P521_SHA512:
+		*ai = (struct alg_info){KIND_EC, 521, ATL_HASH_SHA512, false};
+		return ATL_OK;
 	}
 	return ATL_E_ARG;
 }
@@ -78,7 +81,14 @@ static const char *curve_name(int bits)
 	}
 }
 
-/* The curve size of an EC key on P-256 or P-384, else 0. */
+/* Bytes of one coordinate (and of r or s) on a curve of that many bits:
+ * 32, 48, and 66 for P-521 (SEC 1 §2.3.5 rounds up). */
+static size_t ec_coord_len(int bits)
+{
+	return ((size_t)bits + 7) / 8;
+}
+
+/* The curve size of an EC key on P-256, P-384 or P-521, else 0. */
 static int ec_curve_bits(EVP_PKEY *pk)
 {
 	char name[64];
@@ -95,6 +105,8 @@ static int ec_curve_bits(EVP_PKEY *pk)
 		return 256;
 	if (strcmp(name, "secp384r1") == 0 || strcmp(name, "P-384") == 0)
 		return 384;
+	if (strcmp(name, "secp521r1") == 0 || strcmp(name, "P-521") == 0)
+		return 521; /* ES512 (COSE); keys parse, verify and sign, never generated here */
 	return 0;
 }
 
@@ -135,7 +147,7 @@ static enum atl_err wrap_pub(EVP_PKEY *pk, struct atl_pubkey **out)
 	return ATL_OK;
 }
 
-/* Only EC (P-256/P-384) and RSA keys of sane size are accepted anywhere. */
+/* Only EC (P-256/P-384/P-521) and RSA keys of sane size are accepted anywhere. */
 static enum atl_err check_supported(EVP_PKEY *pk)
 {
 	int id = EVP_PKEY_get_base_id(pk);
@@ -370,7 +382,7 @@ enum atl_err atl_pubkey_ec_point(const struct atl_pubkey *k, uint8_t **pt_out, s
 {
 	BIGNUM *x = NULL, *y = NULL;
 	int bits = ec_curve_bits(k->pkey);
-	size_t clen = (size_t)bits / 8;
+	size_t clen = ec_coord_len(bits);
 	uint8_t *pt = NULL;
 	enum atl_err rc = ATL_E_INTERNAL;
 
@@ -519,7 +531,7 @@ static enum atl_err sig_for_verify(const struct alg_info *ai, enum atl_sig_fmt f
 		return ATL_OK;
 	if (fmt != ATL_SIG_FMT_RAW_RS || ai->kind != KIND_EC)
 		return ATL_E_ARG;
-	enum atl_err rc = raw_to_der(sig, sig_len, (size_t)ai->curve_bits / 8, owned, der_len_out);
+	enum atl_err rc = raw_to_der(sig, sig_len, ec_coord_len(ai->curve_bits), owned, der_len_out);
 	if (rc != ATL_OK) {
 		*der_len_out = 0;
 		return rc;
@@ -777,7 +789,7 @@ enum atl_err atl_sig_sign(const struct atl_privkey *k, enum atl_sig_alg alg, enu
 		goto out;
 	}
 	if (fmt == ATL_SIG_FMT_RAW_RS) {
-		ATL_TRY(der_to_raw(sig, sig_len, (size_t)ai.curve_bits / 8, sig_out, sig_len_out));
+		ATL_TRY(der_to_raw(sig, sig_len, ec_coord_len(ai.curve_bits), sig_out, sig_len_out));
 	} else {
 		*sig_out = sig;
 		*sig_len_out = sig_len;

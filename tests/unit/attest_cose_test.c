@@ -286,12 +286,13 @@ static void test_cose_generated(void **state)
 		     sizeof(unprot_alg), &len);
 	assert_int_equal(parse_verify(b, len, p256), ATL_E_FORMAT);
 	free(b);
-	/* NEGATIVE #3: unknown alg, text alg, missing alg, crit, ES512 unsupported */
+	/* NEGATIVE #3: unknown alg, text alg, missing alg, crit; an ES256
+	 * signature under an ES512 header (wrong size for P-521: not authentic) */
 	b = sign_new(k256, ATL_SIG_ECDSA_P256_SHA256, unknown, sizeof(unknown), empty_map, 1, &len);
 	assert_int_equal(parse_verify(b, len, p256), ATL_E_UNSUPPORTED);
 	free(b);
 	b = sign_new(k256, ATL_SIG_ECDSA_P256_SHA256, es512, sizeof(es512), empty_map, 1, &len);
-	assert_int_equal(parse_verify(b, len, p256), ATL_E_UNSUPPORTED);
+	assert_int_equal(parse_verify(b, len, p256), ATL_E_AUTH);
 	free(b);
 	b = sign_new(k256, ATL_SIG_ECDSA_P256_SHA256, textalg, sizeof(textalg), empty_map, 1, &len);
 	assert_int_equal(parse_verify(b, len, p256), ATL_E_FORMAT);
@@ -346,6 +347,92 @@ static void test_cose_generated(void **state)
 	atl_privkey_free(k384);
 }
 
+/* A fixed P-521 test key (generated with `openssl ecparam -name secp521r1
+ * -genkey | openssl pkcs8 -topk8 -nocrypt`; it protects nothing). */
+static const char p521_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIAIX9h7Ju1L8SSXyeO\n"
+	"GviM84cvqBpmeYWYMqam4rW0QoyZt6TfZuIhyj8Z4AJmKDEW4u4ELRsxABDV54+O\n"
+	"Dw7nBrihgYkDgYYABADjC6jf78e1oAGzjUn8f6VQje5cwxKR8r3/SitZL4JE9nNJ\n"
+	"A23a4mqTyRf+gtUst8pkMmunXfRtDK3cHXET7NBgTQBaahDUrUx+UTewNjgcUwdn\n"
+	"ZJjW+3dzqtwAv5ICSE1K8/Rj62qlG7dCqvbLR8OcJBUoBtw87giPIf1KM/uIz9lk\n"
+	"uA==\n"
+	"-----END PRIVATE KEY-----\n";
+
+/* ES512: ECDSA P-521 with SHA-512 in sig.h (both signature formats, SPKI
+ * round trip) and in COSE_Sign1 (sign here, verify, tamper -> ATL_E_AUTH). */
+static void test_es512(void **state)
+{
+	(void)state;
+	static const uint8_t es512[] = {0xa1, 0x01, 0x38, 0x23};
+	static const uint8_t es384[] = {0xa1, 0x01, 0x38, 0x22};
+	static const uint8_t empty_map[] = {0xa0};
+	static const uint8_t msg[] = "attested";
+	struct atl_privkey *k521 = NULL, *k384 = NULL;
+	struct atl_pubkey *p521 = NULL, *p384 = NULL, *again = NULL;
+	uint8_t *sig = NULL, *der = NULL, *pt = NULL, *b;
+	size_t sig_len = 0, der_len = 0, pt_len = 0, len;
+
+	assert_int_equal(atl_privkey_parse((const uint8_t *)p521_pem, sizeof(p521_pem) - 1, &k521),
+			 ATL_OK);
+	assert_int_equal(atl_privkey_public(k521, &p521), ATL_OK);
+	assert_int_equal(atl_privkey_generate_ec(384, &k384), ATL_OK);
+	assert_int_equal(atl_privkey_public(k384, &p384), ATL_OK);
+	/* sig.h: raw r||s is 2 x 66 bytes; DER verifies too; SPKI and the point round-trip */
+	assert_int_equal(atl_sig_sign(k521, ATL_SIG_ECDSA_P521_SHA512, ATL_SIG_FMT_RAW_RS, msg,
+				      sizeof(msg), &sig, &sig_len), ATL_OK);
+	assert_int_equal(sig_len, 132);
+	assert_int_equal(atl_sig_verify(p521, ATL_SIG_ECDSA_P521_SHA512, ATL_SIG_FMT_RAW_RS, msg,
+					sizeof(msg), sig, sig_len), ATL_OK);
+	sig[131] ^= 1;
+	assert_int_equal(atl_sig_verify(p521, ATL_SIG_ECDSA_P521_SHA512, ATL_SIG_FMT_RAW_RS, msg,
+					sizeof(msg), sig, sig_len), ATL_E_AUTH);
+	assert_int_equal(atl_sig_verify(p521, ATL_SIG_ECDSA_P521_SHA512, ATL_SIG_FMT_RAW_RS, msg,
+					sizeof(msg), sig, 128), ATL_E_FORMAT);
+	assert_int_equal(atl_sig_verify(p384, ATL_SIG_ECDSA_P521_SHA512, ATL_SIG_FMT_RAW_RS, msg,
+					sizeof(msg), sig, sig_len), ATL_E_ARG);
+	assert_int_equal(atl_sig_verify(p521, ATL_SIG_ECDSA_P384_SHA384, ATL_SIG_FMT_RAW_RS, msg,
+					sizeof(msg), sig, 96), ATL_E_ARG);
+	free(sig);
+	assert_int_equal(atl_sig_sign(k521, ATL_SIG_ECDSA_P521_SHA512, ATL_SIG_FMT_DER, msg,
+				      sizeof(msg), &sig, &sig_len), ATL_OK);
+	assert_int_equal(atl_sig_verify(p521, ATL_SIG_ECDSA_P521_SHA512, ATL_SIG_FMT_DER, msg,
+					sizeof(msg), sig, sig_len), ATL_OK);
+	free(sig);
+	assert_int_equal(atl_pubkey_to_der(p521, &der, &der_len), ATL_OK);
+	assert_int_equal(atl_pubkey_parse(der, der_len, &again), ATL_OK);
+	assert_int_equal(atl_pubkey_equal(p521, again), ATL_OK);
+	assert_int_equal(atl_pubkey_ec_point(p521, &pt, &pt_len), ATL_OK);
+	assert_int_equal(pt_len, 133);
+	assert_int_equal(pt[0], 0x04);
+	free(der);
+	free(pt);
+
+	/* COSE_Sign1 ES512 */
+	b = sign_new(k521, ATL_SIG_ECDSA_P521_SHA512, es512, sizeof(es512), empty_map, 1, &len);
+	assert_int_equal(parse_verify(b, len, p521), ATL_OK);
+	assert_int_equal(parse_verify(b, len, again), ATL_OK);
+	assert_int_equal(parse_verify(b, len, p384), ATL_E_AUTH); /* wrong key type */
+	b[len - 1] ^= 0x80; /* last byte of s */
+	assert_int_equal(parse_verify(b, len, p521), ATL_E_AUTH);
+	b[len - 1] ^= 0x80;
+	b[len - 133 - 2] ^= 1; /* the payload's last byte, just before the signature bstr head */
+	assert_int_equal(parse_verify(b, len, p521), ATL_E_AUTH);
+	free(b);
+	/* a P-521 signature under an ES384 header, and a P-384 one under ES512 */
+	b = sign_new(k521, ATL_SIG_ECDSA_P521_SHA512, es384, sizeof(es384), empty_map, 1, &len);
+	assert_int_equal(parse_verify(b, len, p521), ATL_E_AUTH);
+	free(b);
+	b = sign_new(k384, ATL_SIG_ECDSA_P384_SHA384, es512, sizeof(es512), empty_map, 1, &len);
+	assert_int_equal(parse_verify(b, len, p384), ATL_E_AUTH);
+	free(b);
+	atl_pubkey_free(again);
+	atl_pubkey_free(p521);
+	atl_pubkey_free(p384);
+	atl_privkey_free(k521);
+	atl_privkey_free(k384);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_cbor_accessors),
 		cmocka_unit_test(test_cose_psa_real),
 		cmocka_unit_test(test_cose_generated),
+		cmocka_unit_test(test_es512),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

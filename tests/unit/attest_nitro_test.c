@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "atoll/attest.h"
 #include "atoll/encoding.h"
@@ -215,8 +216,15 @@ static void test_backend(void **state)
 	size_t ev_len;
 
 	assert_non_null(ops);
-	assert_null(ops->detect);
-	assert_int_equal(ops->evidence(NULL, (const uint8_t[64]){0}, &ev, &ev_len), ATL_E_UNSUPPORTED);
+	/* no /dev/nsm on this machine: not available (attest_nitro_nsm_test
+	 * covers generation through a replaced transport) */
+	assert_non_null(ops->detect);
+	if (access("/dev/nsm", F_OK) != 0) {
+		assert_false(ops->detect());
+		assert_int_equal(ops->evidence(NULL, (const uint8_t[64]){0}, &ev, &ev_len),
+				 ATL_E_UNSUPPORTED);
+		assert_null(ev);
+	}
 	ar = atl_ar_new("nitro");
 	assert_int_equal(ops->verify(d.p, d.len, &in, ar), ATL_OK);
 	expect_ok(ar);
