@@ -181,40 +181,25 @@ static bool realm_ref_valid(const json_t *r)
 	return true;
 }
 
+static bool realm_match(const json_t *claims, const json_t *r)
+{
+	const json_t *rim = json_object_get(r, "rim"), *rem = json_object_get(r, "rem");
+	const json_t *pv = json_object_get(r, "personalization");
+	bool ok = (rim == NULL || atl_psa_hex_eq(json_object_get(claims, "rim"), rim)) &&
+		  (pv == NULL || atl_psa_hex_eq(json_object_get(claims, "personalization"), pv));
+
+	for (size_t j = 0; ok && rem != NULL && j < RLM_REMS; j++)
+		ok = atl_psa_hex_eq(json_array_get(json_object_get(claims, "rem"), j),
+				    json_array_get(rem, j));
+	return ok;
+}
+
 static enum atl_err appraise_realm(struct atl_ar *ar, const json_t *claims, const json_t *refs)
 {
-	const json_t *r;
-	size_t i;
+	static const struct atl_psa_refkind realm = {"realm reference", realm_ref_valid,
+						     realm_match};
 
-	if (refs == NULL)
-		return ATL_OK;
-	if (!json_is_array(refs) || json_array_size(refs) == 0 ||
-	    json_array_size(refs) > ATL_ATTEST_LIST_MAX)
-		goto bad;
-	json_array_foreach(refs, i, r) {
-		if (!realm_ref_valid(r))
-			goto bad;
-	}
-	json_array_foreach(refs, i, r) {
-		const json_t *rim = json_object_get(r, "rim"), *rem = json_object_get(r, "rem");
-		const json_t *pv = json_object_get(r, "personalization");
-		bool ok = (rim == NULL || atl_psa_hex_eq(json_object_get(claims, "rim"), rim)) &&
-			  (pv == NULL || atl_psa_hex_eq(json_object_get(claims, "personalization"), pv));
-
-		for (size_t j = 0; ok && rem != NULL && j < RLM_REMS; j++)
-			ok = atl_psa_hex_eq(json_array_get(json_object_get(claims, "rem"), j),
-					    json_array_get(rem, j));
-		if (ok)
-			return atl_ar_check(ar, "cca.realm_reference", true, "matches realm reference set %zu", i);
-	}
-	return atl_ar_check(ar, "cca.realm_reference", false,
-			    "RIM/REMs/personalization match none of the %zu realm reference sets",
-			    json_array_size(refs));
-bad:
-	if (atl_ar_check(ar, "cca.realm_reference", false,
-			 "the policy's realm reference values are malformed") != ATL_OK)
-		return ATL_E_NOMEM;
-	return ATL_E_FORMAT;
+	return atl_psa_appraise_sets(ar, "cca.realm_reference", claims, refs, &realm);
 }
 
 /* The collection: tag 907 or 399 over {44234: platform, 44241: realm}. */
@@ -419,19 +404,9 @@ out:
 
 /* Realm evidence comes through configfs-tsm (/sys/kernel/config/tsm/report)
  * inside an Arm CCA realm; none is present on this machine. */
-static enum atl_err cca_evidence(const json_t *cfg, const uint8_t report_data[ATL_REPORT_DATA_LEN],
-				 uint8_t **ev_out, size_t *ev_len_out)
-{
-	(void)cfg;
-	(void)report_data;
-	*ev_out = NULL;
-	*ev_len_out = 0;
-	return ATL_E_UNSUPPORTED;
-}
-
 const struct atl_tee_ops atl_tee_cca = {
 	.name = "cca",
 	.detect = NULL,
-	.evidence = cca_evidence,
+	.evidence = atl_psa_evidence_unsupported,
 	.verify = cca_verify,
 };

@@ -410,8 +410,8 @@ static bool comps_match(const json_t *have, const json_t *want)
 	return true;
 }
 
-enum atl_err atl_psa_appraise(struct atl_ar *ar, const char *name, const json_t *claims,
-			      const json_t *refs)
+enum atl_err atl_psa_appraise_sets(struct atl_ar *ar, const char *name, const json_t *claims,
+				   const json_t *refs, const struct atl_psa_refkind *k)
 {
 	const json_t *r;
 	size_t i;
@@ -422,25 +422,38 @@ enum atl_err atl_psa_appraise(struct atl_ar *ar, const char *name, const json_t 
 	    json_array_size(refs) > ATL_ATTEST_LIST_MAX)
 		goto bad;
 	json_array_foreach(refs, i, r) {
-		if (!ref_valid(r))
+		if (!k->valid(r))
 			goto bad;
 	}
 	json_array_foreach(refs, i, r) {
-		const json_t *impl = json_object_get(r, "implementation_id");
-		const json_t *cfg = json_object_get(r, "config");
-		const json_t *comps = json_object_get(r, "sw_components");
-
-		if ((impl == NULL || atl_psa_hex_eq(json_object_get(claims, "implementation_id"), impl)) &&
-		    (cfg == NULL || atl_psa_hex_eq(json_object_get(claims, "config"), cfg)) &&
-		    (comps == NULL || comps_match(json_object_get(claims, "sw_components"), comps)))
-			return atl_ar_check(ar, name, true, "matches reference set %zu", i);
+		if (k->match(claims, r))
+			return atl_ar_check(ar, name, true, "matches %s set %zu", k->what, i);
 	}
-	return atl_ar_check(ar, name, false, "matches none of the %zu reference sets",
-			    json_array_size(refs));
+	return atl_ar_check(ar, name, false, "matches none of the %zu %s sets",
+			    json_array_size(refs), k->what);
 bad:
-	if (atl_ar_check(ar, name, false, "the policy's reference values are malformed") != ATL_OK)
+	if (atl_ar_check(ar, name, false, "the policy's %s values are malformed", k->what) != ATL_OK)
 		return ATL_E_NOMEM;
 	return ATL_E_FORMAT;
+}
+
+static bool platform_match(const json_t *claims, const json_t *r)
+{
+	const json_t *impl = json_object_get(r, "implementation_id");
+	const json_t *cfg = json_object_get(r, "config");
+	const json_t *comps = json_object_get(r, "sw_components");
+
+	return (impl == NULL || atl_psa_hex_eq(json_object_get(claims, "implementation_id"), impl)) &&
+	       (cfg == NULL || atl_psa_hex_eq(json_object_get(claims, "config"), cfg)) &&
+	       (comps == NULL || comps_match(json_object_get(claims, "sw_components"), comps));
+}
+
+enum atl_err atl_psa_appraise(struct atl_ar *ar, const char *name, const json_t *claims,
+			      const json_t *refs)
+{
+	static const struct atl_psa_refkind platform = {"reference", ref_valid, platform_match};
+
+	return atl_psa_appraise_sets(ar, name, claims, refs, &platform);
 }
 
 /* Records the lifecycle check shared by PSA and CCA. */
@@ -604,10 +617,9 @@ out:
 	return rc;
 }
 
-/* PSA evidence comes from the platform's initial attestation service
- * (psa_initial_attest_get_token), not reachable from Linux user space here. */
-static enum atl_err psa_evidence(const json_t *cfg, const uint8_t report_data[ATL_REPORT_DATA_LEN],
-				 uint8_t **ev_out, size_t *ev_len_out)
+enum atl_err atl_psa_evidence_unsupported(const json_t *cfg,
+					  const uint8_t report_data[ATL_REPORT_DATA_LEN],
+					  uint8_t **ev_out, size_t *ev_len_out)
 {
 	(void)cfg;
 	(void)report_data;
@@ -616,9 +628,11 @@ static enum atl_err psa_evidence(const json_t *cfg, const uint8_t report_data[AT
 	return ATL_E_UNSUPPORTED;
 }
 
+/* PSA evidence comes from the platform's initial attestation service
+ * (psa_initial_attest_get_token), not reachable from Linux user space here. */
 const struct atl_tee_ops atl_tee_psa = {
 	.name = "psa",
 	.detect = NULL,
-	.evidence = psa_evidence,
+	.evidence = atl_psa_evidence_unsupported,
 	.verify = psa_verify,
 };

@@ -63,6 +63,24 @@ ATL_NODISCARD enum atl_err atl_psa_record_lifecycle(struct atl_ar *ar, const cha
  * ATL_E_NOMEM. */
 ATL_NODISCARD enum atl_err atl_psa_appraise(struct atl_ar *ar, const char *name, const json_t *claims,
 					    const json_t *refs);
+/* The shape of reference-set appraisal that PSA platform and CCA realm
+ * claims share: refs must be a non-empty array (at most ATL_ATTEST_LIST_MAX)
+ * of sets that all pass valid() (else check `name` fails, "the policy's
+ * <what> values are malformed", ATL_E_FORMAT); check `name` passes when
+ * match(claims, set) holds for some set. NULL refs: nothing recorded. */
+struct atl_psa_refkind {
+	const char *what;                                        /* "reference", "realm reference" */
+	bool (*valid)(const json_t *ref);
+	bool (*match)(const json_t *claims, const json_t *ref);
+};
+ATL_NODISCARD enum atl_err atl_psa_appraise_sets(struct atl_ar *ar, const char *name,
+						 const json_t *claims, const json_t *refs,
+						 const struct atl_psa_refkind *k);
+/* evidence() of the kinds that cannot produce any here (psa, cca):
+ * ATL_E_UNSUPPORTED, outputs cleared. */
+ATL_NODISCARD enum atl_err atl_psa_evidence_unsupported(const json_t *cfg,
+							const uint8_t report_data[ATL_REPORT_DATA_LEN],
+							uint8_t **ev_out, size_t *ev_len_out);
 /* Case-insensitive equality of two hex strings (public reference values). */
 bool atl_psa_hex_eq(const json_t *a, const json_t *b);
 /* Is v a non-empty hex string of at most max_bytes bytes? */
