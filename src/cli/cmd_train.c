@@ -14,6 +14,23 @@
 #include "atoll/limits.h"
 #include "cli/cmds.h"
 
+/* The workload kind argument of `atoll train|predict KIND`: -1 when it is
+ * "classifier" (go on), else the exit code (help printed, or a usage error). */
+static int kind_arg(int argc, char **argv, const char *cmd, void (*use)(FILE *))
+{
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		use(stdout);
+		return ATL_EXIT_OK;
+	}
+	if (argc < 2 || strcmp(argv[1], "classifier") != 0) {
+		fprintf(stderr, "atoll %s: %s\n", cmd,
+			argc < 2 ? "missing workload kind" : "unknown workload kind (only 'classifier')");
+		use(stderr);
+		return ATL_EXIT_USAGE;
+	}
+	return -1;
+}
+
 int atl_cmd_train(int argc, char **argv);
 
 static void usage(FILE *f)
@@ -93,16 +110,8 @@ int atl_cmd_train(int argc, char **argv)
 	enum atl_err rc;
 	int ret = ATL_EXIT_USAGE, c;
 
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return ATL_EXIT_OK;
-	}
-	if (argc < 2 || strcmp(argv[1], "classifier") != 0) {
-		fprintf(stderr, "atoll train: %s\n",
-			argc < 2 ? "missing workload kind" : "unknown workload kind (only 'classifier')");
-		usage(stderr);
-		return ATL_EXIT_USAGE;
-	}
+	if ((c = kind_arg(argc, argv, "train", usage)) >= 0)
+		return c;
 	argc--;
 	argv++;
 	optind = 1;
@@ -229,16 +238,8 @@ int atl_cmd_predict(int argc, char **argv)
 	enum atl_err rc;
 	int ret = ATL_EXIT_USAGE, c;
 
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		predict_usage(stdout);
-		return ATL_EXIT_OK;
-	}
-	if (argc < 2 || strcmp(argv[1], "classifier") != 0) {
-		fprintf(stderr, "atoll predict: %s\n",
-			argc < 2 ? "missing workload kind" : "unknown workload kind (only 'classifier')");
-		predict_usage(stderr);
-		return ATL_EXIT_USAGE;
-	}
+	if ((c = kind_arg(argc, argv, "predict", predict_usage)) >= 0)
+		return c;
 	argc--;
 	argv++;
 	optind = 1;

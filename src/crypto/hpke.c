@@ -536,9 +536,16 @@ static void compute_nonce(const struct atl_hpke_ctx *ctx, uint8_t nonce[NN])
 		nonce[NN - 1 - i] ^= (uint8_t)(ctx->seq >> (8 * i));
 }
 
-enum atl_err atl_hpke_seal(struct atl_hpke_ctx *ctx, const uint8_t *aad, size_t aad_len,
-			   const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_cap,
-			   size_t *out_len_out)
+typedef enum atl_err (*aead_fn)(enum atl_aead aead, const uint8_t *key, size_t key_len,
+				const uint8_t *nonce, size_t nonce_len, const uint8_t *aad,
+				size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out,
+				size_t out_cap, size_t *out_len);
+
+/* One Seal or Open of the context in its role: the nonce of the current
+ * sequence number, which advances only on success. */
+static enum atl_err aead_step(struct atl_hpke_ctx *ctx, enum role role, aead_fn fn, const uint8_t *aad,
+			      size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out,
+			      size_t out_cap, size_t *out_len_out)
 {
 	uint8_t nonce[NN];
 	enum atl_err rc;
@@ -548,42 +555,34 @@ enum atl_err atl_hpke_seal(struct atl_hpke_ctx *ctx, const uint8_t *aad, size_t 
 	*out_len_out = 0;
 	if (ctx == NULL)
 		return ATL_E_ARG;
-	if (ctx->role != ROLE_SENDER)
+	if (ctx->role != role)
 		return ATL_E_STATE;
 	/* IncrementSeq would overflow: MessageLimitReachedError. The counter is
 	 * 64 bits, so the limit is 2^64 - 1 messages rather than 2^96 - 1. */
 	if (ctx->seq == UINT64_MAX)
 		return ATL_E_STATE;
 	compute_nonce(ctx, nonce);
-	rc = atl_aead_seal((enum atl_aead)ctx->suite.aead_id, ctx->key, ctx->key_len, nonce, NN,
-			   aad, aad_len, pt, pt_len, out, out_cap, out_len_out);
+	rc = fn((enum atl_aead)ctx->suite.aead_id, ctx->key, ctx->key_len, nonce, NN, aad, aad_len,
+		in, in_len, out, out_cap, out_len_out);
 	if (rc == ATL_OK)
 		ctx->seq++;
 	return rc;
+}
+
+enum atl_err atl_hpke_seal(struct atl_hpke_ctx *ctx, const uint8_t *aad, size_t aad_len,
+			   const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_cap,
+			   size_t *out_len_out)
+{
+	return aead_step(ctx, ROLE_SENDER, atl_aead_seal, aad, aad_len, pt, pt_len, out, out_cap,
+			 out_len_out);
 }
 
 enum atl_err atl_hpke_open(struct atl_hpke_ctx *ctx, const uint8_t *aad, size_t aad_len,
 			   const uint8_t *ct, size_t ct_len, uint8_t *out, size_t out_cap,
 			   size_t *out_len_out)
 {
-	uint8_t nonce[NN];
-	enum atl_err rc;
-
-	if (out_len_out == NULL)
-		return ATL_E_ARG;
-	*out_len_out = 0;
-	if (ctx == NULL)
-		return ATL_E_ARG;
-	if (ctx->role != ROLE_RECEIVER)
-		return ATL_E_STATE;
-	if (ctx->seq == UINT64_MAX)
-		return ATL_E_STATE;
-	compute_nonce(ctx, nonce);
-	rc = atl_aead_open((enum atl_aead)ctx->suite.aead_id, ctx->key, ctx->key_len, nonce, NN,
-			   aad, aad_len, ct, ct_len, out, out_cap, out_len_out);
-	if (rc == ATL_OK)
-		ctx->seq++;
-	return rc;
+	return aead_step(ctx, ROLE_RECEIVER, atl_aead_open, aad, aad_len, ct, ct_len, out, out_cap,
+			 out_len_out);
 }
 
 enum atl_err atl_hpke_export(const struct atl_hpke_ctx *ctx, const uint8_t *exporter_context,

@@ -184,36 +184,45 @@ void atl_x509_free(struct atl_x509 *c)
 	free(c);
 }
 
-enum atl_err atl_x509_list_parse(const uint8_t *buf, size_t len, struct atl_x509_list **list)
+/* One DER object, or one or more PEM blocks, of a kind described by ops,
+ * each pushed onto *list (push takes ownership, freeing on failure). */
+struct der_pem_ops {
+	const char *d2i_name, *pem_name;
+	void *(*d2i)(const unsigned char **p, long len);
+	void *(*pem_read)(BIO *bio);
+	void (*free)(void *obj);
+	enum atl_err (*push)(void *list, void *obj);
+};
+
+static enum atl_err der_pem_parse(const struct der_pem_ops *ops, const uint8_t *buf, size_t len,
+				  void *list)
 {
 	BIO *bio = NULL;
-	X509 *x = NULL;
+	void *obj = NULL;
 	size_t found = 0;
 	enum atl_err rc = ATL_E_INTERNAL;
 
-	if (list == NULL)
-		return ATL_E_ARG;
 	if (buf == NULL || len == 0)
 		return ATL_E_FORMAT;
 	if (len > ATL_X509_INPUT_MAX)
 		return ATL_E_LIMIT;
 	if (!is_pem(buf, len)) {
 		const unsigned char *p = buf;
-		x = d2i_X509(NULL, &p, (long)len);
-		if (x == NULL)
-			return atl_ossl_fail_as("d2i_X509", ATL_E_FORMAT);
+		obj = ops->d2i(&p, (long)len);
+		if (obj == NULL)
+			return atl_ossl_fail_as(ops->d2i_name, ATL_E_FORMAT);
 		if (p != buf + len) {
-			X509_free(x);
+			ops->free(obj);
 			return ATL_E_TRAILING;
 		}
-		return list_push(list, x);
+		return ops->push(list, obj);
 	}
 	bio = BIO_new_mem_buf(buf, (int)len);
 	if (bio == NULL)
 		return ATL_E_NOMEM;
 	for (;;) {
-		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-		if (x == NULL) {
+		obj = ops->pem_read(bio);
+		if (obj == NULL) {
 			unsigned long e = ERR_peek_last_error();
 			/* End of input is "no start line"; anything else is a
 			 * malformed block. */
@@ -221,18 +230,51 @@ enum atl_err atl_x509_list_parse(const uint8_t *buf, size_t len, struct atl_x509
 				ERR_clear_error();
 				break;
 			}
-			rc = atl_ossl_fail_as("PEM_read_bio_X509", ATL_E_FORMAT);
+			rc = atl_ossl_fail_as(ops->pem_name, ATL_E_FORMAT);
 			goto out;
 		}
-		ATL_TRY(list_push(list, x));
-		x = NULL;
+		rc = ops->push(list, obj); /* owns obj from here, even on failure */
+		obj = NULL;
+		if (rc != ATL_OK)
+			goto out;
 		found++;
 	}
 	rc = ATL_OK;
 out:
-	X509_free(x);
+	if (obj != NULL)
+		ops->free(obj);
 	BIO_free(bio);
 	return rc;
+}
+
+static void *x509_d2i(const unsigned char **p, long len)
+{
+	return d2i_X509(NULL, p, len);
+}
+
+static void *x509_pem_read(BIO *bio)
+{
+	return PEM_read_bio_X509(bio, NULL, NULL, NULL);
+}
+
+static void x509_obj_free(void *obj)
+{
+	X509_free(obj);
+}
+
+static enum atl_err x509_obj_push(void *list, void *obj)
+{
+	return list_push(list, obj);
+}
+
+enum atl_err atl_x509_list_parse(const uint8_t *buf, size_t len, struct atl_x509_list **list)
+{
+	static const struct der_pem_ops ops = {"d2i_X509", "PEM_read_bio_X509", x509_d2i,
+					       x509_pem_read, x509_obj_free, x509_obj_push};
+
+	if (list == NULL)
+		return ATL_E_ARG;
+	return der_pem_parse(&ops, buf, len, list);
 }
 
 enum atl_err atl_x509_list_add(struct atl_x509_list **list, const struct atl_x509 *c)
@@ -284,53 +326,34 @@ static enum atl_err crl_push(struct atl_crl_list **list, X509_CRL *c)
 	return ATL_OK;
 }
 
+static void *crl_d2i(const unsigned char **p, long len)
+{
+	return d2i_X509_CRL(NULL, p, len);
+}
+
+static void *crl_pem_read(BIO *bio)
+{
+	return PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+}
+
+static void crl_obj_free(void *obj)
+{
+	X509_CRL_free(obj);
+}
+
+static enum atl_err crl_obj_push(void *list, void *obj)
+{
+	return crl_push(list, obj);
+}
+
 enum atl_err atl_crl_list_parse(const uint8_t *buf, size_t len, struct atl_crl_list **list)
 {
-	BIO *bio = NULL;
-	X509_CRL *c = NULL;
-	size_t found = 0;
-	enum atl_err rc = ATL_E_INTERNAL;
+	static const struct der_pem_ops ops = {"d2i_X509_CRL", "PEM_read_bio_X509_CRL", crl_d2i,
+					       crl_pem_read, crl_obj_free, crl_obj_push};
 
 	if (list == NULL)
 		return ATL_E_ARG;
-	if (buf == NULL || len == 0)
-		return ATL_E_FORMAT;
-	if (len > ATL_X509_INPUT_MAX)
-		return ATL_E_LIMIT;
-	if (!is_pem(buf, len)) {
-		const unsigned char *p = buf;
-		c = d2i_X509_CRL(NULL, &p, (long)len);
-		if (c == NULL)
-			return atl_ossl_fail_as("d2i_X509_CRL", ATL_E_FORMAT);
-		if (p != buf + len) {
-			X509_CRL_free(c);
-			return ATL_E_TRAILING;
-		}
-		return crl_push(list, c);
-	}
-	bio = BIO_new_mem_buf(buf, (int)len);
-	if (bio == NULL)
-		return ATL_E_NOMEM;
-	for (;;) {
-		c = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
-		if (c == NULL) {
-			unsigned long e = ERR_peek_last_error();
-			if (ERR_GET_REASON(e) == PEM_R_NO_START_LINE && found > 0) {
-				ERR_clear_error();
-				break;
-			}
-			rc = atl_ossl_fail_as("PEM_read_bio_X509_CRL", ATL_E_FORMAT);
-			goto out;
-		}
-		ATL_TRY(crl_push(list, c));
-		c = NULL;
-		found++;
-	}
-	rc = ATL_OK;
-out:
-	X509_CRL_free(c);
-	BIO_free(bio);
-	return rc;
+	return der_pem_parse(&ops, buf, len, list);
 }
 
 size_t atl_crl_list_len(const struct atl_crl_list *l)
