@@ -36,6 +36,7 @@
 #define ATL_HTTP_SEGMENT_MAX 256         /* bytes of one captured path segment */
 #define ATL_HTTP_TIMEOUT_S_DEFAULT 30    /* connection inactivity timeout */
 #define ATL_HTTP_REQUEST_TIMEOUT_S_DEFAULT 30 /* whole request, accept to handler */
+#define ATL_HTTP_SET_COOKIE_MAX 160      /* bytes of a response's Set-Cookie value (with NUL) */
 
 struct atl_http_server;
 
@@ -59,6 +60,9 @@ struct atl_http_resp {
 	size_t body_len;
 	const char *content_type; /* static string; default "application/json" */
 	const char *allow;        /* static string for an Allow header, or NULL */
+	/* A Set-Cookie header value ("" for none; the handler's own text, no
+	 * control bytes, else the header is left out). */
+	char set_cookie[ATL_HTTP_SET_COOKIE_MAX];
 };
 
 typedef void (*atl_http_handler)(void *ctx, const struct atl_http_req *req,
@@ -156,6 +160,9 @@ struct atl_http_client_opts {
 	const char *cert_file;       /* client certificate for mTLS, or NULL */
 	const char *key_file;        /* its private key, or NULL */
 	const char *bearer;          /* sent as "Authorization: Bearer …", or NULL */
+	bool cookies;                /* keep the cookie the server sets last (one
+				      * name=value, in memory, this handle only) and
+				      * send it with every later request */
 };
 
 struct atl_http_call {

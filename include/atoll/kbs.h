@@ -9,7 +9,8 @@
  *                0600, created when absent; a group/other-readable one is
  *                refused (ATL_E_POLICY)
  *   state.json   tenants (KEKs wrapped: AES-256-GCM(master, nonce,
- *                aad = tenant || 0x00 || kek_id)), models, revoked
+ *                aad = tenant || 0x00 || kek_id), the KEK's creation time,
+ *                an optional release quota), models, revoked
  *                measurements; mode 0600, rewritten atomically
  *   audit.log    the hash-chained audit log (audit.h)
  *
@@ -109,6 +110,39 @@ ATL_NODISCARD enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant
  * new_kek_id_out may be NULL. */
 ATL_NODISCARD enum atl_err atl_kbs_rotate(struct atl_kbs *b, const char *tenant,
 					  char new_kek_id_out[ATL_ATM_KEK_ID_MAX + 1]);
+
+/* Rotates (atl_kbs_rotate) every tenant whose KEK was created max_age_s or
+ * more before now, and resumes unfinished rotations; the audit record says
+ * "scheduled". A tenant without a stored creation time (a state from before
+ * it was kept) gets now as its creation time. n_rotated (may be NULL) counts
+ * the rotations done. Returns the first error (the other tenants are still
+ * tried). */
+ATL_NODISCARD enum atl_err atl_kbs_rotate_due(struct atl_kbs *b, int64_t now, int64_t max_age_s,
+					      unsigned *n_rotated);
+
+/* ---- service hooks (src/kbsd/) ---- */
+
+/* Why the last atl_kbs_release was refused (printable ASCII, no secrets, the
+ * same text as its audit record), "" after a release. Borrowed until the next
+ * call on b. */
+const char *atl_kbs_last_reason(const struct atl_kbs *b);
+/* Appends an audit record (actor "kbs") for a decision taken outside the
+ * broker core (e.g. a quota refusal). ATL_E_ARG, the append's error. */
+ATL_NODISCARD enum atl_err atl_kbs_audit_note(struct atl_kbs *b, int64_t now, const char *action,
+					      const char *subject, const char *tenant,
+					      const char *reason);
+/* A tenant's release quota: at most n releases per window_s seconds (n 0:
+ * none, the service's default applies). Stored in the state, audited.
+ * ATL_E_NOTFOUND (tenant), ATL_E_ARG. */
+ATL_NODISCARD enum atl_err atl_kbs_tenant_quota_set(struct atl_kbs *b, const char *tenant,
+						    uint32_t n, uint32_t window_s);
+/* *n 0 when the tenant has no quota of its own. ATL_E_NOTFOUND, ATL_E_ARG. */
+ATL_NODISCARD enum atl_err atl_kbs_tenant_quota_get(const struct atl_kbs *b, const char *tenant,
+						    uint32_t *n, uint32_t *window_s);
+/* A summary without key material: {"tenants":{T:{"kek_id","gen","kek_created",
+ * "quota","pending_kek_id"}},"models":{ID:{"tenant","kek_id","path","pt_len",
+ * "revoked"}},"revoked_measurements":[...]}; NULL when out of memory. */
+json_t *atl_kbs_status(const struct atl_kbs *b);
 
 /* Enclave side: opens a sealed key of atl_kbs_release with the enclave's key
  * pair, checking that it is for expect_model_id. ATL_E_FORMAT, ATL_E_AUTH. */

@@ -179,5 +179,14 @@
 #define ATL_KBS_NONCES_MAX          4096u                  /* outstanding release nonces */
 #define ATL_KBS_NONCE_TTL_S         300                    /* seconds a release nonce stays valid */
 #define ATL_KBS_NONCE_LEN           32u                    /* bytes of a release nonce */
+#define ATL_KBS_QUOTA_WINDOW_MAX_S  (366 * 86400)          /* longest per-tenant quota window */
+
+/* kbsd: the key broker's HTTP service (src/kbsd/) */
+#define ATL_KBSD_SESSIONS_MAX       256u                   /* open /kbs/v0 sessions (auth..resource) */
+#define ATL_KBSD_EVIDENCE_MAX       (256u * 1024u)         /* bytes of evidence kept in one session */
+#define ATL_KBSD_AUTH_BODY_MAX      4096u                  /* bytes of a /auth request body */
+#define ATL_KBSD_ATTEST_BODY_MAX    (2u * ATL_KBSD_EVIDENCE_MAX + 4096u) /* /attest body (escaped JSON) */
+#define ATL_KBSD_TEE_MAX            32u                    /* bytes of a "tee" name */
+#define ATL_KBSD_SEALED_MAX         4096u                  /* bytes of a sealed key response (client) */
 
 #endif

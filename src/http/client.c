@@ -25,6 +25,8 @@ struct atl_http_client {
 	size_t response_max;
 	char *ca_file, *cert_file, *key_file;
 	char *auth_header; /* "Authorization: Bearer …", wiped on free */
+	bool cookies;      /* keep the server's cookie (opts.cookies) */
+	char cookie[ATL_HTTP_SET_COOKIE_MAX]; /* "name=value" last set, "" none; wiped */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -49,6 +51,28 @@ static void sink_free(struct sink *s)
 		free(s->buf);
 	}
 	memset(s, 0, sizeof(*s));
+}
+
+/* opts.cookies: keeps the name=value of the last Set-Cookie header (one
+ * cookie; attributes ignored; printable, bounded, else dropped). */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	static const char name[] = "set-cookie:";
+	struct atl_http_client *c = userdata;
+	size_t n = size * nmemb, i = sizeof(name) - 1, j;
+
+	if (n <= i || strncasecmp(ptr, name, i) != 0)
+		return n;
+	while (i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
+		i++;
+	for (j = i; j < n && ptr[j] != ';' && ptr[j] != '\r' && ptr[j] != '\n'; j++)
+		if ((unsigned char)ptr[j] <= 0x20 || (unsigned char)ptr[j] >= 0x7f)
+			return n;
+	if (j == i || j - i >= sizeof(c->cookie) || memchr(ptr + i, '=', j - i) == NULL)
+		return n;
+	atl_wipe(c->cookie, sizeof(c->cookie));
+	memcpy(c->cookie, ptr + i, j - i);
+	return n;
 }
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -133,6 +157,7 @@ enum atl_err atl_http_client_new(const struct atl_http_client_opts *opts,
 	c->ca_file = dup_opt(opts->ca_file, &ok);
 	c->cert_file = dup_opt(opts->cert_file, &ok);
 	c->key_file = dup_opt(opts->key_file, &ok);
+	c->cookies = opts->cookies;
 	if (opts->bearer != NULL) {
 		size_t n = strlen("Authorization: Bearer ") + strlen(opts->bearer) + 1;
 		c->auth_header = malloc(n);
@@ -162,6 +187,7 @@ void atl_http_client_free(struct atl_http_client *c)
 		atl_wipe(c->auth_header, strlen(c->auth_header));
 		free(c->auth_header);
 	}
+	atl_wipe(c->cookie, sizeof(c->cookie));
 	free(c);
 }
 
@@ -244,6 +270,12 @@ enum atl_err atl_http_client_do(struct atl_http_client *c, const struct atl_http
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (c->cookies) {
+		SET(CURLOPT_HEADERFUNCTION, on_header);
+		SET(CURLOPT_HEADERDATA, c);
+		if (c->cookie[0] != '\0')
+			SET(CURLOPT_COOKIE, c->cookie);
+	}
 	if (c->ca_file != NULL)
 		SET(CURLOPT_CAINFO, c->ca_file);
 	if (c->cert_file != NULL)

@@ -148,8 +148,17 @@ static void free_body(void *data)
 	free(base);
 }
 
+static bool header_value_ok(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
+			return false;
+	return true;
+}
+
 static enum MHD_Result queue(struct MHD_Connection *conn, int status, const char *body,
-			     size_t len, const char *ctype, const char *allow)
+			     size_t len, const char *ctype, const char *allow,
+			     const char *set_cookie)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -177,6 +186,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, int status, const char
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	if (allow != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	if (set_cookie != NULL && set_cookie[0] != '\0' && header_value_ok(set_cookie))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, set_cookie);
 	ret = MHD_queue_response(conn, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -189,7 +200,7 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, int status, cons
 	enum MHD_Result ret;
 
 	atl_http_resp_error(&resp, status, code, message);
-	ret = queue(conn, resp.status, resp.body, resp.body_len, NULL, allow);
+	ret = queue(conn, resp.status, resp.body, resp.body_len, NULL, allow, NULL);
 	free(resp.body);
 	return ret;
 }
@@ -625,7 +636,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atl_debug("%s %s -> %d (%zu bytes in, %zu out)", st->route->method,
 			  st->route->pattern, resp.status, st->len, resp.body_len);
 	}
-	ret = queue(conn, resp.status, resp.body, resp.body_len, resp.content_type, resp.allow);
+	resp.set_cookie[sizeof(resp.set_cookie) - 1] = '\0';
+	ret = queue(conn, resp.status, resp.body, resp.body_len, resp.content_type, resp.allow,
+		    resp.set_cookie);
 	if (resp.body != NULL) {
 		atl_wipe(resp.body, resp.body_len);
 		free(resp.body);

@@ -3,6 +3,8 @@
  * The state is kept as one JSON document (state.json) in memory:
  *   {"v":1,
  *    "tenants":{"T":{"gen":N,"kek_id":"T.kN","nonce":HEX12,"wrapped":HEX48,
+ *                    "kek_created":SECONDS,                  (optional: older states)
+ *                    "quota":{"n":N,"window_s":W},           (optional)
  *                    "pending":{"kek_id":..,"nonce":..,"wrapped":..}}},   (during rotation)
  *    "models":{"<model id hex>":{"tenant":"T","kek_id":..,"path":..,"chunk_size":N,
  *                    "pt_len":N,"pt_sha256":HEX32,"policy":{..},"revoked":false}},
@@ -32,6 +34,7 @@
 #include "atoll/log.h"
 #include "atoll/policy.h"
 #include "atoll/secmem.h"
+#include "atoll/timeutil.h"
 #include "atoll/verify.h"
 
 /* Returns the error of a fallible call (for steps with nothing to undo). */
@@ -58,6 +61,7 @@ struct atl_kbs {
 	struct atl_audit *audit;
 	struct kbs_nonce *nonces;
 	size_t n_nonces;
+	char last_reason[256]; /* why the last release was refused ("" after a release) */
 };
 
 /* ---- small helpers ---- */
@@ -277,7 +281,9 @@ static enum atl_err tenant_kek(const struct atl_kbs *b, const char *tenant, cons
 static enum atl_err state_check(struct atl_kbs *b)
 {
 	static const char *const top[] = {"v", "tenants", "models", "revoked_measurements", NULL};
-	static const char *const tkeys[] = {"gen", "kek_id", "nonce", "wrapped", "pending", NULL};
+	static const char *const tkeys[] = {"gen",     "kek_id",      "nonce", "wrapped",
+					    "pending", "kek_created", "quota", NULL};
+	static const char *const qkeys[] = {"n", "window_s", NULL};
 	static const char *const mkeys[] = {"tenant",	 "kek_id", "path",   "chunk_size",
 					    "pt_len",	 "pt_sha256", "policy", "revoked",
 					    NULL};
@@ -303,11 +309,19 @@ static enum atl_err state_check(struct atl_kbs *b)
 		e = ATL_E_LIMIT;
 	if (e == ATL_OK) {
 		json_object_foreach(tenants, k, v) {
-			int64_t gen = 0;
+			int64_t gen = 0, created = 0, qn = 0, qw = 0;
 			json_t *p = json_object_get(v, "pending");
+			json_t *q = json_object_get(v, "quota");
 			if (!id_ok(k, ATL_KBS_TENANT_MAX) ||
 			    atl_json_check_keys(v, tkeys, NULL) != ATL_OK ||
-			    atl_json_get_int(v, "gen", &gen) != ATL_OK || gen < 1 || gen > INT32_MAX) {
+			    atl_json_get_int(v, "gen", &gen) != ATL_OK || gen < 1 || gen > INT32_MAX ||
+			    (json_object_get(v, "kek_created") != NULL &&
+			     (atl_json_get_int(v, "kek_created", &created) != ATL_OK || created < 0)) ||
+			    (q != NULL &&
+			     (atl_json_check_keys(q, qkeys, NULL) != ATL_OK ||
+			      atl_json_get_int(q, "n", &qn) != ATL_OK ||
+			      atl_json_get_int(q, "window_s", &qw) != ATL_OK || qn < 1 ||
+			      qn > UINT32_MAX || qw < 1 || qw > ATL_KBS_QUOTA_WINDOW_MAX_S))) {
 				e = ATL_E_FORMAT;
 				break;
 			}
@@ -460,7 +474,8 @@ enum atl_err atl_kbs_tenant_add(struct atl_kbs *b, const char *tenant, const uin
 	if (e == ATL_OK)
 		e = kek_wrap(b, tenant, kek_id, k, &w);
 	atl_secret_free(k);
-	if (e == ATL_OK && json_object_set_new(w, "gen", json_integer(1)) != 0)
+	if (e == ATL_OK && (json_object_set_new(w, "gen", json_integer(1)) != 0 ||
+			    json_object_set_new(w, "kek_created", json_integer(atl_time_now())) != 0))
 		e = ATL_E_NOMEM;
 	if (e == ATL_OK && json_object_set_new(tenants, tenant, w) != 0) {
 		e = ATL_E_NOMEM;
@@ -725,6 +740,7 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
 		*sealed_out = NULL;
 	if (b == NULL || sealed_out == NULL || evidence == NULL)
 		return ATL_E_ARG;
+	b->last_reason[0] = '\0';
 	if (!nonce_take(b, expected_nonce, nonce_len, now)) {
 		e = ATL_E_REPLAY;
 		reason = "nonce unknown, expired or already used";
@@ -804,6 +820,11 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
 		}
 	} else {
 		audit_rec(b, now, "refuse", subject, who, reason, NULL);
+		snprintf(b->last_reason, sizeof(b->last_reason), "%s",
+			 reason ? reason : atl_err_name(e));
+		for (char *p = b->last_reason; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
 		atl_warn("release of %s to tenant %s refused: %s", subject, who,
 			 reason ? reason : atl_err_name(e));
 	}
@@ -819,7 +840,7 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
  * failure both KEKs stay in the state (a release picks the KEK its model's
  * header names) and the next atl_kbs_rotate resumes here. */
 static enum atl_err rotation_finish(struct atl_kbs *b, const char *tenant, json_t *t,
-				    char *why, size_t why_cap)
+				    int64_t now, char *why, size_t why_cap)
 {
 	json_t *models = json_object_get(b->state, "models"), *m;
 	json_t *pend = json_object_get(t, "pending");
@@ -869,12 +890,13 @@ static enum atl_err rotation_finish(struct atl_kbs *b, const char *tenant, json_
 	json_object_set(t, "wrapped", json_object_get(pend, "wrapped"));
 	json_object_set(t, "kek_id", json_object_get(pend, "kek_id"));
 	json_object_set_new(t, "gen", json_integer(gen + 1));
+	json_object_set_new(t, "kek_created", json_integer(now));
 	json_object_del(t, "pending");
 	return save_state(b);
 }
 
-enum atl_err atl_kbs_rotate(struct atl_kbs *b, const char *tenant,
-			    char new_kek_id_out[ATL_ATM_KEK_ID_MAX + 1])
+static enum atl_err rotate_at(struct atl_kbs *b, const char *tenant, int64_t now,
+			      const char *note, char new_kek_id_out[ATL_ATM_KEK_ID_MAX + 1])
 {
 	json_t *t, *pend = NULL;
 	char new_id[ATL_ATM_KEK_ID_MAX + 1], why[96] = "";
@@ -910,16 +932,73 @@ enum atl_err atl_kbs_rotate(struct atl_kbs *b, const char *tenant,
 	}
 	snprintf(new_id, sizeof(new_id), "%s",
 		 json_string_value(json_object_get(json_object_get(t, "pending"), "kek_id")));
-	e = rotation_finish(b, tenant, t, why, sizeof(why));
+	e = rotation_finish(b, tenant, t, now, why, sizeof(why));
 	if (e != ATL_OK) {
 		atl_error("rotation of %s to %s unfinished (%s); both KEKs kept", tenant, new_id, why);
 		audit_rec(b, 0, "rotate-failed", tenant, tenant, why[0] ? why : atl_err_name(e), NULL);
 		return e;
 	}
-	audit_rec(b, 0, "rotate", tenant, tenant, new_id, NULL);
+	if (note != NULL) {
+		char r[ATL_ATM_KEK_ID_MAX + 96];
+		snprintf(r, sizeof(r), "%s %s", new_id, note);
+		audit_rec(b, 0, "rotate", tenant, tenant, r, NULL);
+	} else {
+		audit_rec(b, 0, "rotate", tenant, tenant, new_id, NULL);
+	}
 	if (new_kek_id_out)
 		memcpy(new_kek_id_out, new_id, sizeof(new_id));
 	return ATL_OK;
+}
+
+enum atl_err atl_kbs_rotate(struct atl_kbs *b, const char *tenant,
+			    char new_kek_id_out[ATL_ATM_KEK_ID_MAX + 1])
+{
+	return rotate_at(b, tenant, atl_time_now(), NULL, new_kek_id_out);
+}
+
+enum atl_err atl_kbs_rotate_due(struct atl_kbs *b, int64_t now, int64_t max_age_s,
+				unsigned *n_rotated)
+{
+	json_t *tenants, *t;
+	const char *name;
+	enum atl_err first = ATL_OK;
+	bool stamped = false;
+
+	if (n_rotated)
+		*n_rotated = 0;
+	if (b == NULL || max_age_s < 1)
+		return ATL_E_ARG;
+	tenants = json_object_get(b->state, "tenants");
+	json_object_foreach(tenants, name, t) {
+		int64_t created = 0;
+		char note[64];
+		enum atl_err e;
+		if (atl_json_get_int(t, "kek_created", &created) != ATL_OK) {
+			/* a state from before creation times: the age starts now */
+			if (json_object_set_new(t, "kek_created", json_integer(now)) != 0)
+				return ATL_E_NOMEM;
+			stamped = true;
+			continue;
+		}
+		if (json_object_get(t, "pending") == NULL && now - created < max_age_s)
+			continue;
+		snprintf(note, sizeof(note), "scheduled (KEK age %lld s)",
+			 (long long)(now - created));
+		e = rotate_at(b, name, now, note, NULL);
+		if (e == ATL_OK) {
+			atl_info("tenant %s: KEK rotated on schedule", name);
+			if (n_rotated)
+				(*n_rotated)++;
+		} else if (first == ATL_OK) {
+			first = e;
+		}
+	}
+	if (stamped) {
+		enum atl_err e = save_state(b);
+		if (first == ATL_OK)
+			first = e;
+	}
+	return first;
 }
 
 /* ---- enclave side ---- */
@@ -965,4 +1044,133 @@ enum atl_err atl_kbs_sealed_open(const char *sealed, size_t len, const struct at
 	free(enc);
 	free(ct);
 	return e;
+}
+
+/* ---- service hooks (src/kbsd/) ---- */
+
+const char *atl_kbs_last_reason(const struct atl_kbs *b)
+{
+	return b != NULL ? b->last_reason : "";
+}
+
+enum atl_err atl_kbs_audit_note(struct atl_kbs *b, int64_t now, const char *action,
+				const char *subject, const char *tenant, const char *reason)
+{
+	enum atl_err e = ATL_OK;
+
+	if (b == NULL || action == NULL || *action == 0)
+		return ATL_E_ARG;
+	audit_rec(b, now, action, subject, id_ok(tenant, ATL_KBS_TENANT_MAX) ? tenant : "-",
+		  reason, &e);
+	return e;
+}
+
+enum atl_err atl_kbs_tenant_quota_set(struct atl_kbs *b, const char *tenant, uint32_t n,
+				      uint32_t window_s)
+{
+	json_t *t, *old, *q = NULL;
+	char r[64];
+	enum atl_err e;
+
+	if (b == NULL || !id_ok(tenant, ATL_KBS_TENANT_MAX) ||
+	    (n > 0 && (window_s < 1 || window_s > ATL_KBS_QUOTA_WINDOW_MAX_S)))
+		return ATL_E_ARG;
+	t = json_object_get(json_object_get(b->state, "tenants"), tenant);
+	if (t == NULL)
+		return ATL_E_NOTFOUND;
+	old = json_incref(json_object_get(t, "quota"));
+	if (n == 0) {
+		json_object_del(t, "quota");
+	} else {
+		q = json_pack("{s:I, s:I}", "n", (json_int_t)n, "window_s", (json_int_t)window_s);
+		if (q == NULL || json_object_set_new(t, "quota", q) != 0) {
+			json_decref(old);
+			return ATL_E_NOMEM;
+		}
+	}
+	e = save_state(b);
+	if (e != ATL_OK) {
+		if (old)
+			json_object_set(t, "quota", old);
+		else
+			json_object_del(t, "quota");
+		json_decref(old);
+		return e;
+	}
+	json_decref(old);
+	if (n == 0)
+		snprintf(r, sizeof(r), "none");
+	else
+		snprintf(r, sizeof(r), "%u/%us", n, window_s);
+	audit_rec(b, 0, "quota-set", tenant, tenant, r, NULL);
+	return ATL_OK;
+}
+
+enum atl_err atl_kbs_tenant_quota_get(const struct atl_kbs *b, const char *tenant, uint32_t *n,
+				      uint32_t *window_s)
+{
+	json_t *t, *q;
+	int64_t qn = 0, qw = 0;
+
+	if (n)
+		*n = 0;
+	if (window_s)
+		*window_s = 0;
+	if (b == NULL || !id_ok(tenant, ATL_KBS_TENANT_MAX))
+		return ATL_E_ARG;
+	t = json_object_get(json_object_get(b->state, "tenants"), tenant);
+	if (t == NULL)
+		return ATL_E_NOTFOUND;
+	q = json_object_get(t, "quota");
+	if (q == NULL)
+		return ATL_OK;
+	RET_IF(atl_json_get_int(q, "n", &qn));
+	RET_IF(atl_json_get_int(q, "window_s", &qw));
+	if (n)
+		*n = (uint32_t)qn;
+	if (window_s)
+		*window_s = (uint32_t)qw;
+	return ATL_OK;
+}
+
+json_t *atl_kbs_status(const struct atl_kbs *b)
+{
+	json_t *out, *tl, *ml, *t, *m;
+	const char *k;
+
+	if (b == NULL)
+		return NULL;
+	out = json_pack("{s:o, s:o, s:O}", "tenants", json_object(), "models", json_object(),
+			"revoked_measurements",
+			json_object_get(b->state, "revoked_measurements"));
+	if (out == NULL)
+		return NULL;
+	tl = json_object_get(out, "tenants");
+	ml = json_object_get(out, "models");
+	json_object_foreach(json_object_get(b->state, "tenants"), k, t) {
+		json_t *e = json_pack("{s:O, s:O}", "kek_id", json_object_get(t, "kek_id"), "gen",
+				      json_object_get(t, "gen"));
+		if (e == NULL || json_object_set_new(tl, k, e) != 0)
+			goto fail;
+		if (json_object_get(t, "kek_created"))
+			json_object_set(e, "kek_created", json_object_get(t, "kek_created"));
+		if (json_object_get(t, "quota"))
+			json_object_set_new(e, "quota", json_deep_copy(json_object_get(t, "quota")));
+		if (json_object_get(t, "pending"))
+			json_object_set(e, "pending_kek_id",
+					json_object_get(json_object_get(t, "pending"), "kek_id"));
+	}
+	json_object_foreach(json_object_get(b->state, "models"), k, m) {
+		json_t *e = json_pack("{s:O, s:O, s:O, s:O, s:O}", "tenant",
+				      json_object_get(m, "tenant"), "kek_id",
+				      json_object_get(m, "kek_id"), "path", json_object_get(m, "path"),
+				      "pt_len", json_object_get(m, "pt_len"), "revoked",
+				      json_object_get(m, "revoked"));
+		if (e == NULL || json_object_set_new(ml, k, e) != 0)
+			goto fail;
+	}
+	return out;
+fail:
+	json_decref(out);
+	return NULL;
 }
