@@ -15,6 +15,7 @@
 #endif
 
 #include <immintrin.h>
+#include <string.h>
 
 static inline float h2f(uint16_t h)
 {
@@ -181,6 +182,104 @@ static float dot_q4_0(size_t n, const void *w, const void *x)
 	return out[0];
 }
 
+/* ---- row-group GEMM over packed Q4_0 / Q8_0 weights (kernels.h) ----
+ *
+ * Per block (32 columns) of a 16-row group: the weights' 8 chunk registers
+ * (16 rows x 4 columns of unsigned bytes each) are loaded once for TT
+ * tokens; per token, VPDPBUSD with the token's 4 activation bytes broadcast
+ * adds 4 products to each row's lane, starting from -bias * sum(x block) so
+ * the lane ends with the exact integer dot product of the block; then one
+ * FMA adds it, scaled by d_w * d_x, to the row's float sum. Blocks are
+ * accumulated in order, exactly like the portable dot product (one FMA
+ * rounding instead of a multiply and an add). */
+
+static inline int32_t ld32(const uint8_t *p)
+{
+	int32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline float ldf(const uint8_t *p)
+{
+	float v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline __attribute__((always_inline)) void
+gemm_tile(const int q4, const int TT, size_t nb, const uint8_t *wg, const uint8_t *xp,
+	  size_t xs, float *y, size_t ys, __mmask16 mask)
+{
+	const size_t bs = q4 ? 288 : 544;
+	const int32_t bias = q4 ? -8 : -128;
+	const uint8_t *xq[8], *xd[8], *xsum[8];
+	__m512 acc[8];
+	for (int t = 0; t < TT; t++) {
+		xq[t] = xp + (size_t)t * xs;
+		xd[t] = xq[t] + nb * 32;
+		xsum[t] = xd[t] + nb * 4;
+		acc[t] = _mm512_setzero_ps();
+	}
+	const __m512i lo4 = _mm512_set1_epi8(0x0F);
+	for (size_t b = 0; b < nb; b++) {
+		const uint8_t *g = wg + b * bs;
+		const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)g));
+		__m512i w[8];
+		if (q4) {
+			for (int u = 0; u < 4; u++) {
+				const __m512i v = _mm512_loadu_si512((const void *)(g + 32 + 64 * u));
+				w[u] = _mm512_and_si512(v, lo4);
+				w[u + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+			}
+		} else {
+			for (int u = 0; u < 8; u++)
+				w[u] = _mm512_loadu_si512((const void *)(g + 32 + 64 * u));
+		}
+		for (int t = 0; t < TT; t++) {
+			const uint8_t *q = xq[t] + b * 32;
+			__m512i s0 = _mm512_set1_epi32(bias * ld32(xsum[t] + b * 4));
+			__m512i s1 = _mm512_setzero_si512();
+			for (int j = 0; j < 8; j += 2) {
+				s0 = _mm512_dpbusd_epi32(s0, w[j], _mm512_set1_epi32(ld32(q + 4 * j)));
+				s1 = _mm512_dpbusd_epi32(s1, w[j + 1], _mm512_set1_epi32(ld32(q + 4 * j + 4)));
+			}
+			const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(ldf(xd[t] + b * 4)));
+			acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc[t]);
+		}
+	}
+	for (int t = 0; t < TT; t++)
+		_mm512_mask_storeu_ps(y + (size_t)t * ys, mask, acc[t]);
+}
+
+static inline __attribute__((always_inline)) void
+gemm_any(const int q4, size_t nb, const uint8_t *wg, const uint8_t *xp, size_t xs,
+	 uint32_t n_tok, float *y, size_t ys, unsigned n_rows)
+{
+	const __mmask16 mask = (__mmask16)(n_rows >= 16 ? 0xFFFFu : (1u << n_rows) - 1u);
+	uint32_t t = 0;
+	for (; t + 4 <= n_tok; t += 4)
+		gemm_tile(q4, 4, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask);
+	switch (n_tok - t) {
+	case 3: gemm_tile(q4, 3, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask); break;
+	case 2: gemm_tile(q4, 2, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask); break;
+	case 1: gemm_tile(q4, 1, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask); break;
+	default: break;
+	}
+}
+
+static void gemm_q4_0(size_t nb, const uint8_t *wg, const uint8_t *xp, size_t xs, uint32_t n_tok,
+		      float *y, size_t ys, unsigned n_rows)
+{
+	gemm_any(1, nb, wg, xp, xs, n_tok, y, ys, n_rows);
+}
+
+static void gemm_q8_0(size_t nb, const uint8_t *wg, const uint8_t *xp, size_t xs, uint32_t n_tok,
+		      float *y, size_t ys, unsigned n_rows)
+{
+	gemm_any(0, nb, wg, xp, xs, n_tok, y, ys, n_rows);
+}
+
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
@@ -196,6 +295,8 @@ void atl_kernels_avx512_init(struct atl_kernels *k)
 	k->dot4[ATL_GGML_TYPE_F16] = dot4_f16;
 	k->dot4[ATL_GGML_TYPE_Q8_0] = dot4_q8_0;
 	k->dot4[ATL_GGML_TYPE_Q4_0] = dot4_q4_0;
+	k->gemm[ATL_GGML_TYPE_Q4_0] = gemm_q4_0;
+	k->gemm[ATL_GGML_TYPE_Q8_0] = gemm_q8_0;
 }
 
 #else /* not x86-64 */

@@ -34,6 +34,7 @@ struct atl_model_ctx {
 	float *ff_g, *ff_u;           /* [n_batch][n_ff] */
 	uint8_t *xq;                  /* quantised activations [n_batch][xq_stride] */
 	size_t xq_stride;
+	uint8_t *xp;                  /* prepared for the gemm kernels [n_batch][xq_stride] */
 	float *scores;                /* [n_threads][n_ctx] */
 	float *rope_cos, *rope_sin;   /* [n_batch][head_dim/2] */
 };
@@ -67,6 +68,7 @@ void atl_model_ctx_free(struct atl_model_ctx *c)
 	free(c->ff_g);
 	free(c->ff_u);
 	free(c->xq);
+	free(c->xp);
 	free(c->scores);
 	free(c->rope_cos);
 	free(c->rope_sin);
@@ -119,6 +121,7 @@ enum atl_err atl_model_ctx_new(const struct atl_model *m, uint32_t n_ctx, unsign
 		widest = hp->n_ff;
 	c->xq_stride = (widest * sizeof(float) + 63) & ~(size_t)63;
 	c->xq = xcalloc(B, c->xq_stride, &fail);
+	c->xp = xcalloc(B, c->xq_stride, &fail); /* atl_q8p_size(n) < 4 n */
 	if (fail) {
 		rc = ATL_E_NOMEM;
 		goto out;
@@ -210,6 +213,7 @@ struct quant_job {
 	size_t x_stride;
 	uint8_t *xq;
 	size_t xq_stride;
+	uint8_t *xp; /* non-NULL: also prepare Q8_0 rows for the gemm kernels */
 };
 
 static void quant_rows(void *arg, size_t begin, size_t end, unsigned tid)
@@ -221,6 +225,44 @@ static void quant_rows(void *arg, size_t begin, size_t end, unsigned tid)
 		enum atl_err rc = atl_quant_quantize(j->type, j->x + t * j->x_stride,
 						     j->xq + t * j->xq_stride, j->n);
 		(void)rc;
+		if (j->xp != NULL)
+			atl_q8p_prepare(j->xq + t * j->xq_stride, j->n / 32, j->xp + t * j->xq_stride);
+	}
+}
+
+/* Packed matrices: work items are 16-row groups, numbered across the parts;
+ * each group is multiplied with every token of the batch in one call. */
+struct gemm_job {
+	const struct atl_wmat *w[3];
+	atl_gemm_fn fn[3];
+	float *y[3];
+	size_t y_stride[3];
+	unsigned n_parts;
+	const uint8_t *xp;
+	size_t xp_stride;
+	uint32_t n_tok;
+};
+
+static void gemm_groups(void *arg, size_t begin, size_t end, unsigned tid)
+{
+	const struct gemm_job *j = arg;
+	(void)tid;
+	size_t base = 0;
+	for (unsigned pi = 0; pi < j->n_parts && base < end; pi++) {
+		const struct atl_wmat *w = j->w[pi];
+		const size_t groups = (w->rows + ATL_PACK_ROWS - 1) / ATL_PACK_ROWS;
+		const size_t nb = w->cols / 32, gsize = nb * atl_pack_block_size(w->type);
+		size_t lo = begin > base ? begin - base : 0, hi = end - base;
+		if (hi > groups)
+			hi = groups;
+		for (size_t g = lo; g < hi; g++) {
+			const size_t r0 = g * ATL_PACK_ROWS;
+			const unsigned nr = (unsigned)(w->rows - r0 < ATL_PACK_ROWS ? w->rows - r0
+										      : ATL_PACK_ROWS);
+			j->fn[pi](nb, w->packed + g * gsize, j->xp, j->xp_stride, j->n_tok,
+				  j->y[pi] + r0, j->y_stride[pi], nr);
+		}
+		base += groups;
 	}
 }
 
@@ -231,9 +273,31 @@ static void matmul_n(struct atl_model_ctx *c, unsigned n, const struct atl_wmat 
 		     float *const *y, const size_t *y_stride, const float *x, size_t x_stride,
 		     uint32_t n_tok)
 {
-	struct quant_job qj = {w[0]->dot_type, w[0]->cols, x, x_stride, c->xq, c->xq_stride};
-	atl_pool_run(c->pool, n_tok, 1, quant_rows, &qj);
 	const struct atl_kernels *k = atl_kernels_get();
+	bool packed = true;
+	for (unsigned i = 0; i < n; i++)
+		packed = packed && w[i]->packed != NULL && k->gemm[w[i]->type] != NULL;
+	struct quant_job qj = {w[0]->dot_type, w[0]->cols, x, x_stride, c->xq, c->xq_stride,
+			       packed ? c->xp : NULL};
+	if (n_tok == 1) /* one row: not worth waking the pool */
+		quant_rows(&qj, 0, 1, 0);
+	else
+		atl_pool_run(c->pool, n_tok, 1, quant_rows, &qj);
+	if (packed) {
+		struct gemm_job gj = {.n_parts = n, .xp = c->xp, .xp_stride = c->xq_stride,
+				      .n_tok = n_tok};
+		size_t groups = 0;
+		for (unsigned i = 0; i < n; i++) {
+			gj.w[i] = w[i];
+			gj.fn[i] = k->gemm[w[i]->type];
+			gj.y[i] = y[i];
+			gj.y_stride[i] = y_stride[i];
+			groups += (w[i]->rows + ATL_PACK_ROWS - 1) / ATL_PACK_ROWS;
+		}
+		size_t gchunk = groups / (atl_pool_size(c->pool) * 8);
+		atl_pool_run(c->pool, groups, gchunk ? gchunk : 1, gemm_groups, &gj);
+		return;
+	}
 	struct mm_job j = {.n_parts = n, .xq = c->xq, .xq_stride = c->xq_stride, .n_tok = n_tok};
 	size_t rows = 0;
 	for (unsigned i = 0; i < n; i++) {

@@ -9,6 +9,7 @@
 
 #include "atoll/limits.h"
 #include "atoll/quant.h"
+#include "infer/kernels.h"
 #include "infer/model_int.h"
 
 static _Thread_local char g_errmsg[256];
@@ -243,10 +244,50 @@ static enum atl_err get_vec(struct atl_model *m, const char *name, uint32_t n, b
 	return ATL_OK;
 }
 
+/* Repacks every matrix the active kernel table has a gemm kernel for
+ * (kernels.h; the same size as the weights, owned by the model). The
+ * embedding table is only read row by row and stays as it is; a tied output
+ * gets its own packed copy. */
+static enum atl_err pack_one(struct atl_wmat *w)
+{
+	const struct atl_kernels *k = atl_kernels_get();
+	if (w->data == NULL || k->gemm[w->type] == NULL)
+		return ATL_OK;
+	enum atl_err rc = atl_pack_matrix(w->type, w->data, w->rows, w->cols, w->row_size,
+					  &w->packed);
+	if (rc != ATL_OK)
+		set_err("cannot repack the weights: %s", atl_strerror(rc));
+	return rc;
+}
+
+static enum atl_err pack_all(struct atl_model *m)
+{
+	enum atl_err rc = ATL_OK;
+	m->output.packed = NULL; /* a struct copy of tok_embd when tied */
+	ATL_TRY(pack_one(&m->output));
+	for (uint32_t l = 0; l < m->hp.n_layer; l++) {
+		struct atl_layer *ly = &m->layers[l];
+		struct atl_wmat *w[7] = {&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->gate, &ly->up,
+					 &ly->down};
+		for (int i = 0; i < 7; i++)
+			ATL_TRY(pack_one(w[i]));
+	}
+out:
+	return rc;
+}
+
 void atl_model_free(struct atl_model *m)
 {
 	if (m == NULL)
 		return;
+	free(m->output.packed);
+	for (uint32_t l = 0; m->layers != NULL && l < m->hp.n_layer; l++) {
+		struct atl_layer *ly = &m->layers[l];
+		struct atl_wmat *w[7] = {&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->gate, &ly->up,
+					 &ly->down};
+		for (int i = 0; i < 7; i++)
+			free(w[i]->packed);
+	}
 	free(m->layers);
 	free(m->vec_arena);
 	free(m);
@@ -359,6 +400,7 @@ enum atl_err atl_model_load(const struct atl_gguf *g, struct atl_model **m_out)
 		}
 	}
 	hp->weight_type = m->layers[0].down.type;
+	ATL_TRY(pack_all(m));
 	*m_out = m;
 	m = NULL;
 	rc = ATL_OK;

@@ -13,6 +13,7 @@ struct atl_wmat {
 	uint32_t dot_type; /* atl_quant_dot_type(type) */
 	uint32_t rows, cols;
 	size_t row_size;   /* bytes of one row */
+	uint8_t *packed;   /* owned: row groups for the gemm kernel (kernels.h), or NULL */
 };
 
 struct atl_layer {
