@@ -264,6 +264,19 @@ ATL_NODISCARD enum atl_err atl_tpm_challenge_to_json(const struct atl_tpm_challe
 ATL_NODISCARD enum atl_err atl_tpm_challenge_from_json(const json_t *j,
 						       struct atl_tpm_challenge *ch);
 
+/* Freshness countersignature (coordinator side, after verifying an island's
+ * tpm evidence wrapper against its own fresh nonce): returns a copy of the
+ * wrapper whose native Atoll tpm evidence carries "freshness":
+ * {"v":1,"ak_name":hex,"qualifying_data":hex,"issued_at":now,"sig":b64},
+ * signed (ECDSA P-384) with the activation key. A verifier without a nonce
+ * of its own (a client) takes issued_at as the evidence's time when the
+ * record verifies under a tpm.activation_keys key and names the quote's AK
+ * and qualifying data (check "freshness"). ATL_E_UNSUPPORTED for other
+ * evidence formats. *out malloc'd. */
+ATL_NODISCARD enum atl_err atl_tpm_countersign(const char *wrapper, size_t len,
+					       const struct atl_privkey *key, int64_t now,
+					       char **out);
+
 /* ---- evidence generation on a TPM (tpm_esys.c, needs tpm2-tss) ----
  *
  * cfg: {"tpm":"swtpm:host=127.0.0.1,port=2321" | "device:/dev/tpmrm0" | any
@@ -288,6 +301,15 @@ ATL_NODISCARD enum atl_err atl_tpm_ak_info(const json_t *cfg, json_t **info_out)
 ATL_NODISCARD enum atl_err atl_tpm_activate(const json_t *cfg, const struct atl_tpm_challenge *ch,
 					    uint8_t *cred_out, size_t cred_cap,
 					    size_t *cred_len_out);
+
+/* The process-wide TPM session: opens the connection of cfg "tpm" once
+ * (before a sandbox that forbids socket()/connect() and opening the device),
+ * and every later atl_tpm_evidence / ak_info / activate with the same "tpm"
+ * reuses it (another "tpm" is ATL_E_ARG while it is open). Not thread-safe:
+ * one caller at a time (the enclave's message loop). ATL_E_EXISTS when one
+ * is open already. */
+ATL_NODISCARD enum atl_err atl_tpm_session_open(const json_t *cfg);
+void atl_tpm_session_close(void);
 
 /* Expected value of a PCR after extending SHA-256 digests d[0..n) from zero:
  * for `atoll policy init --tee tpm`. The enclave measurement (SHA-384) is

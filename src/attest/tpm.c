@@ -652,6 +652,49 @@ out:
 	return rc;
 }
 
+/* A verifier's freshness countersignature (atl_tpm_countersign): when it
+ * verifies under a pinned activation key for this AK and this quote's
+ * qualifying data, its issued_at becomes the evidence's time (the
+ * dispatcher's age check). A record that does not verify refuses. */
+static enum atl_err check_freshness(struct vctx *v)
+{
+	const json_t *keys = json_object_get(v->sec, "activation_keys"), *s;
+	int64_t t = 0;
+	bool ok = false;
+	size_t i;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	if (v->e->freshness == NULL)
+		return ATL_OK;
+	if (!v->at_ok || v->ak.name_len == 0) {
+		CHECK(v->ar, "freshness", false, "freshness record without a parsed quote and AK");
+		return ATL_OK;
+	}
+	json_array_foreach(keys, i, s) {
+		struct atl_pubkey *k = NULL;
+
+		if (atl_pubkey_parse((const uint8_t *)json_string_value(s), json_string_length(s),
+				     &k) == ATL_OK &&
+		    tpm_freshness_verify(v->e->freshness, k, v->ak.name, v->ak.name_len,
+					 v->at.extra, v->at.extra_len, &t) == ATL_OK)
+			ok = true;
+		atl_pubkey_free(k);
+		if (ok)
+			break;
+	}
+	if (ok) {
+		CHECK(v->ar, "freshness", true,
+		      "quote countersigned by a pinned activation key at %lld", (long long)t);
+		ATL_TRY(atl_ar_set_int(v->ar, "issued_at", t));
+	} else {
+		CHECK(v->ar, "freshness", false,
+		      "freshness record not signed by a pinned activation key for this quote");
+	}
+	rc = ATL_OK;
+out:
+	return rc;
+}
+
 enum atl_err atl_tpm_verify(const uint8_t *ev, size_t ev_len, const struct atl_verify_in *in,
 			    const uint8_t *expected, size_t expected_len, struct atl_ar *ar)
 {
@@ -696,6 +739,7 @@ enum atl_err atl_tpm_verify(const uint8_t *ev, size_t ev_len, const struct atl_v
 	ATL_TRY(check_measurement(&v));
 	ATL_TRY(check_event_log(&v));
 	ATL_TRY(check_ak_trust(&v));
+	ATL_TRY(check_freshness(&v));
 	ATL_TRY(atl_ar_set_bool(ar, "debug", false));
 	rc = ATL_OK;
 out:

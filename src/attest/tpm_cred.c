@@ -13,8 +13,10 @@
 #include "atoll/secmem.h"
 #include "atoll/tpm.h"
 #include "atoll/x509.h"
+#include "attest/tpm_int.h"
 
 #define ACT_VERSION 1
+#define QUAL_MAX 64 /* TPM2B_DATA: sizeof(TPMT_HA) */
 
 /* The signed bytes: the record without "sig", compact with sorted keys. */
 static enum atl_err tbs(const json_t *rec, char **out)
@@ -263,5 +265,156 @@ enum atl_err atl_tpm_challenge_from_json(const json_t *j, struct atl_tpm_challen
 out:
 	if (rc != ATL_OK)
 		atl_tpm_challenge_clear(ch);
+	return rc;
+}
+
+/* ---- freshness countersignature (the verifier that checked the nonce) ----
+ *
+ * {"v":1, "ak_name":hex, "qualifying_data":hex, "issued_at":n, "sig":b64}:
+ * "at issued_at I verified a quote by this AK whose qualifying data was this
+ * (my fresh nonce's binding)". Signed like an activation record. */
+
+static const char *const fresh_keys[] = {"v", "ak_name", "qualifying_data", "issued_at", "sig",
+					 NULL};
+
+enum atl_err tpm_freshness_verify(const json_t *rec, const struct atl_pubkey *key,
+				  const uint8_t *ak_name, size_t ak_name_len, const uint8_t *qual,
+				  size_t qual_len, int64_t *issued_at_out)
+{
+	uint8_t name[ATL_TPM_NAME_MAX_LEN], q[QUAL_MAX];
+	size_t name_len = 0, q_len = 0, sig_len = 0;
+	const char *s;
+	int64_t ver, t;
+	uint8_t *sig = NULL;
+	char *msg = NULL;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	if (rec == NULL || key == NULL || ak_name == NULL || qual == NULL)
+		return ATL_E_ARG;
+	ATL_TRY(atl_json_check_keys(rec, fresh_keys, NULL));
+	ATL_TRY(atl_json_get_int(rec, "v", &ver));
+	if (ver != ACT_VERSION) {
+		rc = ATL_E_UNSUPPORTED;
+		goto out;
+	}
+	ATL_TRY(atl_json_get_int(rec, "issued_at", &t));
+	ATL_TRY(atl_json_get_str(rec, "ak_name", &s));
+	ATL_TRY(atl_hex_decode(s, strlen(s), name, sizeof(name), &name_len));
+	ATL_TRY(atl_json_get_str(rec, "qualifying_data", &s));
+	ATL_TRY(atl_hex_decode(s, strlen(s), q, sizeof(q), &q_len));
+	ATL_TRY(atl_json_get_b64(rec, "sig", ATL_SIG_LEN_MAX, &sig, &sig_len));
+	ATL_TRY(tbs(rec, &msg));
+	ATL_TRY(atl_sig_verify(key, ATL_SIG_ECDSA_P384_SHA384, ATL_SIG_FMT_DER,
+			       (const uint8_t *)msg, strlen(msg), sig, sig_len));
+	if (name_len != ak_name_len || !atl_ct_eq(name, ak_name, name_len) || q_len != qual_len ||
+	    !atl_ct_eq(q, qual, q_len)) {
+		rc = ATL_E_POLICY;
+		goto out;
+	}
+	*issued_at_out = t;
+	rc = ATL_OK;
+out:
+	free(sig);
+	free(msg);
+	return rc;
+}
+
+/* The AK name and qualifying data of Atoll tpm evidence (JSON). */
+static enum atl_err native_ids(const json_t *nat, struct atl_tpm_public *ak, uint8_t *att_buf,
+			       size_t att_cap, size_t *att_len, struct atl_tpm_attest *at)
+{
+	uint8_t *b = NULL;
+	size_t n = 0;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	ATL_TRY(atl_json_get_b64(nat, "quote", att_cap, &b, &n));
+	memcpy(att_buf, b, n);
+	*att_len = n;
+	ATL_TRY(atl_tpm_attest_parse(att_buf, n, at));
+	free(b);
+	b = NULL;
+	ATL_TRY(atl_json_get_b64(nat, "ak_pub", ATL_TPM_PUBLIC_MAX, &b, &n));
+	ATL_TRY(atl_tpm_public_parse(b, n, ak));
+	rc = ATL_OK;
+out:
+	free(b);
+	return rc;
+}
+
+enum atl_err atl_tpm_countersign(const char *wrapper, size_t len, const struct atl_privkey *key,
+				 int64_t now, char **out)
+{
+	json_t *w = NULL, *nat = NULL, *rec = NULL;
+	struct atl_tpm_public ak;
+	struct atl_tpm_attest at;
+	uint8_t *raw = NULL, att[ATL_TPM_ATTEST_MAX];
+	size_t raw_len = 0, att_len = 0, sig_len = 0;
+	char name_hex[2 * ATL_TPM_NAME_MAX_LEN + 1], q_hex[2 * QUAL_MAX + 1];
+	char *msg = NULL, *sig_b64 = NULL, *nat_txt = NULL, *nat_b64 = NULL;
+	uint8_t *sig = NULL;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	*out = NULL;
+	memset(&ak, 0, sizeof(ak));
+	if (wrapper == NULL || key == NULL)
+		return ATL_E_ARG;
+	ATL_TRY(atl_json_parse(wrapper, len, &w));
+	if (!json_is_object(w)) {
+		rc = ATL_E_FORMAT;
+		goto out;
+	}
+	ATL_TRY(atl_json_get_b64(w, "evidence", ATL_ATTEST_EVIDENCE_MAX, &raw, &raw_len));
+	ATL_TRY(atl_json_parse((const char *)raw, raw_len, &nat));
+	if (!json_is_object(nat) ||
+	    !json_is_string(json_object_get(nat, "format")) ||
+	    strcmp(json_string_value(json_object_get(nat, "format")), ATL_TPM_EVIDENCE_FORMAT) != 0) {
+		rc = ATL_E_UNSUPPORTED; /* only Atoll's own evidence carries one */
+		goto out;
+	}
+	ATL_TRY(native_ids(nat, &ak, att, sizeof(att), &att_len, &at));
+	if (at.extra_len == 0 || at.extra_len > QUAL_MAX) {
+		rc = ATL_E_FORMAT;
+		goto out;
+	}
+	ATL_TRY(atl_hex_encode(ak.name, ak.name_len, name_hex, sizeof(name_hex)));
+	ATL_TRY(atl_hex_encode(at.extra, at.extra_len, q_hex, sizeof(q_hex)));
+	rec = json_pack("{s:i, s:s, s:s, s:I}", "v", ACT_VERSION, "ak_name", name_hex,
+			"qualifying_data", q_hex, "issued_at", (json_int_t)now);
+	if (rec == NULL) {
+		rc = ATL_E_NOMEM;
+		goto out;
+	}
+	ATL_TRY(tbs(rec, &msg));
+	ATL_TRY(atl_sig_sign(key, ATL_SIG_ECDSA_P384_SHA384, ATL_SIG_FMT_DER, (const uint8_t *)msg,
+			     strlen(msg), &sig, &sig_len));
+	ATL_TRY(atl_b64_encode(sig, sig_len, ATL_B64_STD, &sig_b64));
+	if (json_object_set_new(rec, "sig", json_string(sig_b64)) != 0 ||
+	    json_object_set(nat, "freshness", rec) != 0) {
+		rc = ATL_E_NOMEM;
+		goto out;
+	}
+	nat_txt = atl_json_dump(nat);
+	if (nat_txt == NULL) {
+		rc = ATL_E_NOMEM;
+		goto out;
+	}
+	ATL_TRY(atl_b64_encode((const uint8_t *)nat_txt, strlen(nat_txt), ATL_B64_STD, &nat_b64));
+	if (json_object_set_new(w, "evidence", json_string(nat_b64)) != 0) {
+		rc = ATL_E_NOMEM;
+		goto out;
+	}
+	*out = json_dumps(w, JSON_COMPACT);
+	rc = *out != NULL ? ATL_OK : ATL_E_NOMEM;
+out:
+	atl_tpm_public_clear(&ak);
+	json_decref(w);
+	json_decref(nat);
+	json_decref(rec);
+	free(raw);
+	free(msg);
+	free(sig);
+	free(sig_b64);
+	free(nat_txt);
+	free(nat_b64);
 	return rc;
 }

@@ -15,6 +15,7 @@
  * Built only when tpm2-tss was found (ATL_HAVE_TSS2); otherwise every entry
  * point answers ATL_E_UNSUPPORTED. */
 #define ATL_LOG_MODULE "tpm"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,12 @@
 #include "atoll/tpm.h"
 
 #ifdef ATL_HAVE_TSS2
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
@@ -42,7 +49,153 @@ struct tpm {
 	ESYS_CONTEXT *ctx;
 	ESYS_TR ek, ak;
 	bool ek_transient;
+	bool shared; /* ctx/tcti belong to the process session: not finalized */
 };
+
+/* The process-wide session (atl_tpm_session_open): one connection opened
+ * before the enclave's sandbox, reused by every call with the same "tpm". */
+static struct {
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *ctx;
+	bool own_tcti; /* the socket TCTI below, not one from the TCTI loader */
+	char conf[257];
+} g_sess;
+
+/* ---- a TCTI on one long-lived swtpm socket ----
+ * tpm2-tss's swtpm TCTI connects a new socket for every command (and the
+ * control socket for locality changes), which the enclave's sandbox forbids.
+ * swtpm serves any number of commands on one connection, so the session
+ * speaks the same raw TPM 2.0 framing (command / response with the size in
+ * the 10-byte header) over a socket connected once, before the sandbox. */
+struct sock_tcti {
+	TSS2_TCTI_CONTEXT_COMMON_V2 common;
+	int fd;
+	bool have_hdr;    /* response header read, body pending */
+	uint8_t hdr[10];
+	uint32_t rsp_size;
+};
+
+#define SOCK_TCTI_MAGIC 0x61746f6c6c746374ull /* "atollbct" */
+
+static bool io_all(int fd, uint8_t *p, size_t n, bool wr, int32_t timeout)
+{
+	while (n > 0) {
+		struct pollfd pf = {.fd = fd, .events = wr ? POLLOUT : POLLIN};
+		ssize_t k;
+
+		if (poll(&pf, 1, timeout < 0 ? -1 : timeout) <= 0)
+			return false;
+		k = wr ? write(fd, p, n) : read(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return false;
+		p += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+static TSS2_RC sock_transmit(TSS2_TCTI_CONTEXT *c, size_t size, const uint8_t *cmd)
+{
+	struct sock_tcti *t = (struct sock_tcti *)c;
+
+	if (t == NULL || cmd == NULL || size < 10)
+		return TSS2_TCTI_RC_BAD_VALUE;
+	t->have_hdr = false;
+	return io_all(t->fd, (uint8_t *)(uintptr_t)cmd, size, true, -1) ? TSS2_RC_SUCCESS
+									  : TSS2_TCTI_RC_IO_ERROR;
+}
+
+static TSS2_RC sock_receive(TSS2_TCTI_CONTEXT *c, size_t *size, uint8_t *rsp, int32_t timeout)
+{
+	struct sock_tcti *t = (struct sock_tcti *)c;
+
+	if (t == NULL || size == NULL)
+		return TSS2_TCTI_RC_BAD_REFERENCE;
+	if (!t->have_hdr) {
+		if (!io_all(t->fd, t->hdr, sizeof(t->hdr), false, timeout))
+			return TSS2_TCTI_RC_IO_ERROR;
+		t->rsp_size = (uint32_t)t->hdr[2] << 24 | (uint32_t)t->hdr[3] << 16 |
+			      (uint32_t)t->hdr[4] << 8 | t->hdr[5];
+		if (t->rsp_size < sizeof(t->hdr) || t->rsp_size > TPM2_MAX_COMMAND_SIZE)
+			return TSS2_TCTI_RC_MALFORMED_RESPONSE;
+		t->have_hdr = true;
+	}
+	if (rsp == NULL || *size < t->rsp_size) {
+		*size = t->rsp_size;
+		return rsp == NULL ? TSS2_RC_SUCCESS : TSS2_TCTI_RC_INSUFFICIENT_BUFFER;
+	}
+	memcpy(rsp, t->hdr, sizeof(t->hdr));
+	if (!io_all(t->fd, rsp + sizeof(t->hdr), t->rsp_size - sizeof(t->hdr), false, timeout))
+		return TSS2_TCTI_RC_IO_ERROR;
+	*size = t->rsp_size;
+	t->have_hdr = false;
+	return TSS2_RC_SUCCESS;
+}
+
+static void sock_finalize(TSS2_TCTI_CONTEXT *c)
+{
+	struct sock_tcti *t = (struct sock_tcti *)c;
+
+	if (t != NULL && t->fd >= 0) {
+		close(t->fd);
+		t->fd = -1;
+	}
+}
+
+/* "swtpm:host=H,port=P" (either may be left out: localhost, 2321). */
+static enum atl_err sock_tcti_open(const char *conf, TSS2_TCTI_CONTEXT **out)
+{
+	char host[128] = "localhost", port[8] = "2321";
+	const char *p = conf + strlen("swtpm");
+	struct addrinfo hints, *res = NULL, *ai;
+	struct sock_tcti *t;
+	int fd = -1;
+
+	if (*p == ':')
+		p++;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		if (n > 5 && strncmp(p, "host=", 5) == 0 && n - 5 < sizeof(host))
+			(void)snprintf(host, sizeof(host), "%.*s", (int)(n - 5), p + 5);
+		else if (n > 5 && strncmp(p, "port=", 5) == 0 && n - 5 < sizeof(port))
+			(void)snprintf(port, sizeof(port), "%.*s", (int)(n - 5), p + 5);
+		else
+			return ATL_E_ARG;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return ATL_E_IO;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return ATL_E_IO;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		close(fd);
+		return ATL_E_NOMEM;
+	}
+	t->common.v1.magic = SOCK_TCTI_MAGIC;
+	t->common.v1.version = 2;
+	t->common.v1.transmit = sock_transmit;
+	t->common.v1.receive = sock_receive;
+	t->common.v1.finalize = sock_finalize;
+	t->fd = fd;
+	*out = (TSS2_TCTI_CONTEXT *)t;
+	return ATL_OK;
+}
 
 static enum atl_err tss_fail(const char *what, TSS2_RC r)
 {
@@ -57,9 +210,12 @@ static void tpm_close(struct tpm *t)
 			(void)Esys_FlushContext(t->ctx, t->ak);
 		if (t->ek != ESYS_TR_NONE && t->ek_transient)
 			(void)Esys_FlushContext(t->ctx, t->ek);
-		Esys_Finalize(&t->ctx);
+		else if (t->ek != ESYS_TR_NONE)
+			(void)Esys_TR_Close(t->ctx, &t->ek); /* persistent: forget the handle */
+		if (!t->shared)
+			Esys_Finalize(&t->ctx);
 	}
-	if (t->tcti != NULL)
+	if (t->tcti != NULL && !t->shared)
 		Tss2_TctiLdr_Finalize(&t->tcti);
 	memset(t, 0, sizeof(*t));
 }
@@ -75,6 +231,16 @@ static enum atl_err tpm_open(const json_t *cfg, struct tpm *t)
 	if (atl_json_get_str(cfg, "tpm", &conf) != ATL_OK || conf[0] == '\0' ||
 	    strlen(conf) > 256)
 		return ATL_E_ARG;
+	if (g_sess.ctx != NULL) {
+		/* Inside the sandbox no new connection can be made: the session
+		 * serves only the TPM it was opened for. */
+		if (strcmp(conf, g_sess.conf) != 0)
+			return ATL_E_ARG;
+		t->ctx = g_sess.ctx;
+		t->tcti = g_sess.tcti;
+		t->shared = true;
+		return ATL_OK;
+	}
 	r = Tss2_TctiLdr_Initialize(conf, &t->tcti);
 	if (r != TSS2_RC_SUCCESS)
 		return tss_fail("TCTI", r);
@@ -89,6 +255,58 @@ static enum atl_err tpm_open(const json_t *cfg, struct tpm *t)
 		return tss_fail("Esys_Startup", r);
 	}
 	return ATL_OK;
+}
+
+enum atl_err atl_tpm_session_open(const json_t *cfg)
+{
+	struct tpm t;
+	const char *conf = NULL;
+	enum atl_err rc;
+
+	if (g_sess.ctx != NULL)
+		return ATL_E_EXISTS;
+	if (atl_json_get_str(cfg, "tpm", &conf) != ATL_OK || conf[0] == '\0' ||
+	    strlen(conf) >= sizeof(g_sess.conf))
+		return ATL_E_ARG;
+	if (strncmp(conf, "swtpm", 5) == 0 && (conf[5] == '\0' || conf[5] == ':')) {
+		TSS2_TCTI_CONTEXT *tcti = NULL;
+		TSS2_RC r;
+
+		ATL_TRY(sock_tcti_open(conf, &tcti));
+		r = Esys_Initialize(&g_sess.ctx, tcti, NULL);
+		if (r == TSS2_RC_SUCCESS) {
+			r = Esys_Startup(g_sess.ctx, TPM2_SU_CLEAR);
+			if (r == TPM2_RC_INITIALIZE)
+				r = TSS2_RC_SUCCESS;
+		}
+		g_sess.tcti = tcti;
+		g_sess.own_tcti = true;
+		if (r != TSS2_RC_SUCCESS) {
+			atl_tpm_session_close();
+			return tss_fail("TPM session", r);
+		}
+	} else {
+		ATL_TRY(tpm_open(cfg, &t));
+		g_sess.ctx = t.ctx;
+		g_sess.tcti = t.tcti;
+	}
+	(void)snprintf(g_sess.conf, sizeof(g_sess.conf), "%s", conf);
+	rc = ATL_OK;
+out:
+	return rc;
+}
+
+void atl_tpm_session_close(void)
+{
+	if (g_sess.ctx != NULL)
+		Esys_Finalize(&g_sess.ctx);
+	if (g_sess.tcti != NULL && g_sess.own_tcti) {
+		sock_finalize(g_sess.tcti);
+		free(g_sess.tcti);
+	} else if (g_sess.tcti != NULL) {
+		Tss2_TctiLdr_Finalize(&g_sess.tcti);
+	}
+	memset(&g_sess, 0, sizeof(g_sess));
 }
 
 static enum atl_err marshal_public(const TPMT_PUBLIC *p, uint8_t **out, size_t *len)
@@ -655,6 +873,16 @@ out:
 }
 
 #else /* !ATL_HAVE_TSS2 */
+
+enum atl_err atl_tpm_session_open(const json_t *cfg)
+{
+	(void)cfg;
+	return ATL_E_UNSUPPORTED;
+}
+
+void atl_tpm_session_close(void)
+{
+}
 
 enum atl_err atl_tpm_evidence(const json_t *cfg, const uint8_t report_data[ATL_REPORT_DATA_LEN],
 			      uint8_t **ev_out, size_t *ev_len_out)

@@ -30,6 +30,7 @@ void tpm_ev_free(struct tpm_ev *e)
 	for (size_t i = 0; i < e->n_certs; i++)
 		free(e->certs[i]);
 	json_decref(e->activation);
+	json_decref(e->freshness);
 	free(e->hcl);
 	free(e->vcek);
 	free(e->td_quote);
@@ -320,7 +321,7 @@ static enum atl_err decode_atoll(const json_t *j, struct tpm_ev *e)
 	static const char *const keys[] = {"format",     "ak_pub",     "quote",     "signature",
 					   "pcrs",       "ek_pub",     "ek_cert",   "certs",
 					   "ak_cert",    "activation", "event_log", "measurement",
-					   "measurement_pcr", NULL};
+					   "measurement_pcr", "freshness", NULL};
 	const json_t *v, *certs;
 	const char *s;
 	int64_t pcr;
@@ -368,6 +369,12 @@ static enum atl_err decode_atoll(const json_t *j, struct tpm_ev *e)
 		if (!json_is_object(v))
 			return ATL_E_FORMAT;
 		e->activation = json_incref((json_t *)v);
+	}
+	v = json_object_get(j, "freshness");
+	if (v != NULL) {
+		if (!json_is_object(v))
+			return ATL_E_FORMAT;
+		e->freshness = json_incref((json_t *)v);
 	}
 	if (json_object_get(j, "measurement") != NULL) {
 		ATL_TRY(atl_json_get_str(j, "measurement", &s));

@@ -38,6 +38,7 @@ struct tpm_ev {
 	uint8_t *certs[ATL_TPM_CERTS_MAX];
 	size_t cert_len[ATL_TPM_CERTS_MAX];
 	json_t *activation; /* activation record, or NULL */
+	json_t *freshness;  /* verifier's freshness countersignature, or NULL */
 	uint8_t meas[64];   /* enclave measurement (Atoll evidence) */
 	size_t meas_len;
 	int meas_pcr;       /* -1: none */
@@ -55,6 +56,13 @@ struct tpm_ev {
  * TRUNCATED / UNSUPPORTED. */
 enum atl_err tpm_ev_decode(const uint8_t *buf, size_t len, struct tpm_ev **out);
 void tpm_ev_free(struct tpm_ev *e);
+
+/* Checks a freshness record (tpm_cred.c) against one key, the AK name and
+ * the quote's qualifying data; *issued_at_out its time. ATL_E_AUTH /
+ * ATL_E_FORMAT / ATL_E_POLICY. */
+enum atl_err tpm_freshness_verify(const json_t *rec, const struct atl_pubkey *key,
+				  const uint8_t *ak_name, size_t ak_name_len, const uint8_t *qual,
+				  size_t qual_len, int64_t *issued_at_out);
 
 /* Azure CVM evidence (trustee az-snp-vtpm / az-tdx-vtpm JSON, tpm_azure.c). */
 bool tpm_azure_sniff(const json_t *j);

@@ -49,7 +49,7 @@ static void usage(FILE *f)
 		"usage: atoll-enclave --tee sim --sim-root DIR --attest --nonce HEX\n"
 		"       atoll-enclave --tee sim --sim-root DIR --serve [--fd N] [--skew S]\n"
 		"       atoll-enclave --tee tpm --tpm URI [--pcr N] [--reset-pcr]\n"
-		"                     [--tpm-activation FILE] --attest --nonce HEX\n\n"
+		"                     [--tpm-activation FILE] (--attest --nonce HEX | --serve)\n\n"
 		"The Atoll enclave: the only trusted code on the server side.\n\n"
 		"  --attest          generate a fresh enclave key pair, print one evidence JSON\n"
 		"                    binding its public key and the nonce, and exit\n"
@@ -64,7 +64,7 @@ static void usage(FILE *f)
 		"  --sim-root DIR    the simulation root (from 'atoll sim init'); sim only\n"
 		"  --tpm URI         the TPM (swtpm:host=H,port=P or device:/dev/tpmrm0); tpm only.\n"
 		"                    The SHA-384 of this binary is extended into the PCR and\n"
-		"                    quoted. tpm supports --attest only (not yet --serve)\n"
+		"                    quoted (--serve: connected once, before the sandbox)\n"
 		"  --pcr N           the PCR for the measurement (tpm; default %d)\n"
 		"  --reset-pcr       reset PCR 23 before extending (tpm; test setups only)\n"
 		"  --tpm-activation FILE  the AK activation record ('atoll tpm record') to attach\n"
@@ -217,13 +217,6 @@ static int enclave_serve(const struct enclave_opts *o)
 		fprintf(stderr, "atoll-enclave: --serve needs --tee KIND\n");
 		goto out;
 	}
-	if (strcmp(o->tee, "tpm") == 0) {
-		/* The sandbox forbids socket()/connect() and atl_tpm_evidence opens a
-		 * fresh TPM connection per call: not supported yet (issue 5). */
-		fprintf(stderr, "atoll-enclave: --serve with --tee tpm is not supported yet "
-				"(use --attest)\n");
-		goto out;
-	}
 	if (o->fd < 0 || o->skew_s < 1 || o->skew_s > ATL_ENV_SKEW_MAX) {
 		fprintf(stderr, "atoll-enclave: --fd must be >= 0 and --skew 1..%d\n",
 			ATL_ENV_SKEW_MAX);
@@ -236,6 +229,25 @@ static int enclave_serve(const struct enclave_opts *o)
 	ret = EXIT_FAIL;
 	if (cfg == NULL)
 		goto out;
+	if (strcmp(o->tee, "tpm") == 0) {
+		/* The sandbox forbids socket()/connect() and opening the TPM
+		 * device: connect now and let every ATTEST reuse the session. The
+		 * measurement goes into the PCR before the enclave key exists. */
+		static const uint8_t zero[ATL_REPORT_DATA_LEN];
+		uint8_t *ev = NULL;
+		size_t ev_len = 0;
+
+		rc = atl_tpm_session_open(cfg);
+		if (rc == ATL_OK)
+			rc = atl_tpm_evidence(cfg, zero, &ev, &ev_len);
+		free(ev);
+		if (rc != ATL_OK) {
+			fprintf(stderr, "atoll-enclave: cannot use the TPM %s: %s\n", o->tpm,
+				atl_strerror(rc));
+			ret = EXIT_USAGE;
+			goto out;
+		}
+	}
 	{
 		struct atl_enclave_cfg c = {.tee = o->tee, .tee_cfg = cfg, .skew_s = o->skew_s,
 					    .replay_capacity = ATL_ENV_REPLAY_MAX,
@@ -248,6 +260,7 @@ static int enclave_serve(const struct enclave_opts *o)
 	}
 	ret = EXIT_OK;
 out:
+	atl_tpm_session_close();
 	json_decref(cfg);
 	return ret;
 }

@@ -8,73 +8,27 @@
 #   AK activation: atoll tpm info -> challenge -> activate -> record
 #   atoll-enclave --tee tpm --attest --nonce N  -> atoll verify exits 0
 #   a changed enclave binary -> 1 (pcr_policy / measurement), wrong nonce -> 1,
-#   no activation record -> 1 (ak_trust), --serve with --tee tpm -> 2.
+#   no activation record -> 1 (ak_trust); --serve (sandboxed) answers two
+#   ATTESTs on one TPM connection, each verifying with its own nonce.
 # Skips (exit 0, with a message) when swtpm or its tools are not installed.
 set -euo pipefail
 
 BIN=${1:?usage: tpm_enclave.sh BIN_DIR}
-for tool in swtpm swtpm_setup swtpm_localca certtool openssl; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "skip: $tool not installed"; exit 0; }
-done
+. "$(dirname "$0")/tpm_lib.sh"
+why=$(tpm_have_tools) || { echo "skip: $why"; exit 0; }
+command -v openssl >/dev/null 2>&1 || { echo "skip: openssl not installed"; exit 0; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/atoll-tpmenc.XXXXXX")
-PID=
 cleanup() {
-	if [ -n "$PID" ]; then
-		kill "$PID" 2>/dev/null || true
-		wait "$PID" 2>/dev/null || true
-	fi
+	tpm_cleanup
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
-mkdir -p "$T/ca" "$T/tpm"
-cat >"$T/ca.conf" <<CONF
-statedir = $T/ca
-signingkey = $T/ca/signkey.pem
-issuercert = $T/ca/issuercert.pem
-certserial = $T/ca/certserial
-CONF
-cat >"$T/ca.options" <<CONF
---platform-manufacturer Atoll
---platform-version 2.1
---platform-model swtpm-enclave-test
-CONF
-cat >"$T/setup.conf" <<CONF
-create_certs_tool = $(command -v swtpm_localca)
-create_certs_tool_config = $T/ca.conf
-create_certs_tool_options = $T/ca.options
-active_pcr_banks = sha256
-CONF
-if ! timeout 60 swtpm_setup --tpm2 --tpm-state "$T/tpm" --config "$T/setup.conf" \
-	--create-ek-cert --create-platform-cert --overwrite >"$T/setup.log" 2>&1; then
-	cat "$T/setup.log" >&2
-	exit 1
-fi
-
-PORT=
-for try in 1 2 3 4 5 6 7 8; do
-	port=$((20000 + RANDOM % 40000))
-	swtpm socket --tpm2 --tpmstate dir="$T/tpm" \
-		--server type=tcp,port=$port,bindaddr=127.0.0.1 \
-		--ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 \
-		--flags not-need-init,startup-clear --log file="$T/swtpm.log" >/dev/null 2>&1 &
-	PID=$!
-	for i in $(seq 1 50); do
-		kill -0 "$PID" 2>/dev/null || break
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			PORT=$port
-			break 2
-		fi
-		sleep 0.1
-	done
-	kill "$PID" 2>/dev/null || true
-	wait "$PID" 2>/dev/null || true
-	PID=
-done
-[ -n "$PORT" ] || { echo "cannot start swtpm" >&2; exit 1; }
-TPM="swtpm:host=127.0.0.1,port=$PORT"
-export TSS2_LOG="all+NONE"
+tpm_setup_ca ca
+tpm_manufacture tpm ca || exit 1
+tpm_start tpm || exit 1
+TPM=$TPM_URI
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # failed NAME: the last verify result has check NAME with "ok": false.
@@ -150,8 +104,25 @@ expect_exit 1 "$A" verify --evidence "$T/ev-noact.json" --policy "$T/policy.json
 	--nonce "$NONCE"
 failed ak_trust || fail "no activation: ak_trust not named"
 
+# --serve: the TPM connection is opened before the sandbox and reused by
+# every ATTEST (two quotes, two nonces, one enclave key), each verifying.
+if command -v python3 >/dev/null 2>&1; then
+	N1=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	N2=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	timeout 60 python3 "$(dirname "$0")/tpm_serve_attest.py" "$E" "$T/serve" "$N1" "$N2" \
+		--tee tpm --tpm "$TPM" --tpm-activation "$T/record.json" 2>"$T/serve.err" ||
+		{ cat "$T/serve.err" >&2; fail "--serve with --tee tpm"; }
+	grep -q 'Sanitizer' "$T/serve.err" && { cat "$T/serve.err" >&2; fail "sanitizer"; }
+	expect_exit 0 "$A" verify --evidence "$T/serve.1.json" --policy "$T/policy.json" --nonce "$N1"
+	expect_exit 0 "$A" verify --evidence "$T/serve.2.json" --policy "$T/policy.json" --nonce "$N2"
+	expect_exit 1 "$A" verify --evidence "$T/serve.2.json" --policy "$T/policy.json" --nonce "$N1"
+	# another TPM than the one it serves is unreachable: a usage error at start
+	expect_exit 2 "$E" --tee tpm --tpm "swtpm:host=127.0.0.1,port=1" --serve --fd 0
+else
+	echo "python3 missing: --serve case skipped"
+fi
+
 # Usage errors.
 expect_exit 2 "$E" --tee tpm --attest --nonce "$NONCE"
-expect_exit 2 "$E" --tee tpm --tpm "$TPM" --serve --fd 0
 expect_exit 2 "$E" --tee tpm --tpm "$TPM" --pcr 16 --reset-pcr --attest --nonce "$NONCE"
 echo "tpm enclave: ok"
