@@ -96,14 +96,15 @@ typedef enum atl_err (*atl_nitro_nsm_transport_fn)(const uint8_t *req, size_t re
  * before any evidence is produced. */
 void atl_nitro_nsm_set_transport(atl_nitro_nsm_transport_fn fn, void *ctx);
 
-/* Asks the NSM for an attestation document with these fields (each may be
- * NULL: null in the request) and returns it (malloc'd, checked to be a
+/* Asks the NSM at device (NULL: ATL_NSM_DEVICE) for an attestation document
+ * with these fields (each may be NULL: null in the request) and returns it (malloc'd, checked to be a
  * COSE_Sign1; the verifier checks the rest). ATL_E_UNSUPPORTED when
- * /dev/nsm does not exist (not inside a Nitro enclave; logged as "not
+ * the device does not exist (not inside a Nitro enclave; logged as "not
  * available"), ATL_E_DENIED when it cannot be opened for lack of rights,
  * ATL_E_IO / ATL_E_LIMIT when the ioctl or the NSM fails, the parser's
  * errors for a bad response. */
-ATL_NODISCARD enum atl_err atl_nitro_nsm_attest(const uint8_t *user_data, size_t user_data_len,
+ATL_NODISCARD enum atl_err atl_nitro_nsm_attest(const char *device,
+						const uint8_t *user_data, size_t user_data_len,
 						const uint8_t *nonce, size_t nonce_len,
 						const uint8_t *public_key, size_t public_key_len,
 						uint8_t **doc_out, size_t *doc_len_out);
@@ -111,8 +112,9 @@ ATL_NODISCARD enum atl_err atl_nitro_nsm_attest(const uint8_t *user_data, size_t
 /* The backend's evidence(): user_data = report_data (DESIGN §4 binding,
  * which the verifier reports as the "report_data" claim); nonce and
  * public_key from cfg {"nonce": hex, "public_key": hex} when the caller
- * gives them (atoll-enclave --attest gives the challenge nonce and the
- * enclave's X25519 key), else null. ATL_E_ARG for a bad cfg. */
+ * gives them (the challenge nonce and the enclave's X25519 key), else null;
+ * cfg "nsm_device" names another device node (tests). ATL_E_ARG for a bad
+ * cfg. */
 ATL_NODISCARD enum atl_err atl_nitro_nsm_evidence(const json_t *cfg,
 						  const uint8_t report_data[ATL_REPORT_DATA_LEN],
 						  uint8_t **ev_out, size_t *ev_len_out);

@@ -195,22 +195,21 @@ static enum atl_err open_errno(int e)
 	return e == EACCES || e == EPERM ? ATL_E_DENIED : ATL_E_IO;
 }
 
-/* One NSM_IOCTL_RAW round trip on /dev/nsm. */
-static enum atl_err nsm_ioctl(const uint8_t *req, size_t req_len, uint8_t *resp, size_t resp_cap,
-			      size_t *resp_len)
+/* One NSM_IOCTL_RAW round trip on the NSM device. */
+static enum atl_err nsm_ioctl(const char *device, const uint8_t *req, size_t req_len,
+			      uint8_t *resp, size_t resp_cap, size_t *resp_len)
 {
 	struct nsm_raw raw;
 	int fd, e;
 
 	*resp_len = 0;
-	fd = open(ATL_NSM_DEVICE, O_RDWR | O_CLOEXEC);
+	fd = open(device, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
 		if (open_errno(e) == ATL_E_UNSUPPORTED)
-			atl_warn("%s is not available: not inside an AWS Nitro enclave",
-				 ATL_NSM_DEVICE);
+			atl_warn("%s is not available: not inside an AWS Nitro enclave", device);
 		else
-			atl_warn("cannot open %s: %s", ATL_NSM_DEVICE, strerror(e));
+			atl_warn("cannot open %s: %s", device, strerror(e));
 		return open_errno(e);
 	}
 	memset(&raw, 0, sizeof(raw));
@@ -232,7 +231,7 @@ static enum atl_err nsm_ioctl(const uint8_t *req, size_t req_len, uint8_t *resp,
 	return ATL_OK;
 }
 
-enum atl_err atl_nitro_nsm_attest(const uint8_t *user_data, size_t user_data_len,
+enum atl_err atl_nitro_nsm_attest(const char *device, const uint8_t *user_data, size_t user_data_len,
 				  const uint8_t *nonce, size_t nonce_len,
 				  const uint8_t *public_key, size_t public_key_len,
 				  uint8_t **doc_out, size_t *doc_len_out)
@@ -256,7 +255,8 @@ enum atl_err atl_nitro_nsm_attest(const uint8_t *user_data, size_t user_data_len
 		rc = g_transport(req, req_len, resp, ATL_NSM_RESPONSE_SIZE, &resp_len,
 				 g_transport_ctx);
 	else
-		rc = nsm_ioctl(req, req_len, resp, ATL_NSM_RESPONSE_SIZE, &resp_len);
+		rc = nsm_ioctl(device != NULL ? device : ATL_NSM_DEVICE, req, req_len, resp,
+			       ATL_NSM_RESPONSE_SIZE, &resp_len);
 	if (rc != ATL_OK)
 		goto out;
 	if (resp_len > ATL_NSM_RESPONSE_SIZE) {
@@ -285,7 +285,8 @@ out:
 	return rc;
 }
 
-/* cfg (optional, from the caller): {"nonce": hex, "public_key": hex}. */
+/* cfg (optional, from the caller): {"nonce": hex, "public_key": hex,
+ * "nsm_device": path}. */
 static enum atl_err cfg_hex(const json_t *cfg, const char *key, uint8_t *buf, size_t cap,
 			    const uint8_t **p_out, size_t *len_out)
 {
@@ -313,18 +314,23 @@ enum atl_err atl_nitro_nsm_evidence(const json_t *cfg,
 	uint8_t nonce[ATL_NITRO_NONCE_MAX], pk[ATL_NITRO_PUBKEY_MAX];
 	const uint8_t *np = NULL, *pp = NULL;
 	size_t nn = 0, pn = 0;
+	const json_t *dev = cfg != NULL ? json_object_get(cfg, "nsm_device") : NULL;
 	enum atl_err rc = ATL_E_INTERNAL;
 
 	*ev_out = NULL;
 	*ev_len_out = 0;
 	if (cfg != NULL && !json_is_object(cfg))
 		return ATL_E_ARG;
+	if (dev != NULL && (!json_is_string(dev) || json_string_length(dev) == 0)) {
+		atl_warn("nitro evidence: cfg.nsm_device must be a path");
+		return ATL_E_ARG;
+	}
 	ATL_TRY(cfg_hex(cfg, "nonce", nonce, sizeof(nonce), &np, &nn));
 	ATL_TRY(cfg_hex(cfg, "public_key", pk, sizeof(pk), &pp, &pn));
 	/* user_data = report_data: the verifier reports it as "report_data" and
 	 * the dispatcher checks the DESIGN §4 binding of enclave key and nonce. */
-	rc = atl_nitro_nsm_attest(report_data, ATL_REPORT_DATA_LEN, np, nn, pp, pn, ev_out,
-				  ev_len_out);
+	rc = atl_nitro_nsm_attest(json_string_value(dev), report_data, ATL_REPORT_DATA_LEN, np, nn,
+				  pp, pn, ev_out, ev_len_out);
 out:
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atoll/attest.h"
@@ -417,6 +418,31 @@ static void test_generate(void **state)
 
 	/* back to the ioctl: on a machine without /dev/nsm, not available */
 	atl_nitro_nsm_set_transport(NULL, NULL);
+	/* the real open + NSM_IOCTL_RAW on other device nodes: a missing one is
+	 * not available, one that is no NSM fails the ioctl (ENOTTY): ATL_E_IO */
+	json_object_set_new(cfg, "nonce", json_string(nonce_hex));
+	json_object_set_new(cfg, "nsm_device", json_string("/nonexistent/nsm"));
+	assert_int_equal(ops->evidence(cfg, rd, &ev, &ev_len), ATL_E_UNSUPPORTED);
+	json_object_set_new(cfg, "nsm_device", json_string("/dev/null"));
+	assert_int_equal(ops->evidence(cfg, rd, &ev, &ev_len), ATL_E_IO);
+	assert_null(ev);
+	{
+		char path[] = "/tmp/atoll-nsm-XXXXXX";
+		int fd = mkstemp(path);
+
+		assert_true(fd >= 0);
+		close(fd);
+		json_object_set_new(cfg, "nsm_device", json_string(path));
+		assert_int_equal(ops->evidence(cfg, rd, &ev, &ev_len), ATL_E_IO);
+		if (geteuid() != 0) { /* root opens anything */
+			assert_int_equal(chmod(path, 0), 0);
+			assert_int_equal(ops->evidence(cfg, rd, &ev, &ev_len), ATL_E_DENIED);
+		}
+		unlink(path);
+	}
+	json_object_set_new(cfg, "nsm_device", json_integer(3));
+	assert_int_equal(ops->evidence(cfg, rd, &ev, &ev_len), ATL_E_ARG);
+	json_object_del(cfg, "nsm_device");
 	if (access(ATL_NSM_DEVICE, F_OK) != 0) {
 		assert_int_equal(ops->evidence(NULL, rd, &ev, &ev_len), ATL_E_UNSUPPORTED);
 		assert_int_equal(atl_evidence_produce("nitro", NULL, pub, nonce, sizeof(nonce),
