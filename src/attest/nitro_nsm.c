@@ -47,6 +47,11 @@ struct nsm_raw {
 #define NSM_IOCTL_RAW _IOWR(NSM_MAGIC, 0x0, struct nsm_raw)
 
 _Static_assert(sizeof(struct nsm_raw) == 32, "struct nsm_raw is two 16-byte iovecs");
+#if defined(__x86_64__) || defined(__aarch64__)
+/* dir RW (3 << 30) | size 32 << 16 | type 0x0A << 8 | nr 0, the value the AWS
+ * library computes with nix::request_code_readwrite! on these ABIs. */
+_Static_assert(NSM_IOCTL_RAW == 0xC0200A00u, "NSM_IOCTL_RAW is 0xC0200A00");
+#endif
 
 /* ---- request ---- */
 
