@@ -128,7 +128,7 @@ echo "platform_e2e: 1 coordinator, 2 islands (sim), echo, 1 KiB inputs, $CONC co
 echo "jobs: $DONE done, $FAILED failed of $JOBS in ${ELAPSED} ms -> $RATE jobs/s"
 echo "latency (submit start -> result opened, ms): p50 $(pct 50), p99 $(pct 99), max $(tail -1 "$T/ms" 2>/dev/null)"
 echo "  of which atoll submit (targets + attestation check + seal + POST): p50 $(pct 50 "$T/ms-submit"), p99 $(pct 99 "$T/ms-submit")"
-echo "  and atoll result --wait (polls with backoff to 1 s, opens): p50 $(pct 50 "$T/ms-result"), p99 $(pct 99 "$T/ms-result")"
+echo "  and atoll result --wait (long-poll, else 20 ms backoff to 500 ms; opens): p50 $(pct 50 "$T/ms-result"), p99 $(pct 99 "$T/ms-result")"
 echo "jobs done per island: $PER_ISLAND"
 if [ "$FAILED" -gt 0 ]; then
 	echo "first client errors:"; cat "$T"/w*.err 2>/dev/null | head -5 | sed 's/^/  /'

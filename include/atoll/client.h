@@ -169,6 +169,25 @@ struct atl_client_job {
 /* GET /api/v1/jobs/{id}. Free with atl_client_job_clear. */
 ATL_NODISCARD enum atl_err atl_client_job_get(struct atl_client *c, const char *job_id,
 					      struct atl_client_job *job_out);
+/* GET /api/v1/jobs/{id}?wait=S: with wait_s > 0 (at most
+ * ATL_COORD_WAIT_MAX_S) a coordinator answers once the job is done, failed or
+ * cancelled, or after S seconds (long-poll); an older one answers at once.
+ * wait_s 0 is atl_client_job_get. */
+ATL_NODISCARD enum atl_err atl_client_job_poll(struct atl_client *c, const char *job_id,
+					       int wait_s, struct atl_client_job *job_out);
+/* Waits up to timeout_ms for the job to be done, failed or cancelled:
+ * long-polls, and when an answer comes back early without a final status (a
+ * coordinator without long-poll) sleeps ATL_CLIENT_POLL_MIN_MS, doubling up
+ * to ATL_CLIENT_POLL_MAX_MS, before asking again. ATL_OK with a final status
+ * in *job_out; ATL_E_TIMEOUT with the last status seen (queued/leased) in
+ * *job_out (clear it either way); else as atl_client_job_get. timeout_ms 0:
+ * one look. */
+#define ATL_CLIENT_POLL_MIN_MS 20
+#define ATL_CLIENT_POLL_MAX_MS 500
+ATL_NODISCARD enum atl_err atl_client_job_wait(struct atl_client *c, const char *job_id,
+					       int64_t timeout_ms, struct atl_client_job *job_out);
+/* Is status a final one (done, failed, cancelled)? */
+bool atl_client_job_final(const struct atl_client_job *job);
 void atl_client_job_clear(struct atl_client_job *job);
 
 /* GET path (e.g. "/api/v1/confidential/stats") as JSON (*out new reference). */

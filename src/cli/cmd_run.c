@@ -344,45 +344,30 @@ static int write_out(const struct run_opts *o, const uint8_t *pt, size_t len)
 	return ATL_EXIT_OK;
 }
 
-/* Polls the job until it is done or failed or timeout_s passes (0: once),
+/* Waits for the job until it is done or failed or timeout_s passes (0: once;
+ * long-poll, else polls from 20 ms doubling to 500 ms: atl_client_job_wait),
  * then opens the result (with dek when given, else from the job record). */
 static int wait_open(const struct run_opts *o, struct atl_client *c, const char *job_id,
 		     const uint8_t *dek)
 {
 	struct atl_client_job job = {0};
-	int64_t deadline = atl_time_mono_ms() + o->timeout_s * 1000, pause = 100;
-	char last[16] = "";
 	uint8_t *pt = NULL;
 	size_t pt_len = 0;
 	int ret = ATL_EXIT_FAIL;
 	enum atl_err rc;
 
-	for (;;) {
-		atl_client_job_clear(&job);
-		rc = atl_client_job_get(c, job_id, &job);
-		if (rc != ATL_OK)
-			return call_failed(o, c, "job status", rc);
-		if (strcmp(job.status, last) != 0) {
-			say("      job %s: %s", job_id, job.status);
-			snprintf(last, sizeof(last), "%s", job.status);
-		}
-		if (strcmp(job.status, "done") == 0 || strcmp(job.status, "failed") == 0 ||
-		    strcmp(job.status, "cancelled") == 0)
-			break;
-		if (atl_time_mono_ms() + pause > deadline) {
-			fprintf(stderr, "atoll %s: job %s is still %s%s; fetch it later with 'atoll "
-					"result %s --wait'\n", o->name, job_id, job.status,
-				o->timeout_s > 0 ? " after the timeout" : "", job_id);
-			goto out;
-		}
-		{
-			struct timespec ts = {.tv_sec = pause / 1000,
-					      .tv_nsec = (long)(pause % 1000) * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-		if (pause < 1000)
-			pause *= 2;
+	rc = atl_client_job_wait(c, job_id, (int64_t)o->timeout_s * 1000, &job);
+	if (rc == ATL_E_TIMEOUT) {
+		fprintf(stderr, "atoll %s: job %s is still %s%s; fetch it later with 'atoll "
+				"result %s --wait'\n", o->name, job_id, job.status,
+			o->timeout_s > 0 ? " after the timeout" : "", job_id);
+		goto out;
 	}
+	if (rc != ATL_OK) {
+		atl_client_job_clear(&job);
+		return call_failed(o, c, "job status", rc);
+	}
+	say("      job %s: %s", job_id, job.status);
 	if (strcmp(job.status, "done") != 0) {
 		fprintf(stderr, "atoll %s: job %s %s: %s%s%s\n", o->name, job_id, job.status,
 			job.err_code[0] != '\0' ? job.err_code : "no reason given",

@@ -1,9 +1,11 @@
 /* The client's calls to the coordinator (platform-api.md "Client API"):
  * targets (verified here), seal, submit, job status. Every answer is
  * untrusted: shapes are checked, strings escaped before they reach a user. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ATL_LOG_MODULE "client"
 #include "atoll/client.h"
@@ -13,6 +15,7 @@
 #include "atoll/json.h"
 #include "atoll/log.h"
 #include "atoll/secmem.h"
+#include "atoll/timeutil.h"
 
 #define CLIENT_URL_MAX 512u
 
@@ -296,15 +299,26 @@ void atl_client_job_clear(struct atl_client_job *job)
 enum atl_err atl_client_job_get(struct atl_client *c, const char *job_id,
 				struct atl_client_job *job_out)
 {
+	return atl_client_job_poll(c, job_id, 0, job_out);
+}
+
+enum atl_err atl_client_job_poll(struct atl_client *c, const char *job_id, int wait_s,
+				 struct atl_client_job *job_out)
+{
 	enum atl_err rc = ATL_E_INTERNAL;
 	char path[128];
 	json_t *j = NULL, *res, *err;
 	const char *st;
 
 	memset(job_out, 0, sizeof(*job_out));
-	if (!atl_client_id_ok(job_id, "job_"))
+	if (!atl_client_id_ok(job_id, "job_") || wait_s < 0)
 		return ATL_E_ARG;
-	snprintf(path, sizeof(path), "/api/v1/jobs/%s", job_id);
+	if (wait_s > ATL_COORD_WAIT_MAX_S)
+		wait_s = ATL_COORD_WAIT_MAX_S;
+	if (wait_s > 0)
+		snprintf(path, sizeof(path), "/api/v1/jobs/%s?wait=%d", job_id, wait_s);
+	else
+		snprintf(path, sizeof(path), "/api/v1/jobs/%s", job_id);
 	ATL_TRY(call(c, "GET", path, NULL, 200, &j));
 	st = json_string_value(json_object_get(j, "status"));
 	if (st == NULL || strlen(st) >= sizeof(job_out->status)) {
@@ -338,6 +352,56 @@ out:
 		atl_client_job_clear(job_out);
 	json_decref(j);
 	return rc;
+}
+
+bool atl_client_job_final(const struct atl_client_job *job)
+{
+	return strcmp(job->status, "done") == 0 || strcmp(job->status, "failed") == 0 ||
+	       strcmp(job->status, "cancelled") == 0;
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+enum atl_err atl_client_job_wait(struct atl_client *c, const char *job_id, int64_t timeout_ms,
+				 struct atl_client_job *job_out)
+{
+	int64_t deadline = atl_time_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t pause = ATL_CLIENT_POLL_MIN_MS;
+
+	memset(job_out, 0, sizeof(*job_out));
+	for (;;) {
+		int64_t t0 = atl_time_mono_ms(), left = deadline - t0;
+		int wait_s = left >= 1000 ? (int)(left / 1000 > ATL_COORD_WAIT_MAX_S
+							  ? ATL_COORD_WAIT_MAX_S
+							  : left / 1000)
+					  : 0;
+
+		enum atl_err rc;
+
+		atl_client_job_clear(job_out);
+		rc = atl_client_job_poll(c, job_id, wait_s, job_out);
+		if (rc != ATL_OK)
+			return rc;
+		if (atl_client_job_final(job_out))
+			return ATL_OK;
+		left = deadline - atl_time_mono_ms();
+		if (left <= 0)
+			return ATL_E_TIMEOUT;
+		/* an early answer without a final status: no long-poll there
+		 * (or woken for nothing); a short pause, growing */
+		if (wait_s == 0 || atl_time_mono_ms() - t0 < (int64_t)wait_s * 500) {
+			sleep_ms(pause < left ? pause : left);
+			if (pause < ATL_CLIENT_POLL_MAX_MS)
+				pause = pause * 2 > ATL_CLIENT_POLL_MAX_MS ? ATL_CLIENT_POLL_MAX_MS
+									   : pause * 2;
+		}
+	}
 }
 
 enum atl_err atl_client_get_json(struct atl_client *c, const char *path, json_t **out)

@@ -3,6 +3,7 @@
  * API key "ak_…" (looked up by SHA-256). Envelopes are routed by their
  * recipient key ids read with atl_env_inspect: never authenticated, never
  * trusted for security (only the enclave that opens a job authenticates it). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,44 @@ static enum atl_err routable(struct atl_coord *c, const struct atl_store_workloa
 	return ATL_OK;
 }
 
+/* Byte-identical envelopes submitted twice (a client retrying, or someone
+ * replaying a captured envelope) are refused here with 409
+ * duplicate_envelope, instead of queueing a job that the enclave's replay
+ * check fails on every attempt. The identity is atl_env_info.digest (the
+ * canonical header with nonce and recipients, the ciphertext length and the
+ * tag: the enclave's replay digest), remembered for DUP_WINDOW_S around its
+ * created_at, at most ATL_ENV_REPLAY_MAX of them. Process-wide: a replay is
+ * a replay whichever coordinator instance sees it. In memory only: a
+ * restarted coordinator forgets, and an envelope outside the window or a
+ * full cache is let through; the enclave stays the authority (its own
+ * replay and freshness checks). Nothing here is authenticated, so an
+ * unauthenticated digest only costs its submitter a refusal. */
+#define DUP_WINDOW_S 900
+
+static pthread_mutex_t dup_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct atl_env_replay *dup_cache; /* lives as long as the process */
+
+/* false when the envelope was submitted before (within the window). */
+static bool dup_first(const struct atl_env_info *info, int64_t now)
+{
+	enum atl_err rc = ATL_OK;
+	bool first = true;
+
+	if (info->created_at < now - DUP_WINDOW_S || info->created_at > now + DUP_WINDOW_S)
+		return true; /* the enclave refuses it as stale or early anyway */
+	pthread_mutex_lock(&dup_mu);
+	if (dup_cache == NULL)
+		rc = atl_env_replay_new(DUP_WINDOW_S, ATL_ENV_REPLAY_MAX, &dup_cache);
+	if (rc == ATL_OK)
+		rc = atl_env_replay_check(dup_cache, info->digest, info->created_at, now);
+	pthread_mutex_unlock(&dup_mu);
+	if (rc == ATL_E_REPLAY)
+		first = false;
+	else if (rc != ATL_OK)
+		atl_debug("duplicate check skipped: %s", atl_strerror(rc));
+	return first;
+}
+
 /* The sealed envelope of a job's input (issue 4's shape):
  *   {"encrypted":true, "key_id":"ck_…" (= encryption_key_id), "ciphertext":{envelope}}
  * A bare envelope object (the first version of this API) is still accepted.
@@ -256,6 +295,13 @@ void coord_h_submit(struct atl_coord *c, const struct atl_http_req *req,
 		atl_http_resp_error(resp, 409, "no_attested_recipient", msg);
 		goto out;
 	}
+	if (!dup_first(info, now)) {
+		atl_info("duplicate envelope refused for tenant %s (workload %s)", t.name, w.id);
+		atl_http_resp_error(resp, 409, "duplicate_envelope",
+				    "this sealed envelope was already submitted; seal the input "
+				    "again for a new job");
+		goto out;
+	}
 	for (size_t i = 0; i < info->n_recipients; i++)
 		kids[i] = info->kids[i];
 	nj.tenant_id = t.id;
@@ -300,17 +346,50 @@ static json_t *error_json(const char *reason)
 	return json_pack("{s:s#, s:s}", "code", reason, (int)n, "message", sep + 2);
 }
 
+static bool job_final(enum atl_job_status st)
+{
+	return st == ATL_JOB_DONE || st == ATL_JOB_FAILED || st == ATL_JOB_CANCELLED;
+}
+
+/* GET /api/v1/jobs/{id}[?wait=S]: with S > 0 (at most ATL_COORD_WAIT_MAX_S)
+ * a queued or leased job is answered once it is done, failed or cancelled,
+ * or after S seconds (long-poll: woken by results, failures and maintenance,
+ * and re-read every second for changes made through another coordinator on
+ * the same store). */
 void coord_h_job(struct atl_coord *c, const struct atl_http_req *req,
 		 struct atl_http_resp *resp)
 {
 	struct atl_store_tenant t;
 	struct atl_store_job job = {0};
+	const char *ws = atl_http_req_query(req, "wait");
 	json_t *v = NULL, *res = NULL;
+	int64_t wait = 0, deadline_ms;
 	enum atl_err rc;
 
 	if (!tenant_auth(c, req, resp, &t))
 		return;
-	rc = atl_store_job_get(c->store, t.id, req->params[0], false, &job);
+	if (ws != NULL) {
+		char *end = NULL;
+		long long w = strtoll(ws, &end, 10);
+		if (ws[0] < '0' || ws[0] > '9' || end == NULL || *end != '\0' || strlen(ws) > 6) {
+			atl_http_resp_error(resp, 400, "bad_request", "wait must be whole seconds");
+			return;
+		}
+		wait = w > ATL_COORD_WAIT_MAX_S ? ATL_COORD_WAIT_MAX_S : w;
+	}
+	deadline_ms = atl_time_mono_ms() + wait * 1000;
+	for (;;) {
+		uint64_t g = coord_generation(c);
+		int64_t next;
+
+		rc = atl_store_job_get(c->store, t.id, req->params[0], false, &job);
+		if (rc != ATL_OK || job_final(job.status) || atomic_load(&c->stopping) ||
+		    atl_time_mono_ms() >= deadline_ms)
+			break;
+		atl_store_job_clear(&job);
+		next = atl_time_mono_ms() + 1000;
+		coord_wait(c, g, next < deadline_ms ? next : deadline_ms);
+	}
 	if (rc == ATL_E_NOTFOUND || rc == ATL_E_ARG) {
 		/* unknown and another tenant's job look the same */
 		atl_http_resp_error(resp, 404, "not_found", "no such job");

@@ -223,6 +223,19 @@ check "  empty" grep -q '"jobs":\[\]' "$T/body"
 "$PEER" client "$URL" "$ALICE" echo1 "$T/policy.json" "$T/input.txt" "$T/unused" \
 	--min 1 --job "$T/job4" --no-wait --timeout 30 2>"$T/client4.err"
 JOB4=$(cat "$T/job4" 2>/dev/null)
+# long-poll GET /api/v1/jobs/{id}?wait=S
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+t0=$(date +%s%N)
+check "long-poll on a queued job (wait=1): 200" [ "$(req GET "/api/v1/jobs/$JOB4?wait=1" "$ALICE")" = 200 ]
+LP_MS=$(ms_since "$t0")
+check "  still queued" grep -q '"status":"queued"' "$T/body"
+check "  answered after its wait (${LP_MS} ms)" [ "$LP_MS" -ge 900 -a "$LP_MS" -lt 10000 ]
+check "long-poll with a bad wait: 400" [ "$(req GET "/api/v1/jobs/$JOB4?wait=soon" "$ALICE")" = 400 ]
+t0=$(date +%s%N)
+check "long-poll on a done job (wait=20): 200" [ "$(req GET "/api/v1/jobs/$JOB1?wait=20" "$ALICE")" = 200 ]
+LP_MS=$(ms_since "$t0")
+check "  at once (${LP_MS} ms)" [ "$LP_MS" -lt 5000 ]
+check "  long-poll on another tenant's job: 404" [ "$(req GET "/api/v1/jobs/$JOB4?wait=5" "$BOB")" = 404 ]
 check "bob cannot cancel alice's job: 404" [ "$(req DELETE "/api/v1/jobs/$JOB4" "$BOB")" = 404 ]
 check "alice cancels her queued job: 200" [ "$(req DELETE "/api/v1/jobs/$JOB4" "$ALICE")" = 200 ]
 check "  it is cancelled" [ "$(req GET "/api/v1/jobs/$JOB4" "$ALICE")" = 200 ]
@@ -260,10 +273,18 @@ check "restart: its lease expired, queued again" grep -q '"status":"queued"' "$T
 check "restart: leased again" [ "$(req GET '/api/v1/islands/lease?wait=5' "$(cat "$T/a.tok")")" = 200 ]
 check "  the same job" grep -q "\"job_id\":\"$JOB5\"" "$T/body"
 FAKE='{"result":{"v":1,"nonce":"AAAAAAAAAAAAAAAA","ciphertext":"AAAAAAAAAAAAAAAAAAAAAA=="}}'
+# a client long-polling job 5 is answered as soon as the result arrives
+curl -s -o "$T/lp.body" -w '%{http_code} %{time_total}' --max-time 40 \
+	-H "Authorization: Bearer $ALICE" "$URL/api/v1/jobs/$JOB5?wait=20" >"$T/lp.st" &
+LP=$!
+sleep 0.5
 check "restart: result accepted once" [ "$(req POST "/api/v1/islands/jobs/$JOB5/result" "$(cat "$T/a.tok")" -d "$FAKE")" = 200 ]
 check "  a second result refused (403)" [ "$(req POST "/api/v1/islands/jobs/$JOB5/result" "$(cat "$T/a.tok")" -d "$FAKE")" = 403 ]
 check "  done" [ "$(req GET "/api/v1/jobs/$JOB5" "$ALICE")" = 200 ]
 check "  (status)" grep -q '"status":"done"' "$T/body"
+wait "$LP"
+check "long-poll woken by the result: done" grep -q '"status":"done"' "$T/lp.body"
+check "  well before its 20 s ($(cat "$T/lp.st"))" awk '{ exit !($1 == 200 && $2 < 5) }' "$T/lp.st"
 kill -TERM "$CPID"; wait "$CPID"; check "restarted coordinator stopped cleanly" [ $? = 0 ]
 
 # ---------------------------------------------------------------- stale attestation

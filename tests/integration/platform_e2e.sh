@@ -134,6 +134,15 @@ expect 0 "atoll result --wait" "$ATOLL" result "$JOB" --wait --timeout 60
 check "  result is the input" [ "$(cat "$T/out")" = "$SECRET" ]
 expect 0 "atoll result again (reopened from the record)" "$ATOLL" result "$JOB"
 expect 2 "atoll result with a malformed id" "$ATOLL" result nope
+# the same sealed envelope again (from the job record): refused by the
+# coordinator, not queued for the enclave's replay check to fail
+jq -c '{workload_id: .workload_id, confidential: true, encryption_key_id: .key_id,
+	input: {encrypted: true, key_id: .key_id, ciphertext: .envelope}}' \
+	"$T/keys/jobs/$JOB.json" >"$T/dup.json" 2>/dev/null
+check "the same envelope submitted again: 409" [ "$(curl -s -o "$T/dup.out" -w '%{http_code}' \
+	--max-time 20 -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+	--data-binary @"$T/dup.json" "$URL/api/v1/jobs")" = 409 ]
+check "  code duplicate_envelope" grep -q '"code":"duplicate_envelope"' "$T/dup.out"
 expect 0 "atoll stats --usage" "$ATOLL" stats --usage
 check "  counts the sim host" grep -q '"sim": 1' "$T/out"
 check "  and the tenant's jobs" grep -q '"jobs_done": 4' "$T/out"
