@@ -80,5 +80,19 @@ ATL_NODISCARD enum atl_err atl_coord_island_add(const char *db, const char *name
 ATL_NODISCARD enum atl_err atl_coord_workload_add(const char *db, const char *id,
 						  const char *kind, const char *model,
 						  const char *tees, char *sha256_hex_out);
+/* Same for an encrypted model (.atm, issue 9): the file must parse as one
+ * (atl_model_inspect; its model id is read from the header, unverified: the
+ * enclave and the broker check it), and islands get the key from the broker
+ * at kbs (http:// or https:// URL) under broker tenant kbs_tenant before the
+ * enclave loads it. The lease of such a job carries "model_key":
+ * {"kbs","tenant","model_id"}. model_id_hex_out (may be NULL, 33 bytes).
+ * Errors as atl_coord_workload_add, and ATL_E_FORMAT (not an .atm file),
+ * ATL_E_ARG (kbs, kbs_tenant). */
+ATL_NODISCARD enum atl_err atl_coord_workload_add_atm(const char *db, const char *id,
+						      const char *kind, const char *model,
+						      const char *tees, const char *kbs,
+						      const char *kbs_tenant,
+						      char *sha256_hex_out,
+						      char *model_id_hex_out);
 
 #endif

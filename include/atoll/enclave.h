@@ -30,6 +30,9 @@ enum atl_msg_type {
 	ATL_MSG_PING = 6,     /* liveness; reply ATL_MSG_PONG */
 	ATL_MSG_PONG = 7,
 	ATL_MSG_SHUTDOWN = 8, /* parent → enclave: exit cleanly */
+	ATL_MSG_MODEL_KEY = 9,   /* parent → enclave: an encrypted model's sealed key
+				  * (src/enclave/modelkey.c); reply ATL_MSG_MODEL_READY */
+	ATL_MSG_MODEL_READY = 10,/* enclave → parent: {"model_id":"<hex>"} */
 };
 
 /* Sends one message; retries short writes and EINTR. ATL_E_LIMIT if too big,
@@ -93,6 +96,12 @@ struct atl_enclave_workload {
 };
 /* The workload of that kind, or NULL. */
 const struct atl_enclave_workload *atl_enclave_workload_find(const char *kind);
+/* The classifier workload on a model already in memory (buf[0..len), e.g. an
+ * encrypted model decrypted into secret memory); same result contract as the
+ * "classifier" kind. ATL_E_LIMIT for an empty or oversized model. */
+ATL_NODISCARD enum atl_err atl_enclave_classifier_run_mem(const uint8_t *buf, size_t len,
+							  const uint8_t *in, size_t in_len,
+							  uint8_t **out_out, size_t *out_len_out);
 
 /* ---- the host side (island or local tool; src/enclave/host.c) ---- */
 
@@ -112,5 +121,18 @@ ATL_NODISCARD enum atl_err atl_enclave_job(int fd, const char *job_id, const cha
 					   const char *envelope, size_t envelope_len,
 					   int timeout_ms, char **result_out, size_t *result_len_out,
 					   char *why, size_t why_cap);
+
+/* MODEL_KEY (src/enclave/modelkey.c): hands the enclave the sealed key of an
+ * encrypted model (.atm) that the key broker released to this enclave's key,
+ * with the path of the .atm ciphertext, its SHA-256 (hex, as pinned by the
+ * coordinator) and the workload it is released for. The enclave opens the
+ * key, decrypts the model into secret memory and keeps it for jobs of that
+ * workload (JOB params {"model_id":"<hex>"}). ATL_OK on MODEL_READY;
+ * otherwise the error the enclave's code names, with its generic message in
+ * why (may be NULL). */
+ATL_NODISCARD enum atl_err atl_enclave_model_key(int fd, const char *model_id,
+						 const char *workload_id, const char *atm_path,
+						 const char *atm_sha256, const char *sealed,
+						 int timeout_ms, char *why, size_t why_cap);
 
 #endif

@@ -76,6 +76,7 @@
 #define ATL_STORE_PATH_MAX          4096u                  /* bytes of a database or model path */
 #define ATL_STORE_EVIDENCE_MAX      (256u * 1024u)         /* bytes of one island's evidence */
 #define ATL_STORE_TEE_LIST_MAX      256u                   /* bytes of a workload's allowed-TEE list */
+#define ATL_STORE_MODEL_KEY_MAX     1024u                  /* bytes of a workload's encrypted-model key source */
 #define ATL_STORE_REASON_MAX        512u                   /* bytes of a job's error reason */
 #define ATL_STORE_AUDIT_DETAIL_MAX  1024u                  /* bytes of one audit row's detail */
 #define ATL_STORE_LIST_MAX          1000u                  /* rows returned by one list call */
@@ -153,6 +154,10 @@
 
 /* enclave: message protocol over the socketpair */
 #define ATL_ENCLAVE_MSG_MAX         (64u * 1024u * 1024u)  /* bytes of one message (type + payload) */
+/* enclave: encrypted models handed over with MODEL_KEY (src/enclave/modelkey.c) */
+#define ATL_ENCLAVE_MODELS_MAX      8u                     /* decrypted models one enclave keeps */
+#define ATL_ENCLAVE_ATM_MAX         (256u * 1024u * 1024u) /* bytes of one .atm file the enclave reads */
+#define ATL_ENCLAVE_SEALED_KEY_MAX  4096u                  /* bytes of one sealed model key */
 
 /* coordinator (src/coordinator/) */
 #define ATL_COORD_WAIT_MAX_S        30                     /* seconds one lease long-poll may wait */

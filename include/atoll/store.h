@@ -37,7 +37,7 @@
 enum atl_store_backend { ATL_STORE_SQLITE = 1, ATL_STORE_POSTGRES = 2 };
 
 /* Current schema version the code migrates to. */
-#define ATL_STORE_SCHEMA_VERSION 2
+#define ATL_STORE_SCHEMA_VERSION 3
 /* "job_" + 32 hex digits + NUL */
 #define ATL_JOB_ID_LEN (4 + 32 + 1)
 /* Default busy timeout (ms) when another connection holds the write lock. */
@@ -203,6 +203,9 @@ struct atl_store_workload {
 	char model_path[ATL_STORE_PATH_MAX + 1];
 	char tees[ATL_STORE_TEE_LIST_MAX + 1]; /* comma-separated, e.g. "sim,tpm" */
 	int64_t created_at;
+	/* "" or, for an encrypted model (.atm), where its key comes from: JSON
+	 * {"kbs":URL,"tenant":T,"model_id":HEX} (schema version 3) */
+	char model_key[ATL_STORE_MODEL_KEY_MAX + 1];
 };
 /* Adds a workload; ATL_E_EXISTS if the id is taken, ATL_E_ARG if a field is
  * empty/over its limit or the TEE list is not [a-z0-9-] names separated by

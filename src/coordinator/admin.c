@@ -7,6 +7,8 @@
 #include "atoll/coordinator.h"
 #include "atoll/digest.h"
 #include "atoll/encoding.h"
+#include "atoll/json.h"
+#include "atoll/model_crypt.h"
 #include "atoll/secmem.h"
 #include "atoll/timeutil.h"
 
@@ -51,8 +53,9 @@ enum atl_err atl_coord_island_add(const char *db, const char *name,
 	return add_principal(db, name, "it_", token_out);
 }
 
-enum atl_err atl_coord_workload_add(const char *db, const char *id, const char *kind,
-				    const char *model, const char *tees, char *sha256_hex_out)
+static enum atl_err workload_add(const char *db, const char *id, const char *kind,
+				 const char *model, const char *tees, const char *model_key,
+				 char *sha256_hex_out)
 {
 	struct atl_store *s = NULL;
 	struct atl_store_workload w;
@@ -70,6 +73,11 @@ enum atl_err atl_coord_workload_add(const char *db, const char *id, const char *
 	strcpy(w.id, id);
 	strcpy(w.kind, kind);
 	strcpy(w.tees, tees);
+	if (model_key != NULL) {
+		if (strlen(model_key) > ATL_STORE_MODEL_KEY_MAX)
+			return ATL_E_ARG;
+		strcpy(w.model_key, model_key);
+	}
 	if (model != NULL) {
 		/* the absolute path, so the server finds it whatever its cwd */
 		abs = realpath(model, NULL);
@@ -97,5 +105,57 @@ enum atl_err atl_coord_workload_add(const char *db, const char *id, const char *
 out:
 	free(abs);
 	atl_store_close(s);
+	return rc;
+}
+
+enum atl_err atl_coord_workload_add(const char *db, const char *id, const char *kind,
+				    const char *model, const char *tees, char *sha256_hex_out)
+{
+	return workload_add(db, id, kind, model, tees, NULL, sha256_hex_out);
+}
+
+static bool kbs_tenant_ok(const char *t)
+{
+	size_t n = t != NULL ? strlen(t) : 0;
+
+	return n > 0 && n <= ATL_KBS_TENANT_MAX &&
+	       strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+enum atl_err atl_coord_workload_add_atm(const char *db, const char *id, const char *kind,
+					const char *model, const char *tees, const char *kbs,
+					const char *kbs_tenant, char *sha256_hex_out,
+					char *model_id_hex_out)
+{
+	struct atl_model_info info;
+	char mid[2 * ATL_ATM_MODEL_ID_LEN + 1];
+	json_t *mk = NULL;
+	char *txt = NULL;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	if (model_id_hex_out != NULL)
+		model_id_hex_out[0] = '\0';
+	if (model == NULL || kbs == NULL || !kbs_tenant_ok(kbs_tenant) || strlen(kbs) > 512 ||
+	    (strncmp(kbs, "http://", 7) != 0 && strncmp(kbs, "https://", 8) != 0) ||
+	    strpbrk(kbs, " \t\r\n\"\\") != NULL)
+		return ATL_E_ARG;
+	rc = atl_model_inspect(model, &info);
+	if (rc == ATL_E_NOTFOUND || rc == ATL_E_IO)
+		return rc;
+	if (rc != ATL_OK)
+		return ATL_E_FORMAT;
+	ATL_TRY(atl_hex_encode(info.model_id, sizeof(info.model_id), mid, sizeof(mid)));
+	mk = json_pack("{s:s, s:s, s:s}", "kbs", kbs, "tenant", kbs_tenant, "model_id", mid);
+	if (mk == NULL || (txt = atl_json_dump(mk)) == NULL) {
+		rc = ATL_E_NOMEM;
+		goto out;
+	}
+	ATL_TRY(workload_add(db, id, kind, model, tees, txt, sha256_hex_out));
+	if (model_id_hex_out != NULL)
+		memcpy(model_id_hex_out, mid, sizeof(mid));
+	rc = ATL_OK;
+out:
+	json_decref(mk);
+	free(txt);
 	return rc;
 }

@@ -257,6 +257,15 @@ static void lease_answer(struct atl_coord *c, const struct atl_store_job *job,
 			      env, "lease_expires_at", (json_int_t)job->lease_deadline);
 	else
 		json_decref(env);
+	if (v != NULL && w.model_key[0] != '\0') {
+		/* an encrypted model: where the island gets its key (issue 9) */
+		json_t *mk = NULL;
+		if (atl_json_parse(w.model_key, strlen(w.model_key), &mk) != ATL_OK ||
+		    json_object_set_new(v, "model_key", mk) != 0) {
+			json_decref(v);
+			v = NULL;
+		}
+	}
 	atl_http_resp_json(resp, 200, v);
 	json_decref(v);
 }

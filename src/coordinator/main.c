@@ -3,6 +3,7 @@
  *   atoll-coordinator tenant add NAME --db PATH
  *   atoll-coordinator island add NAME --db PATH
  *   atoll-coordinator workload add --db PATH --id ID --kind KIND [--model FILE] [--tee LIST]
+ *                                  [--kbs URL --kbs-tenant T]
  * Exit status: 0 ok, 1 refused or failed, 2 usage or I/O. */
 #include <getopt.h>
 #include <signal.h>
@@ -30,7 +31,7 @@ static void usage(FILE *f)
 		"       atoll-coordinator tenant add NAME --db PATH\n"
 		"       atoll-coordinator island add NAME --db PATH\n"
 		"       atoll-coordinator workload add --db PATH --id ID --kind KIND\n"
-		"                         [--model FILE] [--tee LIST]\n\n"
+		"                         [--model FILE] [--tee LIST] [--kbs URL --kbs-tenant T]\n\n"
 		"serve          runs the HTTP API (islands, clients, /healthz, /metrics) on a\n"
 		"               SQLite database; SIGTERM or SIGINT stops it gracefully\n"
 		"  --listen     address to bind (loopback unless --allow-public)\n"
@@ -48,7 +49,9 @@ static void usage(FILE *f)
 		"island add     new island; prints its token (it_…) once\n"
 		"workload add   registers a workload; --model pins the file's SHA-256 (islands\n"
 		"               download it through the coordinator, the enclave checks the\n"
-		"               digest); --tee lists allowed TEE kinds (default sim)\n\n"
+		"               digest); --tee lists allowed TEE kinds (default sim);\n"
+		"               --kbs URL --kbs-tenant T: the model is encrypted (.atm) and\n"
+		"               islands get its key for their enclave from that key broker\n\n"
 		"exit status: 0 ok, 1 refused or failed, 2 usage or I/O\n",
 		ATL_COORD_LEASE_S_DEFAULT, ATL_COORD_MAINT_S_DEFAULT, ATL_COORD_QUEUE_AGE_S_DEFAULT,
 		ATL_COORD_CHALLENGE_S_DEFAULT);
@@ -225,10 +228,12 @@ static int cmd_workload(int argc, char **argv)
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},    {"id", required_argument, NULL, 'i'},
 		{"kind", required_argument, NULL, 'k'},  {"model", required_argument, NULL, 'm'},
-		{"tee", required_argument, NULL, 't'},   {NULL, 0, NULL, 0},
+		{"tee", required_argument, NULL, 't'},   {"kbs", required_argument, NULL, 'K'},
+		{"kbs-tenant", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0},
 	};
 	const char *db = NULL, *id = NULL, *kind = NULL, *model = NULL, *tees = "sim";
-	char hex[65];
+	const char *kbs = NULL, *kbs_tenant = NULL;
+	char hex[65], mid[33] = "";
 	int ch;
 	enum atl_err rc;
 
@@ -241,6 +246,8 @@ static int cmd_workload(int argc, char **argv)
 		case 'k': kind = optarg; break;
 		case 'm': model = optarg; break;
 		case 't': tees = optarg; break;
+		case 'K': kbs = optarg; break;
+		case 'T': kbs_tenant = optarg; break;
 		default:
 			fprintf(stderr, "atoll-coordinator workload add: unknown or incomplete option "
 					"'%s'\n", argv[optind - 1]);
@@ -257,18 +264,30 @@ static int cmd_workload(int argc, char **argv)
 		fprintf(stderr, "atoll-coordinator: workload kind '%s' needs --model FILE\n", kind);
 		return EXIT_USAGE_;
 	}
-	rc = atl_coord_workload_add(db, id, kind, model, tees, hex);
+	if ((kbs != NULL) != (kbs_tenant != NULL) || (kbs != NULL && model == NULL)) {
+		fprintf(stderr, "atoll-coordinator: an encrypted model needs --model FILE.atm, "
+				"--kbs URL and --kbs-tenant T together\n");
+		return EXIT_USAGE_;
+	}
+	if (kbs != NULL)
+		rc = atl_coord_workload_add_atm(db, id, kind, model, tees, kbs, kbs_tenant, hex,
+						mid);
+	else
+		rc = atl_coord_workload_add(db, id, kind, model, tees, hex);
 	if (rc != ATL_OK) {
 		fprintf(stderr, "atoll-coordinator: cannot add workload '%s': %s\n", id,
 			rc == ATL_E_EXISTS     ? "the id is taken"
 			: rc == ATL_E_NOTFOUND ? "the model file does not exist"
-			: rc == ATL_E_ARG      ? "bad id, kind or TEE list (names [a-z0-9-], "
-						 "comma-separated)"
+			: rc == ATL_E_FORMAT   ? "the model is not an encrypted model (.atm)"
+			: rc == ATL_E_ARG      ? "bad id, kind, TEE list (names [a-z0-9-], "
+						 "comma-separated), --kbs URL or --kbs-tenant"
 					       : atl_strerror(rc));
 		return exit_for(rc);
 	}
 	printf("workload %s (%s) added; TEEs %s; model %s\n", id, kind, tees,
 	       model != NULL ? hex : "none");
+	if (kbs != NULL)
+		printf("encrypted model %s; key from %s (tenant %s)\n", mid, kbs, kbs_tenant);
 	return EXIT_OK_;
 }
 

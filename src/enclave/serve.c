@@ -21,12 +21,14 @@
 #include "atoll/secmem.h"
 #include "atoll/timeutil.h"
 #include "atoll/verify.h"
+#include "enclave/enclave_int.h"
 
 struct serve {
 	int fd;
 	const struct atl_enclave_cfg *cfg;
 	struct atl_kp kp;
 	struct atl_env_replay *replay;
+	struct enc_models *models; /* encrypted models handed over (modelkey.c) */
 };
 
 /* Short stable code for an error; the host maps it back (host.c). */
@@ -186,7 +188,11 @@ static enum atl_err on_job(struct serve *s, const uint8_t *p, size_t n)
 		rc = send_error(s, job_id, ATL_E_POLICY, "the envelope was sealed for another workload");
 		goto out;
 	}
-	rc = w->run(params, pt, pt_len, &out, &out_len);
+	if (enc_model_job(params))
+		rc = enc_model_run(s->models, kind, params, workload_id, pt, pt_len, &out,
+				   &out_len);
+	else
+		rc = w->run(params, pt, pt_len, &out, &out_len);
 	if (rc != ATL_OK) {
 		atl_info("job failed in workload %s: %s", w->kind, atl_err_name(rc));
 		rc = send_error(s, job_id, rc, "the workload failed on this input");
@@ -233,6 +239,7 @@ enum atl_err atl_enclave_serve(int fd, const struct atl_enclave_cfg *cfg)
 		return ATL_E_ARG;
 	ATL_TRY(atl_kp_generate(&s.kp));
 	ATL_TRY(atl_env_replay_new(cfg->skew_s, cfg->replay_capacity, &s.replay));
+	ATL_TRY(enc_models_new(&s.models));
 	if (cfg->sandbox)
 		ATL_TRY(atl_enclave_sandbox());
 	atl_info("serving; enclave key generated, sandbox %s", cfg->sandbox ? "on" : "off");
@@ -257,6 +264,9 @@ enum atl_err atl_enclave_serve(int fd, const struct atl_enclave_cfg *cfg)
 		case ATL_MSG_JOB:
 			rc = on_job(&s, payload, len);
 			break;
+		case ATL_MSG_MODEL_KEY:
+			rc = enc_model_key(fd, s.models, &s.kp, payload, len);
+			break;
 		case ATL_MSG_SHUTDOWN:
 			atl_info("shutdown requested");
 			rc = ATL_OK;
@@ -271,6 +281,7 @@ enum atl_err atl_enclave_serve(int fd, const struct atl_enclave_cfg *cfg)
 out:
 	free(payload);
 	atl_env_replay_free(s.replay);
+	enc_models_free(s.models);
 	atl_kp_clear(&s.kp);
 	return rc;
 }

@@ -8,7 +8,10 @@
  *               prediction request (JSON {"instances":[[…],…]} or CSV rows
  *               without labels) with the classifier's JSON response; bad
  *               input gives {"error":{"code","message"}}, sealed like any
- *               result (issue 4), and never echoes input values. */
+ *               result (issue 4), and never echoes input values.
+ *               With params {"model_id":"<hex>"} instead, the model is an
+ *               encrypted one the enclave decrypted into secret memory
+ *               (modelkey.c, atl_enclave_classifier_run_mem). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,30 +54,18 @@ static enum atl_err to_secret(char *resp, size_t len, uint8_t **out_out, size_t 
 	return ATL_OK;
 }
 
-static enum atl_err run_classifier(const json_t *params, const uint8_t *in, size_t in_len,
-				   uint8_t **out_out, size_t *out_len_out)
+enum atl_err atl_enclave_classifier_run_mem(const uint8_t *buf, size_t len, const uint8_t *in,
+					   size_t in_len, uint8_t **out_out, size_t *out_len_out)
 {
-	static const char *const keys[] = {"model", "model_sha256", NULL};
-	uint8_t pinned[32], digest[32];
-	const char *path = NULL;
-	uint8_t *buf = NULL;
-	size_t len = 0, resp_len = 0;
+	size_t resp_len = 0;
 	struct atl_clf_model *m = NULL;
 	struct atl_dataset *d = NULL;
 	char err[ATL_CLF_ERR_LEN] = "";
 	char *resp = NULL;
 	enum atl_err rc;
 
-	if (params == NULL || atl_json_check_keys(params, keys, NULL) != ATL_OK ||
-	    atl_json_get_str(params, "model", &path) != ATL_OK ||
-	    atl_json_get_hex(params, "model_sha256", pinned, sizeof(pinned)) != ATL_OK)
-		return ATL_E_FORMAT;
-	ATL_TRY(atl_file_read(path, ATL_CLASSIFIER_MODEL_MAX, &buf, &len));
-	ATL_TRY(atl_hash(ATL_HASH_SHA256, buf, len, digest));
-	if (!atl_ct_eq(digest, pinned, sizeof(digest))) {
-		rc = ATL_E_POLICY; /* not the model the workload pinned */
-		goto out;
-	}
+	if (buf == NULL || len == 0 || len > ATL_CLASSIFIER_MODEL_MAX)
+		return ATL_E_LIMIT;
 	ATL_TRY(atl_clf_model_parse(buf, len, &m));
 	if (in_len > 0 && in[0] == '{') {
 		/* Bad input gives an error document, sealed like any result. */
@@ -101,9 +92,34 @@ out:
 	if (resp != NULL)
 		atl_wipe(resp, resp_len);
 	free(resp);
-	free(buf);
 	atl_clf_model_free(m);
 	atl_dataset_free(d);
+	return rc;
+}
+
+static enum atl_err run_classifier(const json_t *params, const uint8_t *in, size_t in_len,
+				   uint8_t **out_out, size_t *out_len_out)
+{
+	static const char *const keys[] = {"model", "model_sha256", NULL};
+	uint8_t pinned[32], digest[32];
+	const char *path = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	enum atl_err rc;
+
+	if (params == NULL || atl_json_check_keys(params, keys, NULL) != ATL_OK ||
+	    atl_json_get_str(params, "model", &path) != ATL_OK ||
+	    atl_json_get_hex(params, "model_sha256", pinned, sizeof(pinned)) != ATL_OK)
+		return ATL_E_FORMAT;
+	ATL_TRY(atl_file_read(path, ATL_CLASSIFIER_MODEL_MAX, &buf, &len));
+	ATL_TRY(atl_hash(ATL_HASH_SHA256, buf, len, digest));
+	if (!atl_ct_eq(digest, pinned, sizeof(digest))) {
+		rc = ATL_E_POLICY; /* not the model the workload pinned */
+		goto out;
+	}
+	rc = atl_enclave_classifier_run_mem(buf, len, in, in_len, out_out, out_len_out);
+out:
+	free(buf);
 	return rc;
 }
 

@@ -114,6 +114,7 @@ static enum atl_err enclave_start(struct island *is)
 		enclave_stop(is);
 		return rc;
 	}
+	is->enclave_gen++; /* a new key pair: encrypted models are handed over again */
 	atl_info("enclave started (pid %ld)", (long)is->pid);
 	return ATL_OK;
 }
@@ -318,6 +319,7 @@ static void run_job(struct island *is, const json_t *lease)
 	const char *wid = json_string_value(json_object_get(lease, "workload_id"));
 	const char *kind = json_string_value(json_object_get(lease, "kind"));
 	const json_t *sha = json_object_get(lease, "model_sha256");
+	const json_t *mk = json_object_get(lease, "model_key");
 	const json_t *env = json_object_get(lease, "envelope");
 	int64_t exp = json_integer_value(json_object_get(lease, "lease_expires_at"));
 	int64_t now = atl_time_now(), tmo;
@@ -328,7 +330,8 @@ static void run_job(struct island *is, const json_t *lease)
 
 	if (job_id == NULL || strlen(job_id) > ATL_ENV_ID_MAX || strspn(job_id,
 	    "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(job_id) || wid == NULL ||
-	    kind == NULL || !json_is_object(env) || !(json_is_null(sha) || json_is_string(sha))) {
+	    kind == NULL || !json_is_object(env) || !(json_is_null(sha) || json_is_string(sha)) ||
+	    (mk != NULL && !(json_is_object(mk) && json_is_string(sha)))) {
 		atl_warn("the coordinator leased a malformed job; ignoring it");
 		return;
 	}
@@ -340,8 +343,24 @@ static void run_job(struct island *is, const json_t *lease)
 				  "the island could not fetch the pinned model");
 			return;
 		}
-		params = json_pack("{s:s, s:s}", "model", model, "model_sha256",
-				   json_string_value(sha));
+		if (mk != NULL) {
+			/* an encrypted model: its key for this enclave (kbs.c) */
+			char mid[33], kwhy[320];
+			rc = isl_model_key(is, wid, mk, model, json_string_value(sha), mid,
+					   sizeof(mid), kwhy, sizeof(kwhy));
+			if (rc != ATL_OK) {
+				post_fail(is, job_id, rc == ATL_E_STATE ? "enclave_unavailable"
+									: "model_key_refused",
+					  kwhy);
+				if (rc == ATL_E_STATE)
+					enclave_stop(is);
+				return;
+			}
+			params = json_pack("{s:s}", "model_id", mid);
+		} else {
+			params = json_pack("{s:s, s:s}", "model", model, "model_sha256",
+					   json_string_value(sha));
+		}
 		if (params == NULL)
 			return;
 	}

@@ -12,6 +12,14 @@
 
 #define ISL_URL_MAX 512u
 #define ISL_PATH_MAX 4096u
+#define ISL_KEYED_MAX 8u /* encrypted models remembered as handed to the enclave */
+
+/* An encrypted model handed to one enclave instance (src/island/kbs.c). */
+struct isl_keyed {
+	uint64_t gen, seq;
+	char model_id[33];
+	char workload[ATL_STORE_NAME_MAX + 1];
+};
 
 struct island {
 	const struct atl_island_opts *o;
@@ -26,6 +34,9 @@ struct island {
 	int64_t reattest_at;           /* wall clock */
 	int64_t restart_backoff_ms;
 	unsigned restarts;
+	uint64_t enclave_gen;          /* bumped at every enclave start (kbs.c) */
+	struct isl_keyed keyed[ISL_KEYED_MAX];
+	uint64_t keyed_seq;
 };
 
 /* A call to the coordinator: *status_out the HTTP status (0 when none
@@ -40,5 +51,18 @@ void isl_error_text(const json_t *j, char *out, size_t cap);
  * from the coordinator when it is not cached or the cached copy differs. */
 enum atl_err isl_model_path(struct island *is, const char *workload, const char *sha_hex,
 			    char *path_out, size_t cap);
+
+/* Makes sure the current enclave instance holds the encrypted model of a
+ * lease (src/island/kbs.c): mk is the lease's "model_key" object, atm_path
+ * and atm_sha the cached, verified .atm ciphertext. Fetches the key from the
+ * broker for this enclave (broker nonce -> evidence -> sealed key) and hands
+ * it over with MODEL_KEY, once per enclave instance and model. mid_out gets
+ * the model id for the job's params. why gets a one-line reason for the
+ * job's failure (no secrets). ATL_E_STATE when the enclave did not answer
+ * (restart it); ATL_E_FORMAT for a malformed mk; other errors: the broker or
+ * the enclave refused. */
+enum atl_err isl_model_key(struct island *is, const char *wid, const json_t *mk,
+			   const char *atm_path, const char *atm_sha, char *mid_out,
+			   size_t mid_cap, char *why, size_t why_cap);
 
 #endif

@@ -109,6 +109,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX challenges_island ON challenges(island_id, issued_at);"
 	"CREATE INDEX challenges_expiry ON challenges(expires_at);"
 	"CREATE INDEX jobs_queued_age ON jobs(status, created_at);",
+	/* version 3: encrypted models (issue 9): where a workload's model key
+	 * comes from, "" for a plaintext model */
+	"ALTER TABLE workloads ADD COLUMN model_key TEXT NOT NULL DEFAULT '';",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ATL_STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
@@ -158,11 +161,11 @@ static const char *const sql[ST__COUNT] = {
 	[ST_ATTEST_LIST] = "SELECT seq,island_id,at,tee,enclave_kid,evidence_sha256 FROM "
 			   "attestations WHERE island_id=?1 AND seq>?2 ORDER BY seq LIMIT ?3",
 	[ST_WORKLOAD_ADD] = "INSERT INTO workloads(id,kind,model_sha256,model_path,tees,"
-			    "created_at) VALUES(?1,?2,?3,?4,?5,?6)",
-	[ST_WORKLOAD_GET] = "SELECT id,kind,model_sha256,model_path,tees,created_at FROM "
-			    "workloads WHERE id=?1",
-	[ST_WORKLOAD_LIST] = "SELECT id,kind,model_sha256,model_path,tees,created_at FROM "
-			     "workloads ORDER BY id LIMIT ?1",
+			    "created_at,model_key) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+	[ST_WORKLOAD_GET] = "SELECT id,kind,model_sha256,model_path,tees,created_at,model_key "
+			    "FROM workloads WHERE id=?1",
+	[ST_WORKLOAD_LIST] = "SELECT id,kind,model_sha256,model_path,tees,created_at,model_key "
+			     "FROM workloads ORDER BY id LIMIT ?1",
 	[ST_JOB_INSERT] = "INSERT INTO jobs(id,tenant_id,workload_id,status,input,created_at,"
 			  "updated_at) VALUES(?1,?2,?3,0,?4,?5,?5)",
 	[ST_JOB_RCPT] = "INSERT OR IGNORE INTO job_recipients(kid,job_seq) VALUES(?1,?2)",
@@ -885,10 +888,12 @@ static enum atl_err sq_workload_add(struct atl_store *s, const struct atl_store_
 	bind_text(st, 4, w->model_path);
 	bind_text(st, 5, w->tees);
 	sqlite3_bind_int64(st, 6, w->created_at);
+	bind_text(st, 7, w->model_key);
 	return run(q, st, "workload add");
 }
 
-/* Reads one workloads row (id, kind, model_sha256, model_path, tees, created_at). */
+/* Reads one workloads row (id, kind, model_sha256, model_path, tees, created_at,
+ * model_key). */
 static enum atl_err workload_row(sqlite3_stmt *st, struct atl_store_workload *out)
 {
 	enum atl_err rc = ATL_E_INTERNAL;
@@ -899,6 +904,7 @@ static enum atl_err workload_row(sqlite3_stmt *st, struct atl_store_workload *ou
 	ATL_TRY(col_text(st, 3, out->model_path, sizeof(out->model_path)));
 	ATL_TRY(col_text(st, 4, out->tees, sizeof(out->tees)));
 	out->created_at = sqlite3_column_int64(st, 5);
+	ATL_TRY(col_text(st, 6, out->model_key, sizeof(out->model_key)));
 	rc = ATL_OK;
 out:
 	return rc;

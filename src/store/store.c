@@ -347,7 +347,8 @@ enum atl_err atl_store_workload_add(struct atl_store *s, const struct atl_store_
 
 	if (s == NULL || w == NULL || !ident_ok(w->id, ATL_STORE_NAME_MAX) ||
 	    !ident_ok(w->kind, ATL_STORE_NAME_MAX) ||
-	    !str_ok(w->model_path, ATL_STORE_PATH_MAX) || !tee_list_ok(w->tees))
+	    !str_ok(w->model_path, ATL_STORE_PATH_MAX) || !tee_list_ok(w->tees) ||
+	    strnlen(w->model_key, sizeof(w->model_key)) == sizeof(w->model_key))
 		return ATL_E_ARG;
 	CALL(s, s->ops->workload_add(s, w));
 	return rc;

@@ -356,11 +356,15 @@ static void test_workloads(void **state)
 		size_t n = 0;
 		w = g;
 		strcpy(w.id, "a-first");
+		/* an encrypted model's key source (schema version 3) */
+		strcpy(w.model_key, "{\"kbs\":\"http://127.0.0.1:1\"}");
 		assert_int_equal(atl_store_workload_add(s, &w), ATL_OK);
 		assert_int_equal(atl_store_workload_list(s, 10, &wl, &n), ATL_OK);
 		assert_int_equal(n, 2);
 		assert_string_equal(wl[0].id, "a-first");
+		assert_string_equal(wl[0].model_key, w.model_key);
 		assert_string_equal(wl[1].id, "clf");
+		assert_string_equal(wl[1].model_key, "");
 		assert_int_equal(wl[1].model_sha256[31], 0xab);
 		free(wl);
 		assert_int_equal(atl_store_workload_list(s, 0, &wl, &n), ATL_E_ARG);
@@ -645,26 +649,28 @@ static void test_migrate_from_v1(void **state)
 	int v = 0;
 
 	(void)state;
-	/* a version-1 database: the current one with step 2 taken back */
+	/* a version-1 database: the current one with steps 2 and 3 taken back */
 	s = open_db();
 	seed(s, &t, &a);
 	atl_store_close(s);
 	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 				      "DROP TABLE challenges; DROP INDEX jobs_queued_age;"
-				      "DELETE FROM schema_migrations WHERE version=2",
+				      "ALTER TABLE workloads DROP COLUMN model_key;"
+				      "DELETE FROM schema_migrations WHERE version>=2",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
 	/* reopening migrates it, keeping the data */
 	s = open_db();
 	assert_int_equal(atl_store_migrate(s, &v), ATL_OK);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, ATL_STORE_SCHEMA_VERSION);
 	memset(n, 7, sizeof(n));
 	assert_int_equal(atl_store_challenge_add(s, a, n, sizeof(n), 1, 2), ATL_OK);
 	{
 		struct atl_store_workload w;
 		assert_int_equal(atl_store_workload_get(s, "clf", &w), ATL_OK);
+		assert_string_equal(w.model_key, ""); /* step 3: a plaintext model */
 	}
 	atl_store_close(s);
 }
