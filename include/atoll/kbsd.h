@@ -29,6 +29,7 @@
 #define ATL_KBSD_COOKIE "kbs-session-id"
 #define ATL_KBSD_PROTOCOL_VERSION "0.1.0"
 #define ATL_KBSD_PUBKEY_ALG "HPKE-Base-X25519-SHA256-AES256GCM"
+#define ATL_KBSD_SID_HEX 64u /* a session id: hex of 32 random bytes */
 #define ATL_KBSD_ROTATE_DAYS_DEFAULT 90
 #define ATL_KBSD_ROTATE_CHECK_S_DEFAULT 60
 
@@ -70,6 +71,11 @@ void atl_kbsd_stop(struct atl_kbsd *d);
 /* Parses "N/WINDOW_S" (N 1..UINT32_MAX, WINDOW_S 1..ATL_KBS_QUOTA_WINDOW_MAX_S)
  * or "none" (both 0). ATL_E_ARG. */
 ATL_NODISCARD enum atl_err atl_kbsd_quota_parse(const char *s, uint32_t *n, uint32_t *window_s);
+
+/* The session id in a Cookie header value ("a=b; kbs-session-id=HEX; c=d"):
+ * exactly ATL_KBSD_SID_HEX lowercase hex digits, copied NUL-terminated into
+ * sid; false when absent or malformed (hdr may be NULL). */
+bool atl_kbsd_cookie_sid(const char *hdr, char sid[ATL_KBSD_SID_HEX + 1]);
 
 /* ------------------------------------------------------------------ client */
 

@@ -26,6 +26,7 @@ ATL_CMD_DECL(atl_cmd_submit)
 ATL_CMD_DECL(atl_cmd_result)
 ATL_CMD_DECL(atl_cmd_stats)
 ATL_CMD_DECL(atl_cmd_proxy)
+ATL_CMD_DECL(atl_cmd_kbs)
 
 const struct atl_cmd atl_cmds[] = {
 	{"version", "print the version", atl_cmd_version},
@@ -47,6 +48,7 @@ const struct atl_cmd atl_cmds[] = {
 	{"result", "fetch and open the result of a submitted job", atl_cmd_result},
 	{"stats", "the coordinator's attested hosts and job counts", atl_cmd_stats},
 	{"proxy", "serve the confidential API on localhost (keys, encrypt, decrypt)", atl_cmd_proxy},
+	{"kbs", "key broker operator commands: init, tenants, models, revoke, rotate, audit", atl_cmd_kbs},
 	{NULL, NULL, NULL},
 };
 

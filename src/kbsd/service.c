@@ -29,8 +29,8 @@
 #include "atoll/secmem.h"
 #include "atoll/timeutil.h"
 
-#define SID_LEN 32u                  /* random bytes of a session id */
-#define SID_HEX (2u * SID_LEN)       /* its length as hex */
+#define SID_LEN (ATL_KBSD_SID_HEX / 2u) /* random bytes of a session id */
+#define SID_HEX ATL_KBSD_SID_HEX
 #define VERSION_MAX 16u              /* bytes of the protocol version string */
 #define RESOURCE_BODY_MAX 16u        /* GET /resource carries no body */
 
@@ -135,9 +135,7 @@ static void sessions_expire(struct atl_kbsd *d, int64_t now)
 			session_clear(&d->sessions[i]);
 }
 
-/* The session id of a Cookie header ("a=b; kbs-session-id=HEX; c=d"): exactly
- * SID_HEX lowercase hex digits, else false. */
-static bool cookie_sid(const char *hdr, char sid[SID_HEX + 1])
+bool atl_kbsd_cookie_sid(const char *hdr, char sid[ATL_KBSD_SID_HEX + 1])
 {
 	static const char name[] = ATL_KBSD_COOKIE "=";
 	const char *p = hdr;
@@ -173,7 +171,7 @@ static struct session *session_of(struct atl_kbsd *d, const struct atl_http_req 
 	char sid[SID_HEX + 1];
 	struct session *found = NULL;
 
-	if (!cookie_sid(atl_http_req_header(req, "Cookie"), sid))
+	if (!atl_kbsd_cookie_sid(atl_http_req_header(req, "Cookie"), sid))
 		return NULL;
 	sessions_expire(d, now);
 	for (size_t i = 0; i < ATL_KBSD_SESSIONS_MAX; i++) {

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# The key broker service end to end with real processes on loopback (issue 9):
+# `atoll kbs` sets up the state (tenants, encrypted models with policies),
+# `atoll-kbs serve` releases model keys to a test enclave peer (kbs_peer: sim
+# evidence over the atoll-enclave binary, opens the sealed key with its private
+# key and decrypts the .atm in locked memory). Checks: release + round trip;
+# refusals for a wrong measurement, debug evidence, a stale nonce, another
+# tenant, an unknown model, a revoked model, a revoked measurement, the quota;
+# a replayed session (raw curl with the cookie); malformed and oversized
+# bodies; manual and scheduled KEK rotation; audit chain verifies, and an
+# edited or removed record is detected; the plaintext canary never appears in
+# the state directory, the logs or the audit log.
+# Usage: kbs_service.sh BIN_DIR KBS_PEER
+set -u
+BIN=${1:?usage: kbs_service.sh BIN_DIR KBS_PEER}
+PEER=${2:?usage: kbs_service.sh BIN_DIR KBS_PEER}
+ATOLL=$BIN/atoll
+KBS=$BIN/atoll-kbs
+ENCLAVE=$BIN/atoll-enclave
+T=$(mktemp -d "${TMPDIR:-/tmp}/atl_kbs_service.XXXXXX")
+PID=""
+cleanup() {
+	if [ -n "$PID" ]; then kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+FAILS=0
+bad() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+expect() {
+	local want=$1 what=$2 got
+	shift 2
+	timeout 60 "$@" >"$T/out" 2>"$T/err"
+	got=$?
+	if [ "$got" = "$want" ]; then echo "ok: $what (exit $got)"; else
+		bad "$what: exit $got, want $want"; sed 's/^/  out: /' "$T/out" | tail -3
+		sed 's/^/  err: /' "$T/err" | tail -3; fi
+}
+# refused WHAT STATUS ARGS...: kbs_peer fetch refused with that HTTP status
+refused() {
+	local what=$1 status=$2
+	shift 2
+	expect 1 "$what" "$PEER" fetch "$URL" "$@"
+	grep -q "^refused: [A-Z_]* $status " "$T/out" || bad "$what: want HTTP $status, got: $(cat "$T/out")"
+}
+start() {
+	"$KBS" serve --listen 127.0.0.1:0 --dir "$T/kbs" --audit-key "$T/audit.key" "$@" \
+		>"$T/port.out" 2>>"$T/kbs.log" &
+	PID=$!
+	for _ in $(seq 100); do grep -q "listening on" "$T/port.out" && break; sleep 0.1; done
+	PORT=$(awk '/listening on/{print $3}' "$T/port.out")
+	[ -n "$PORT" ] || { echo "FAIL: atoll-kbs did not start"; cat "$T/kbs.log"; exit 1; }
+	URL=http://127.0.0.1:$PORT
+}
+stop() {
+	kill -TERM "$PID"
+	wait "$PID" || bad "atoll-kbs exit status $? after SIGTERM"
+	PID=""
+}
+
+# ---- setup: sim root, policies, audit key, broker state, models
+timeout 60 "$ATOLL" sim init --dir "$T/root" >/dev/null 2>&1 || { echo "FAIL: sim init"; exit 1; }
+timeout 60 "$ATOLL" policy init --sim-root "$T/root/sim-root.pub.pem" --enclave "$ENCLAVE" \
+	>"$T/policy.json" 2>/dev/null || { echo "FAIL: policy init"; exit 1; }
+# a policy pinning another measurement (the atoll CLI binary's)
+timeout 60 "$ATOLL" policy init --sim-root "$T/root/sim-root.pub.pem" --enclave "$ATOLL" \
+	>"$T/wrong.json" 2>/dev/null || { echo "FAIL: policy init (wrong)"; exit 1; }
+MEAS=$(jq -r '.measurements.sim[0]' "$T/policy.json")
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/audit.key" 2>/dev/null &&
+	openssl pkey -in "$T/audit.key" -pubout -out "$T/audit.pub" 2>/dev/null ||
+	{ echo "FAIL: openssl audit key"; exit 1; }
+{ head -c 300000 /dev/urandom; echo "CANARY-WEIGHTS-kbs-5d1e"; head -c 1000 /dev/urandom; } >"$T/m.gguf"
+mkdir -p "$T/models"
+K=(--dir "$T/kbs" --audit-key "$T/audit.key")
+expect 0 "kbs init" "$ATOLL" kbs init "${K[@]}"
+[ "$(stat -c %a "$T/kbs/master.key")" = 600 ] || bad "master key mode"
+expect 0 "tenant add acme" "$ATOLL" kbs tenant add acme "${K[@]}"
+grep -q "^acme.k1$" "$T/out" || bad "tenant add prints the KEK id"
+expect 0 "tenant add other" "$ATOLL" kbs tenant add other "${K[@]}"
+expect 1 "tenant add acme again" "$ATOLL" kbs tenant add acme "${K[@]}"
+expect 0 "model add (matching policy)" "$ATOLL" kbs model add "${K[@]}" --tenant acme \
+	--in "$T/m.gguf" --out "$T/models/m.atm" --policy "$T/policy.json" --chunk 65536
+MID=$(cat "$T/out")
+expect 0 "model add (policy with another measurement)" "$ATOLL" kbs model add "${K[@]}" \
+	--tenant acme --in "$T/m.gguf" --out "$T/models/wrong.atm" --policy "$T/wrong.json"
+MID_WRONG=$(cat "$T/out")
+expect 0 "model add (to revoke)" "$ATOLL" kbs model add "${K[@]}" --tenant acme \
+	--in "$T/m.gguf" --out "$T/models/rev.atm" --policy "$T/policy.json"
+MID_REV=$(cat "$T/out")
+cp "$T/models/m.atm" "$T/m-copy.atm"
+expect 1 "model register (same model again)" "$ATOLL" kbs model register "${K[@]}" \
+	--tenant acme --atm "$T/m-copy.atm" --policy "$T/policy.json"
+expect 1 "model register under another tenant's KEK" "$ATOLL" kbs model register "${K[@]}" \
+	--tenant other --atm "$T/models/m.atm" --policy "$T/policy.json"
+expect 0 "status" "$ATOLL" kbs status --dir "$T/kbs"
+[ "$(jq -r ".models[\"$MID\"].tenant" "$T/out")" = acme ] || bad "status lists the model"
+jq -e '.tenants.acme.kek_created > 0' "$T/out" >/dev/null || bad "status: KEK creation time"
+
+# ---- usage errors
+expect 2 "kbs without a command" "$ATOLL" kbs
+expect 2 "kbs unknown command" "$ATOLL" kbs bogus
+expect 2 "tenant add without a name" "$ATOLL" kbs tenant add --dir "$T/kbs"
+expect 2 "model add without --policy" "$ATOLL" kbs model add --dir "$T/kbs" --tenant acme \
+	--in "$T/m.gguf" --out "$T/x.atm"
+expect 2 "revoke with both --model and --measurement" "$ATOLL" kbs revoke --dir "$T/kbs" \
+	--model "$MID" --measurement "$MEAS"
+expect 2 "bad quota" "$ATOLL" kbs tenant quota acme --dir "$T/kbs" --quota 0/10
+for sub in "init" "tenant add" "tenant quota" "model add" "model register" "revoke" "rotate" \
+	"audit verify" "status"; do
+	# shellcheck disable=SC2086
+	expect 0 "kbs $sub --help" "$ATOLL" kbs $sub --help
+done
+expect 0 "atoll-kbs --help" "$KBS" --help
+expect 0 "atoll-kbs serve --help" "$KBS" serve --help
+expect 2 "atoll-kbs serve without --dir" "$KBS" serve
+expect 2 "atoll-kbs serve bad --quota" "$KBS" serve --dir "$T/kbs" --quota 5
+expect 2 "atoll-kbs without a command" "$KBS"
+
+# ---- the service
+start
+expect 1 "CLI refused while the service holds the state" "$ATOLL" kbs tenant add x "${K[@]}"
+grep -q "in use" "$T/err" || bad "busy state explained"
+expect 0 "release to a matching enclave" "$PEER" fetch "$URL" acme "$MID" "$T/root" "$ENCLAVE" \
+	"$T/models/m.atm" "$T/plain.out"
+cmp -s "$T/m.gguf" "$T/plain.out" || bad "released key does not decrypt the model to the original"
+rm -f "$T/plain.out"
+refused "wrong measurement" 403 acme "$MID_WRONG" "$T/root" "$ENCLAVE" "$T/models/wrong.atm" "$T/x"
+refused "debug evidence" 403 acme "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/x" --debug
+grep -q debug "$T/out" || bad "debug refusal names debug: $(cat "$T/out")"
+refused "stale nonce" 403 acme "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/x" --stale
+refused "another tenant" 403 other "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/x"
+grep -q "ATL_E_DENIED" "$T/out" || bad "another tenant maps to ATL_E_DENIED"
+refused "unknown model" 404 acme 0123456789abcdef0123456789abcdef "$T/root" "$ENCLAVE" \
+	"$T/models/m.atm" "$T/x"
+[ ! -e "$T/x" ] || bad "plaintext written for a refusal"
+
+# raw HTTP (curl, Trustee-style cookie): a replayed session is refused
+C=(curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -b "$T/jar" -c "$T/jar")
+st=$("${C[@]}" -H 'Content-Type: application/json' -X POST "$URL/kbs/v0/auth" \
+	-d "{\"version\":\"0.1.0\",\"tee\":\"sim\",\"extra-params\":{\"tenant\":\"acme\",\"model_id\":\"$MID\"}}")
+[ "$st" = 200 ] || bad "curl auth: $st"
+grep -q "kbs-session-id" "$T/jar" || bad "no session cookie set"
+NONCE=$(jq -r .nonce "$T/body")
+"$PEER" attest-body "$T/root" "$ENCLAVE" "$NONCE" >"$T/attest.json" || bad "attest-body"
+st=$("${C[@]}" -H 'Content-Type: application/json' -X POST "$URL/kbs/v0/attest" -d @"$T/attest.json")
+[ "$st" = 200 ] || bad "curl attest: $st"
+st=$("${C[@]}" "$URL/kbs/v0/resource/acme/model-key/$MID")
+[ "$st" = 200 ] || bad "curl resource: $st"
+jq -e '.v == 1 and .enc and .ct' "$T/body" >/dev/null || bad "sealed key shape"
+st=$("${C[@]}" "$URL/kbs/v0/resource/acme/model-key/$MID")
+[ "$st" = 401 ] && echo "ok: replayed session refused (401)" || bad "replayed session: $st, want 401"
+st=$("${C[@]}" -X POST "$URL/kbs/v0/auth" -d 'not json')
+[ "$st" = 400 ] || bad "malformed auth body: $st"
+head -c 20000 /dev/zero | tr '\0' ' ' >"$T/big"
+st=$("${C[@]}" -X POST "$URL/kbs/v0/auth" --data-binary @"$T/big")
+[ "$st" = 413 ] || bad "oversized auth body: $st"
+st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$URL/kbs/v0/resource/acme/model-key/$MID")
+[ "$st" = 401 ] || bad "resource without a session: $st"
+stop
+
+# ---- revocation, quota, rotation (the CLI works while the service is stopped)
+expect 0 "revoke model" "$ATOLL" kbs revoke "${K[@]}" --model "$MID_REV"
+expect 0 "tenant quota 1/3600" "$ATOLL" kbs tenant quota acme "${K[@]}" --quota 1/3600
+expect 0 "rotate acme" "$ATOLL" kbs rotate "${K[@]}" --tenant acme
+grep -q "^acme.k2$" "$T/out" || bad "rotate prints the new KEK id"
+start
+refused "revoked model" 403 acme "$MID_REV" "$T/root" "$ENCLAVE" "$T/models/rev.atm" "$T/x"
+grep -q "revoked" "$T/out" || bad "revoked model refusal reason"
+expect 0 "release after rotation (quota 1 of 1)" "$PEER" fetch "$URL" acme "$MID" "$T/root" \
+	"$ENCLAVE" "$T/models/m.atm" "$T/plain.out"
+cmp -s "$T/m.gguf" "$T/plain.out" || bad "round trip after rotation"
+rm -f "$T/plain.out"
+refused "quota exceeded" 429 acme "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/x"
+stop
+expect 0 "tenant quota none" "$ATOLL" kbs tenant quota acme "${K[@]}" --quota none
+# scheduled rotation: KEKs older than 1 s, checked every second (test flags)
+start --test-rotate-after-s 1 --test-rotate-check-s 1 --quota 100/60
+# at start (k2 -> k3) and at least once more (k3 -> k4, then every second)
+for _ in $(seq 50); do
+	jq -e '.tenants.acme.gen >= 4' "$T/kbs/state.json" >/dev/null 2>&1 && break
+	sleep 0.2
+done
+jq -e '.tenants.acme.gen >= 4' "$T/kbs/state.json" >/dev/null || bad "scheduled rotation did not run"
+expect 0 "release after scheduled rotations" "$PEER" fetch "$URL" acme "$MID" "$T/root" \
+	"$ENCLAVE" "$T/models/m.atm" "$T/plain.out"
+cmp -s "$T/m.gguf" "$T/plain.out" || bad "round trip after scheduled rotation"
+rm -f "$T/plain.out"
+stop
+expect 0 "revoke measurement" "$ATOLL" kbs revoke "${K[@]}" --measurement "$MEAS"
+start
+refused "revoked measurement" 403 acme "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/x"
+grep -q "measurement revoked" "$T/out" || bad "revoked measurement reason: $(cat "$T/out")"
+stop
+
+# ---- audit log
+expect 0 "audit verify (signed heads)" "$ATOLL" kbs audit verify --dir "$T/kbs" --pub "$T/audit.pub"
+A=$T/kbs/audit.log
+for act in tenant-add register release refuse revoke-model revoke-measurement rotate quota-set; do
+	grep -q "\"action\":\"$act\"" "$A" || bad "audit log lacks a $act record"
+done
+grep -q "scheduled" "$A" || bad "audit log lacks the scheduled rotation"
+grep -q "quota exceeded" "$A" || bad "audit log lacks the quota refusal"
+mkdir -p "$T/t1" "$T/t2"
+# edit one record's subject (a valid JSON line, wrong hash)
+awk 'NR==3 {sub(/"action":"[a-z-]*"/, "\"action\":\"tampered\"")} {print}' "$A" >"$T/t1/audit.log"
+cmp -s "$A" "$T/t1/audit.log" && bad "tamper edit did not change the log"
+expect 1 "audit verify: edited record detected" "$ATOLL" kbs audit verify --dir "$T/t1"
+grep -q "BROKEN" "$T/err" || bad "edited record: no BROKEN report"
+# remove one record
+awk '/"type":"record"/ {n++; if (n == 2) next} {print}' "$A" >"$T/t2/audit.log"
+expect 1 "audit verify: removed record detected" "$ATOLL" kbs audit verify --dir "$T/t2"
+expect 2 "audit verify: no log" "$ATOLL" kbs audit verify --dir "$T/nope"
+
+# ---- canary: the plaintext never reaches the state, the logs or the .atm files
+if grep -raq "CANARY-WEIGHTS-kbs-5d1e" "$T/kbs" "$T/kbs.log" "$T/port.out" "$T/models"; then
+	bad "plaintext canary found in the state directory, logs or .atm files"
+else
+	echo "ok: canary absent from state, audit log, logs and .atm files"
+fi
+grep -qi "kbs-session-id=" "$T/kbs.log" && bad "session id in the log"
+grep -q "Sanitizer" "$T/kbs.log" && bad "sanitizer report in the service log"
+
+[ "$FAILS" = 0 ] || { echo "$FAILS failure(s)"; exit 1; }
+echo "all kbs service checks passed"
