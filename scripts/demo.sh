@@ -12,6 +12,11 @@
 #      sandboxed enclaves, and the client: a classifier trained on the UCI
 #      breast-cancer data predicts the held-out rows confidentially; accuracy,
 #      stats, and proof that the operator side holds no plaintext
+#   7. an encrypted model (.atm): atoll-kbs (the key broker) releases its data
+#      key only to an enclave whose evidence matches the model's policy; the
+#      islands relay, the enclave decrypts into locked memory; the same
+#      predictions; the plaintext weights appear nowhere on the operator side;
+#      the broker's audit log verifies
 # Usage: scripts/demo.sh BUILD_DIR   (TEE=sim)
 set -euo pipefail
 BUILD=${1:-build}
@@ -148,4 +153,64 @@ echo "searched the coordinator's database files and the coordinator and island l
 echo "input rows: none found (they only ever held ciphertext)"
 "$ATOLL" stats 2>/dev/null | tr -d '\n ' | sed 's/^/stats: /'; echo
 
-say "Done: attested, sealed, opened inside the enclave, result opened here; a changed build was refused; the platform served confidential predictions."
+say "7. An encrypted model: its key is released only to an attested enclave (issue 9)"
+KBSD=$(cd "$BIN" && pwd)/atoll-kbs
+SETUP_HELPER=$BUILD/tests/kbs_platform_setup
+if [ ! -x "$KBSD" ]; then
+	echo "(skipped: $BIN/atoll-kbs is not built)"
+else
+	KDIR=$W/kbs
+	# the model owner's side: a broker tenant, the model encrypted under its
+	# key-encryption key and registered with a release policy (this build only)
+	if "$ATOLL" kbs --help >/dev/null 2>&1; then
+		"$ATOLL" kbs init --dir "$KDIR" >/dev/null
+		"$ATOLL" kbs tenant add demo-clinic --dir "$KDIR" >/dev/null
+		MID=$("$ATOLL" kbs model add --dir "$KDIR" --tenant demo-clinic --in "$W/model.json" \
+			--out "$W/model.atm" --policy "$W/policy.json")
+	else
+		MID=$("$SETUP_HELPER" model "$KDIR" demo-clinic "$W/model.json" "$W/model.atm" \
+			"$W/policy.json")
+	fi
+	echo "model.json ($(wc -c <"$W/model.json") bytes) encrypted to model.atm ($(wc -c <"$W/model.atm") bytes), model id $MID"
+	echo "model.atm starts with: $(head -c 8 "$W/model.atm") (chunked AES-256-GCM; the data key is wrapped by the tenant's KEK)"
+	"$KBSD" serve --dir "$KDIR" --listen 127.0.0.1:0 >"$W/kbs.out" 2>"$W/kbs.log" &
+	KBSPID=$!
+	PIDS+=($KBSPID)
+	wait_for 'listening on ' "$W/kbs.out" 20 || { cat "$W/kbs.log" >&2; exit 1; }
+	KURL="http://127.0.0.1:$(sed -n 's/.*listening on \([0-9]*\).*/\1/p' "$W/kbs.out" | head -1)"
+	echo "atoll-kbs (the key broker) listening on $KURL"
+	"$COORD" workload add --db "$DB" --id breast-cancer-enc --kind classifier --model "$W/model.atm" \
+		--kbs "$KURL" --kbs-tenant demo-clinic --tee sim | sed 's/^/  /'
+	"$ATOLL" run --workload breast-cancer-enc --input "$W/test-features.csv" \
+		--policy "$W/policy.json" >"$W/prediction-enc.json"
+	echo "opened result: $(head -c 150 "$W/prediction-enc.json")..."
+	cmp -s "$W/prediction.json" "$W/prediction-enc.json" ||
+		{ echo "demo: the encrypted model predicts differently" >&2; exit 1; }
+	echo "identical to the plaintext model's predictions in step 6"
+	grep -h "key released by the broker\|decrypted into secret memory" "$W"/island-*.log |
+		sed 's/^[^ ]* [A-Z]* */  log: /' | head -4 || true
+	# the plaintext weights never reached the island's disk: the encrypted
+	# workload's cache file is the ciphertext, and a run of the weights appears
+	# nowhere on the operator side except the step-6 plaintext model's cache file
+	ATM_SHA=$(sha256sum "$W/model.atm" | cut -c1-64)
+	PT_SHA=$(sha256sum "$W/model.json" | cut -c1-64)
+	for f in "$W"/island-*-cache/"$ATM_SHA".model; do
+		[ -f "$f" ] && echo "  cached by the island: $(basename "$f"): $(head -c 8 "$f") ciphertext"
+	done
+	CANARY=$(head -c 400 "$W/model.json" | tail -c 48)
+	if grep -rlaF "$CANARY" "$W"/island-*-cache "$DB"* "$W"/island-*.log "$W/coordinator.log" \
+		"$W/kbs.log" 2>/dev/null | grep -v "/$PT_SHA.model\$"; then
+		echo "demo: plaintext model bytes found on the operator side" >&2; exit 1
+	fi
+	echo "searched the island caches, the coordinator's database and every log for the model's"
+	echo "plaintext weights: found only in step 6's plaintext model file, never for the .atm workload"
+	kill -TERM "$KBSPID"; wait "$KBSPID" 2>/dev/null || true
+	if "$ATOLL" kbs --help >/dev/null 2>&1; then
+		"$ATOLL" kbs audit verify --dir "$KDIR" | sed 's/^/  audit: /'
+	else
+		"$SETUP_HELPER" audit "$KDIR" | sed 's/^/  audit: /'
+	fi
+fi
+echo "(a tiny LLM on an encrypted GGUF is not part of this demo: no enclave LLM workload exists yet)"
+
+say "Done: attested, sealed, opened inside the enclave, result opened here; a changed build was refused; the platform served confidential predictions, also from an encrypted model whose key only the attested enclave got."
