@@ -43,13 +43,23 @@ static void h_metrics(struct atl_coord *c, const struct atl_http_req *req,
 		atomic_fetch_sub(&c_->in_flight, 1);                                       \
 	}
 
+/* A job just done wakes the clients long-polling for it (client.c
+ * coord_h_job with ?wait=S) and, harmlessly, the leases waiting for work. */
+static void h_result_wake(struct atl_coord *c, const struct atl_http_req *req,
+			  struct atl_http_resp *resp)
+{
+	coord_h_result(c, req, resp);
+	if (resp->status == 200)
+		coord_wake(c);
+}
+
 TRAMPOLINE(h_healthz, R_HEALTHZ)
 TRAMPOLINE(h_metrics, R_METRICS)
 TRAMPOLINE(coord_h_challenge, R_I_CHALLENGE)
 TRAMPOLINE(coord_h_evidence, R_I_EVIDENCE)
 TRAMPOLINE(coord_h_lease, R_I_LEASE)
 TRAMPOLINE(coord_h_model, R_I_MODEL)
-TRAMPOLINE(coord_h_result, R_I_RESULT)
+TRAMPOLINE(h_result_wake, R_I_RESULT)
 TRAMPOLINE(coord_h_fail, R_I_FAIL)
 TRAMPOLINE(coord_h_targets, R_C_TARGETS)
 TRAMPOLINE(coord_h_stats, R_C_STATS)
@@ -58,6 +68,8 @@ TRAMPOLINE(coord_h_job, R_C_JOB)
 TRAMPOLINE(coord_h_usage, R_C_USAGE)
 TRAMPOLINE(coord_h_list, R_C_LIST)
 TRAMPOLINE(coord_h_cancel, R_C_CANCEL)
+TRAMPOLINE(coord_h_tpm_challenge, R_I_TPM_CHALLENGE)
+TRAMPOLINE(coord_h_tpm_activate, R_I_TPM_ACTIVATE)
 
 /* Small bodies where nothing large is expected; the default cap
  * (ATL_HTTP_BODY_MAX, a sealed input plus JSON) for jobs and results. */
@@ -81,6 +93,11 @@ const struct atl_http_route atl_coord_routes[R__COUNT] = {
 	[R_C_USAGE] = {"GET", "/api/v1/usage", t_R_C_USAGE, SMALL_BODY},
 	[R_C_LIST] = {"GET", "/api/v1/jobs", t_R_C_LIST, SMALL_BODY},
 	[R_C_CANCEL] = {"DELETE", "/api/v1/jobs/{job_id}", t_R_C_CANCEL, SMALL_BODY},
+	/* TPM registration: EK certificate + public areas in JSON */
+	[R_I_TPM_CHALLENGE] = {"POST", "/api/v1/islands/tpm/challenge", t_R_I_TPM_CHALLENGE,
+			       ATL_ATTEST_ANCHOR_MAX * 2u + 8192u},
+	[R_I_TPM_ACTIVATE] = {"POST", "/api/v1/islands/tpm/activate", t_R_I_TPM_ACTIVATE,
+			      ATL_ATTEST_ANCHOR_MAX * 2u + 8192u},
 };
 
 

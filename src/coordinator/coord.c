@@ -10,6 +10,7 @@
 #define ATL_LOG_MODULE "coordinator"
 #include "atoll/log.h"
 #include "atoll/policy.h"
+#include "atoll/sig.h"
 #include "atoll/timeutil.h"
 #include "coordinator/coord_int.h"
 
@@ -158,6 +159,14 @@ enum atl_err atl_coord_start(const struct atl_coord_opts *opts, struct atl_coord
 		}
 	}
 	c->max_age_s = atl_policy_max_age(c->policy);
+	if (opts->tpm_activation_key_pem != NULL) {
+		const char *k = opts->tpm_activation_key_pem;
+		rc = atl_privkey_parse((const uint8_t *)k, strlen(k), &c->tpm_key);
+		if (rc != ATL_OK) {
+			set_why(why, why_cap, "TPM activation key: not a private key");
+			goto out;
+		}
+	}
 	rc = atl_store_open(opts->db, &c->store);
 	if (rc != ATL_OK) {
 		set_why(why, why_cap, "database %s: %s", opts->db, atl_strerror(rc));
@@ -223,6 +232,7 @@ void atl_coord_stop(struct atl_coord *c)
 		pthread_join(c->maint, NULL);
 	atl_store_close(c->store);
 	json_decref(c->policy);
+	atl_privkey_free(c->tpm_key);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->mmu);

@@ -18,6 +18,7 @@ enum coord_route {
 	R_HEALTHZ, R_METRICS,
 	R_I_CHALLENGE, R_I_EVIDENCE, R_I_LEASE, R_I_MODEL, R_I_RESULT, R_I_FAIL,
 	R_C_TARGETS, R_C_STATS, R_C_SUBMIT, R_C_JOB, R_C_USAGE, R_C_LIST, R_C_CANCEL,
+	R_I_TPM_CHALLENGE, R_I_TPM_ACTIVATE,
 	R__COUNT
 };
 
@@ -34,6 +35,7 @@ struct atl_coord {
 	int64_t max_age_s;        /* the policy's max_age_s */
 	int64_t lease_s, maint_s, queue_age_s, challenge_s;
 	struct atl_http_server *srv;
+	struct atl_privkey *tpm_key; /* TPM activation key (tpm.c), or NULL */
 
 	atomic_bool stopping;
 	atomic_int in_flight;     /* handlers running now (graceful stop waits) */
@@ -94,6 +96,18 @@ void coord_h_list(struct atl_coord *c, const struct atl_http_req *req,
 		  struct atl_http_resp *resp);
 void coord_h_cancel(struct atl_coord *c, const struct atl_http_req *req,
 		    struct atl_http_resp *resp);
+
+/* TPM island registration (tpm.c): credential activation of the AK against
+ * the certified EK, and the freshness countersignature of verified tpm
+ * evidence (a malloc'd copy of text, or NULL when not applicable). */
+void coord_h_tpm_challenge(struct atl_coord *c, const struct atl_http_req *req,
+			   struct atl_http_resp *resp);
+void coord_h_tpm_activate(struct atl_coord *c, const struct atl_http_req *req,
+			  struct atl_http_resp *resp);
+char *coord_tpm_countersign(struct atl_coord *c, const char *text);
+/* Island bearer-token authentication (island.c); false after answering resp. */
+bool coord_island_auth(struct atl_coord *c, const struct atl_http_req *req,
+		       struct atl_http_resp *resp, struct atl_store_island *out);
 
 /* Shared helpers (api.c). */
 /* Answers resp with the generic error for a store error and logs what. */

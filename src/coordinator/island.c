@@ -48,6 +48,12 @@ static bool island_auth(struct atl_coord *c, const struct atl_http_req *req,
 	return true;
 }
 
+bool coord_island_auth(struct atl_coord *c, const struct atl_http_req *req,
+		       struct atl_http_resp *resp, struct atl_store_island *out)
+{
+	return island_auth(c, req, resp, out);
+}
+
 /* Is the island's attestation current (ATTESTED, younger than max_age_s)? */
 static bool attested_now(const struct atl_coord *c, const struct atl_store_island *is,
 			 int64_t now)
@@ -189,6 +195,15 @@ void coord_h_evidence(struct atl_coord *c, const struct atl_http_req *req,
 	rc = atl_evidence_parse((const uint8_t *)text, strlen(text), &ev, NULL, 0);
 	if (rc == ATL_OK)
 		rc = atl_key_id("ek_", pub, kid);
+	if (rc == ATL_OK && strcmp(ev.tee, "tpm") == 0) {
+		/* TPM quotes carry no time: clients (no nonce of theirs) take the
+		 * time of this verification from the countersignature (tpm.c) */
+		char *cs = coord_tpm_countersign(c, text);
+		if (cs != NULL) {
+			free(text);
+			text = cs;
+		}
+	}
 	if (rc == ATL_OK)
 		rc = atl_store_island_set_attested(c->store, is.id, ev.tee, pub,
 						   (const uint8_t *)text, strlen(text), now);

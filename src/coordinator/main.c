@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"                         [--lease-s N] [--maint-s N] [--queue-age-s N]\n"
 		"                         [--challenge-s N] [--allow-public]\n"
 		"                         [--tls-cert PEM --tls-key PEM]\n"
+		"                         [--tpm-activation-key PEM]\n"
 		"       atoll-coordinator tenant add NAME --db PATH\n"
 		"       atoll-coordinator island add NAME --db PATH\n"
 		"       atoll-coordinator workload add --db PATH --id ID --kind KIND\n"
@@ -45,6 +46,9 @@ static void usage(FILE *f)
 		"  --challenge-s  validity of an attestation nonce (default %d)\n"
 		"  --tls-cert, --tls-key  serve HTTPS (TLS 1.2/1.3) with this certificate chain\n"
 		"               and private key (PEM files)\n"
+		"  --tpm-activation-key  ECDSA P-384 private key (PEM) for TPM islands: the\n"
+		"               coordinator activates their AK against their certified EK and\n"
+		"               signs the record; its public key goes in tpm.activation_keys\n"
 		"tenant add     new tenant; prints its API key (ak_…) once\n"
 		"island add     new island; prints its token (it_…) once\n"
 		"workload add   registers a workload; --model pins the file's SHA-256 (islands\n"
@@ -99,13 +103,14 @@ static int cmd_serve(int argc, char **argv)
 		{"maint-s", required_argument, NULL, 'M'}, {"queue-age-s", required_argument, NULL, 'Q'},
 		{"challenge-s", required_argument, NULL, 'C'},
 		{"allow-public", no_argument, NULL, 'P'},  {"tls-cert", required_argument, NULL, 'c'},
-		{"tls-key", required_argument, NULL, 'k'}, {NULL, 0, NULL, 0},
+		{"tls-key", required_argument, NULL, 'k'},
+		{"tpm-activation-key", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0},
 	};
 	struct atl_coord_opts o = {0};
 	struct atl_coord *c = NULL;
-	const char *cert_path = NULL, *key_path = NULL;
-	uint8_t *cert = NULL, *key = NULL;
-	size_t cert_len = 0, key_len = 0;
+	const char *cert_path = NULL, *key_path = NULL, *act_path = NULL;
+	uint8_t *cert = NULL, *key = NULL, *act = NULL;
+	size_t cert_len = 0, key_len = 0, act_len = 0;
 	int ret = EXIT_USAGE_;
 	sigset_t set;
 	char why[512];
@@ -126,6 +131,7 @@ static int cmd_serve(int argc, char **argv)
 		case 'P': o.allow_public = true; break;
 		case 'c': cert_path = optarg; break;
 		case 'k': key_path = optarg; break;
+		case 'A': act_path = optarg; break;
 		default:
 			fprintf(stderr, "atoll-coordinator serve: unknown or incomplete option '%s'\n",
 				argv[optind - 1]);
@@ -149,6 +155,14 @@ static int cmd_serve(int argc, char **argv)
 		}
 		o.tls_cert_pem = (const char *)cert;
 		o.tls_key_pem = (const char *)key;
+	}
+	if (act_path != NULL) {
+		/* atl_file_read appends a NUL: PEM text */
+		if (atl_file_read(act_path, TLS_PEM_MAX, &act, &act_len) != ATL_OK) {
+			fprintf(stderr, "atoll-coordinator serve: cannot read %s\n", act_path);
+			goto out;
+		}
+		o.tpm_activation_key_pem = (const char *)act;
 	}
 	/* every thread inherits this mask; the main thread takes the signals */
 	sigemptyset(&set);
@@ -177,6 +191,10 @@ out:
 	if (key != NULL) {
 		atl_wipe(key, key_len);
 		free(key);
+	}
+	if (act != NULL) {
+		atl_wipe(act, act_len);
+		free(act);
 	}
 	return ret;
 }

@@ -90,7 +90,7 @@ static void enclave_stop(struct island *is)
 
 static enum atl_err enclave_start(struct island *is)
 {
-	char *args[8];
+	char *args[16];
 	size_t na = 0;
 	enum atl_err rc;
 
@@ -98,6 +98,14 @@ static enum atl_err enclave_start(struct island *is)
 	args[na++] = (char *)"--serve";
 	args[na++] = (char *)"--tee";
 	args[na++] = (char *)is->o->tee;
+	if (is->o->tpm != NULL) {
+		args[na++] = (char *)"--tpm";
+		args[na++] = (char *)is->o->tpm;
+		if (is->tpm_act[0] != '\0') {
+			args[na++] = (char *)"--tpm-activation";
+			args[na++] = is->tpm_act;
+		}
+	}
 	if (is->o->sim_root != NULL) {
 		args[na++] = (char *)"--sim-root";
 		args[na++] = (char *)is->o->sim_root;
@@ -414,6 +422,10 @@ static enum atl_err check_opts(const struct atl_island_opts *o, char *why, size_
 		snprintf(why, cap, "--tee, the enclave path and the cache directory are required");
 		return ATL_E_ARG;
 	}
+	if ((strcmp(o->tee, "tpm") == 0) != (o->tpm != NULL)) {
+		snprintf(why, cap, "--tee tpm needs --tpm URI (and --tpm is for --tee tpm only)");
+		return ATL_E_ARG;
+	}
 	if (strcmp(o->tee, "sim") == 0 && o->sim_root == NULL) {
 		snprintf(why, cap, "--tee sim needs --sim-root DIR");
 		return ATL_E_ARG;
@@ -454,6 +466,28 @@ enum atl_err atl_island_run(const struct atl_island_opts *opts, volatile sig_ato
 		goto out;
 	if (strcmp(opts->tee, "sim") == 0)
 		atl_warn("%s", ATL_SIM_WARNING);
+	if (opts->tpm != NULL) {
+		/* TPM registration (src/island/tpm.c) before the enclave holds the TPM */
+		int64_t backoff = 0;
+		while ((rc = isl_tpm_register(&is, is.tpm_act, sizeof(is.tpm_act), why, why_cap)) !=
+		       ATL_OK) {
+			if (rc == ATL_E_AUTH || rc == ATL_E_DENIED)
+				break;
+			atl_warn("%s; retrying", why);
+			backoff = grow(backoff, ATTEST_BACKOFF_MIN_MS);
+			if (!nap(&is, backoff))
+				break;
+		}
+		if (rc != ATL_OK) {
+			is.tpm_act[0] = '\0';
+			if (rc != ATL_E_AUTH && rc != ATL_E_DENIED) {
+				rc = ATL_OK; /* stopped while retrying */
+				why[0] = '\0';
+			}
+			goto out;
+		}
+		why[0] = '\0';
+	}
 	rc = enclave_start(&is);
 	if (rc != ATL_OK) {
 		snprintf(why, why_cap, "the enclave %s did not start: %s", opts->enclave,

@@ -34,6 +34,7 @@ struct island {
 	int64_t reattest_at;           /* wall clock */
 	int64_t restart_backoff_ms;
 	unsigned restarts;
+	char tpm_act[ISL_PATH_MAX];    /* tpm: the AK activation record file, "" until registered */
 	uint64_t enclave_gen;          /* bumped at every enclave start (kbs.c) */
 	struct isl_keyed keyed[ISL_KEYED_MAX];
 	uint64_t keyed_seq;
@@ -51,6 +52,13 @@ void isl_error_text(const json_t *j, char *out, size_t cap);
  * from the coordinator when it is not cached or the cached copy differs. */
 enum atl_err isl_model_path(struct island *is, const char *workload, const char *sha_hex,
 			    char *path_out, size_t cap);
+
+/* TPM registration (src/island/tpm.c): AK activation against the certified
+ * EK through the coordinator; path_out gets the record file for the enclave
+ * (--tpm-activation). ATL_E_AUTH (token refused), ATL_E_DENIED (the
+ * coordinator refused the TPM: reason in why), others: retry later. */
+enum atl_err isl_tpm_register(struct island *is, char *path_out, size_t cap, char *why,
+			      size_t why_cap);
 
 /* Makes sure the current enclave instance holds the encrypted model of a
  * lease (src/island/kbs.c): mk is the lease's "model_key" object, atm_path

@@ -25,7 +25,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: atoll-island --coordinator URL --token T --tee sim --sim-root DIR\n"
+		"usage: atoll-island --coordinator URL --token T\n"
+		"                    (--tee sim --sim-root DIR | --tee tpm --tpm URI)\n"
 		"                    [--enclave PATH] [--cache DIR] [--lease-wait S]\n"
 		"                    [--reattest S] [--job-timeout S]\n\n"
 		"The island agent: runs an atoll-enclave child (sandboxed, no network), attests\n"
@@ -36,8 +37,12 @@ static void usage(FILE *f)
 		"  --coordinator URL  the coordinator (http://127.0.0.1:PORT)\n"
 		"  --token T          island token (it_…) from 'atoll-coordinator island add';\n"
 		"                     also read from $ATOLL_ISLAND_TOKEN\n"
-		"  --tee KIND         the TEE the enclave attests with (sim)\n"
+		"  --tee KIND         the TEE the enclave attests with (sim, tpm)\n"
 		"  --sim-root DIR     simulation root (from 'atoll sim init'); sim only\n"
+		"  --tpm URI          the TPM (swtpm:host=H,port=P | device:/dev/tpmrm0); tpm\n"
+		"                     only. At start the island registers it: the coordinator\n"
+		"                     checks the EK certificate and activates the AK; the\n"
+		"                     enclave measures itself into PCR 23 and quotes\n"
 		"  --enclave PATH     the enclave program (default: atoll-enclave next to this\n"
 		"                     program)\n"
 		"  --cache DIR        model cache (default: $XDG_CACHE_HOME/atoll-island or\n"
@@ -68,6 +73,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{"coordinator", required_argument, NULL, 'c'}, {"token", required_argument, NULL, 't'},
 		{"tee", required_argument, NULL, 'e'},  {"sim-root", required_argument, NULL, 'r'},
+		{"tpm", required_argument, NULL, 'T'},
 		{"enclave", required_argument, NULL, 'n'}, {"cache", required_argument, NULL, 'C'},
 		{"lease-wait", required_argument, NULL, 'w'},
 		{"reattest", required_argument, NULL, 'a'},
@@ -88,6 +94,7 @@ int main(int argc, char **argv)
 		case 't': o.token = optarg; break;
 		case 'e': o.tee = optarg; break;
 		case 'r': o.sim_root = optarg; break;
+		case 'T': o.tpm = optarg; break;
 		case 'n': o.enclave = optarg; break;
 		case 'C': o.cache_dir = optarg; break;
 		case 'w':
