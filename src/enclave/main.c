@@ -182,6 +182,17 @@ static int enclave_attest_once(const struct enclave_opts *o)
 			atl_strerror(rc));
 		goto out;
 	}
+	/* nitro: the document's nonce and public_key fields as well (issue 7) */
+	if (strcmp(o->tee, "nitro") == 0) {
+		char pub_hex[2 * ATL_X25519_LEN + 1];
+
+		if (atl_hex_encode(kp.pub, sizeof(kp.pub), pub_hex, sizeof(pub_hex)) != ATL_OK ||
+		    json_object_set_new(cfg, "nonce", json_string(o->nonce)) != 0 ||
+		    json_object_set_new(cfg, "public_key", json_string(pub_hex)) != 0) {
+			fprintf(stderr, "atoll-enclave: out of memory\n");
+			goto out;
+		}
+	}
 	rc = atl_evidence_produce(o->tee, cfg, kp.pub, nonce, nonce_len, &out);
 	if (rc != ATL_OK) {
 		fprintf(stderr, "atoll-enclave: cannot produce %s evidence: %s\n", o->tee,
