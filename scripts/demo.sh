@@ -17,13 +17,17 @@
 #      islands relay, the enclave decrypts into locked memory; the same
 #      predictions; the plaintext weights appear nowhere on the operator side;
 #      the broker's audit log verifies
-# Usage: scripts/demo.sh BUILD_DIR   (TEE=sim)
+# Usage: scripts/demo.sh BUILD_DIR   (TEE=sim; TEE=tpm runs scripts/demo_tpm.sh on swtpm)
 set -euo pipefail
 BUILD=${1:-build}
 BIN=$BUILD/bin
 TEE=${TEE:-sim}
+if [ "$TEE" = tpm ]; then
+	# the demo on swtpm instances it starts and stops (issue 5)
+	exec bash "$(dirname "$0")/demo_tpm.sh" "$BUILD"
+fi
 if [ "$TEE" != sim ]; then
-	echo "demo: TEE=$TEE is not available in this demo yet (use TEE=sim)" >&2
+	echo "demo: TEE=$TEE is not available in this demo (use TEE=sim or TEE=tpm)" >&2
 	exit 2
 fi
 for p in atoll atoll-enclave atoll-coordinator atoll-island; do
