@@ -493,7 +493,9 @@ bool atl_cbor_tag(const cbor_item_t *it, uint64_t *tag_out, const cbor_item_t **
 	return true;
 }
 
-const cbor_item_t *atl_cbor_map_int(const cbor_item_t *m, int64_t key)
+/* The value under a text key skey, or under the integer key ikey when skey
+ * is NULL; NULL when absent or m is not a map. */
+static const cbor_item_t *map_find(const cbor_item_t *m, int64_t ikey, const char *skey)
 {
 	struct cbor_pair *h;
 	size_t n;
@@ -505,26 +507,21 @@ const cbor_item_t *atl_cbor_map_int(const cbor_item_t *m, int64_t key)
 	for (size_t i = 0; i < n; i++) {
 		int64_t k;
 
-		if (atl_cbor_int(h[i].key, &k) && k == key)
+		if (skey != NULL ? atl_cbor_tstr_eq(h[i].key, skey)
+				 : atl_cbor_int(h[i].key, &k) && k == ikey)
 			return h[i].value;
 	}
 	return NULL;
 }
 
+const cbor_item_t *atl_cbor_map_int(const cbor_item_t *m, int64_t key)
+{
+	return map_find(m, key, NULL);
+}
+
 const cbor_item_t *atl_cbor_map_str(const cbor_item_t *m, const char *key)
 {
-	struct cbor_pair *h;
-	size_t n;
-
-	if (m == NULL || !cbor_isa_map(m))
-		return NULL;
-	h = cbor_map_handle(m);
-	n = cbor_map_size(m);
-	for (size_t i = 0; i < n; i++) {
-		if (atl_cbor_tstr_eq(h[i].key, key))
-			return h[i].value;
-	}
-	return NULL;
+	return key != NULL ? map_find(m, 0, key) : NULL;
 }
 
 bool atl_cbor_map_keys_in(const cbor_item_t *m, const int64_t *keys, size_t n, int64_t *bad_out)
