@@ -76,6 +76,17 @@ static bool loaded(const struct island *is, const char *mid, const char *wid)
 	return false;
 }
 
+/* Handed to the current enclave instance for another workload? */
+static bool bound_elsewhere(const struct island *is, const char *mid)
+{
+	for (size_t i = 0; i < ISL_KEYED_MAX; i++) {
+		const struct isl_keyed *k = &is->keyed[i];
+		if (k->gen == is->enclave_gen && strcmp(k->model_id, mid) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void remember(struct island *is, const char *mid, const char *wid)
 {
 	struct isl_keyed *k = &is->keyed[0];
@@ -120,6 +131,11 @@ enum atl_err isl_model_key(struct island *is, const char *wid, const json_t *mk,
 	snprintf(mid_out, mid_cap, "%s", mid);
 	if (loaded(is, mid, wid))
 		return ATL_OK;
+	if (bound_elsewhere(is, mid)) {
+		/* the enclave would refuse it: spare the broker a release */
+		snprintf(why, why_cap, "the model is bound to another workload in this enclave");
+		return ATL_E_POLICY;
+	}
 	rc = atl_kbsc_auth(kbs, is->o->tee, tenant, mid, &s, nonce);
 	if (rc != ATL_OK) {
 		atl_warn("model %.8s: the key broker refused a session: %s", mid,

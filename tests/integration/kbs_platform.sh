@@ -163,7 +163,9 @@ check "  reuses the model in the enclave (no second release)" \
 	[ "$(grep -c 'key released by the broker and loaded' "$T/island.log")" = 1 ]
 expect 1 "another workload naming the same model: refused in the enclave" "$ATOLL" run \
 	--workload bc2 --input "$T/rows.csv" --policy "$T/policy.json" --timeout 90
-check "  bound to the first workload" grep -q "bound to another workload" "$T/island.log"
+check "  bound to the first workload" grep -q "bound to another workload" "$T/err"
+check "  without asking the broker for the key again" \
+	[ "$(grep -c 'key released by the broker and loaded' "$T/island.log")" = 1 ]
 
 # ---------------------------------------------------------------- enclave restart
 OLDKEY=$(grep -o 'attested: enclave key ek_[0-9a-f]*' "$T/island.log" | tail -1 | awk '{print $4}')
@@ -196,12 +198,28 @@ check "no plaintext model bytes in the island's cache, the coordinator db or any
 		'$T/island.log' '$T/island.out' '$T/kbs.log' '$T/kbs.out'"
 check "no sealed key or data key in the logs" bash -c "! grep -qE '\"enc\"|\"ct\"' '$T/island.log' '$T/kbs.log'"
 
-# ---------------------------------------------------------------- audit
-kill -TERM "$ISLAND"; wait "$ISLAND" 2>/dev/null
+# ---------------------------------------------------------------- broker down
 kill -TERM "$KBSPID"
 i=0
 while kill -0 "$KBSPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "atoll-kbs stops on SIGTERM" bash -c "! kill -0 $KBSPID 2>/dev/null"
+# a new enclave instance needs the key again, and the broker is gone
+N=$(grep -c 'enclave restarted' "$T/island.log")
+EPID=$(pgrep -P "$ISLAND" -x atoll-enclave | head -1)
+kill -KILL "$EPID" 2>/dev/null
+i=0
+while [ "$(grep -c 'enclave restarted' "$T/island.log")" = "$N" ] && [ $i -lt 300 ]; do
+	sleep 0.1; i=$((i + 1)); done
+wait_grep 'attested: enclave key' "$T/island.log" 30
+expect 1 "broker unreachable: the encrypted-model job fails, no hang" "$ATOLL" run --workload bc \
+	--input "$T/rows.csv" --policy "$T/policy.json" --timeout 90
+check "  as model_key_refused: the key broker is unavailable" \
+	grep -q "model_key_refused.*key broker is unavailable" "$T/err"
+expect 0 "the plaintext workload still works" "$ATOLL" run --workload plain \
+	--input "$T/rows.csv" --policy "$T/policy.json"
+
+# ---------------------------------------------------------------- audit
+kill -TERM "$ISLAND"; wait "$ISLAND" 2>/dev/null
 expect 0 "the broker's audit log verifies" "$SETUP" audit "$T/kbs"
 cat "$T/out"
 check "  records releases and refusals" \
