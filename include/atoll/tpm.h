@@ -122,6 +122,8 @@ struct atl_tpm_public {
 	uint16_t scheme, scheme_hash; /* signing/decryption scheme, or NULL */
 	uint16_t sym_alg, sym_bits, sym_mode;
 	uint16_t curve;     /* ECC */
+	uint8_t ecc_x[66];  /* ECC: the point's x-coordinate (KDFe PartyVInfo) */
+	size_t ecc_x_len;
 	uint16_t rsa_bits;  /* RSA */
 	struct atl_pubkey *key;
 	uint8_t name[ATL_TPM_NAME_MAX_LEN];

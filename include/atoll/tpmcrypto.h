@@ -26,4 +26,12 @@ ATL_NODISCARD enum atl_err atl_rsa_oaep_encrypt(const struct atl_pubkey *k, enum
 ATL_NODISCARD enum atl_err atl_aes_cfb(const uint8_t *key, size_t key_len, const uint8_t iv[16],
 				       int encrypt, const uint8_t *in, size_t len, uint8_t *out);
 
+/* ECDH with a fresh ephemeral key on the curve of the EC public key peer
+ * (Part 1 §C.6.4, the ECC EK seed): z gets the shared point's x-coordinate,
+ * eph_x / eph_y the ephemeral public point, each *coord_len bytes (the field
+ * size; cap bounds all three). ATL_E_ARG when peer is not EC. */
+ATL_NODISCARD enum atl_err atl_ecdh_ephemeral(const struct atl_pubkey *peer, uint8_t *z,
+					      uint8_t *eph_x, uint8_t *eph_y, size_t cap,
+					      size_t *coord_len);
+
 #endif

@@ -49,6 +49,8 @@ struct tpm {
 	ESYS_CONTEXT *ctx;
 	ESYS_TR ek, ak;
 	bool ek_transient;
+	bool ek_user_auth; /* EK userWithAuth (TCG high-range templates): no policy */
+	uint32_t ek_nv;    /* NV index of its certificate */
 	bool shared; /* ctx/tcti belong to the process session: not finalized */
 };
 
@@ -351,17 +353,36 @@ static void ek_template(TPM2B_PUBLIC *p)
 	p->publicArea.unique.rsa.size = 256;
 }
 
-static enum atl_err load_ek(struct tpm *t, uint8_t **pub, size_t *pub_len)
+/* The EK of cfg "ek": "rsa" (default: persistent 0x81010001, else the L-1
+ * template) or "ecc" (persistent only: 0x81010016, the TCG high-range NIST
+ * P-384 EK that swtpm_setup --ecc makes, else 0x81010002, L-2 P-256). */
+static enum atl_err load_ek(struct tpm *t, const json_t *cfg, uint8_t **pub, size_t *pub_len)
 {
+	static const uint32_t ecc_handles[] = {0x81010016u, 0x81010002u};
+	static const uint32_t ecc_nvs[] = {0x01c00016u, 0x01c0000au};
+	const char *alg = json_string_value(json_object_get(cfg, "ek"));
 	TPM2B_PUBLIC *out = NULL, tmpl;
 	TPM2B_SENSITIVE_CREATE sens;
 	TPM2B_DATA outside = {.size = 0};
 	TPML_PCR_SELECTION none = {.count = 0};
 	enum atl_err rc;
-	TSS2_RC r;
+	TSS2_RC r = TSS2_BASE_RC_GENERAL_FAILURE;
 
-	r = Esys_TR_FromTPMPublic(t->ctx, EK_HANDLE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				  &t->ek);
+	t->ek_nv = EK_CERT_NV;
+	if (alg != NULL && strcmp(alg, "ecc") == 0) {
+		for (size_t i = 0; i < 2 && r != TSS2_RC_SUCCESS; i++) {
+			r = Esys_TR_FromTPMPublic(t->ctx, ecc_handles[i], ESYS_TR_NONE, ESYS_TR_NONE,
+						  ESYS_TR_NONE, &t->ek);
+			t->ek_nv = ecc_nvs[i];
+		}
+		if (r != TSS2_RC_SUCCESS)
+			return tss_fail("no persistent ECC EK", r);
+	} else if (alg != NULL && strcmp(alg, "rsa") != 0) {
+		return ATL_E_ARG;
+	} else {
+		r = Esys_TR_FromTPMPublic(t->ctx, EK_HANDLE, ESYS_TR_NONE, ESYS_TR_NONE,
+					  ESYS_TR_NONE, &t->ek);
+	}
 	if (r != TSS2_RC_SUCCESS) {
 		memset(&sens, 0, sizeof(sens));
 		ek_template(&tmpl);
@@ -376,6 +397,7 @@ static enum atl_err load_ek(struct tpm *t, uint8_t **pub, size_t *pub_len)
 			    NULL);
 	if (r != TSS2_RC_SUCCESS)
 		return tss_fail("read EK public", r);
+	t->ek_user_auth = (out->publicArea.objectAttributes & TPMA_OBJECT_USERWITHAUTH) != 0;
 	rc = marshal_public(&out->publicArea, pub, pub_len);
 	Esys_Free(out);
 	return rc;
@@ -426,7 +448,7 @@ static enum atl_err read_ek_cert(struct tpm *t, uint8_t **der, size_t *der_len)
 
 	*der = NULL;
 	*der_len = 0;
-	r = Esys_TR_FromTPMPublic(t->ctx, EK_CERT_NV, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	r = Esys_TR_FromTPMPublic(t->ctx, t->ek_nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				  &nv);
 	if (r != TSS2_RC_SUCCESS)
 		return ATL_E_NOTFOUND;
@@ -627,7 +649,7 @@ static enum atl_err cfg_pcr(const json_t *cfg, int *pcr, uint32_t *mask)
 
 static const char *const cfg_keys[] = {"tpm",       "pcr",       "pcrs",      "measurement",
 				       "extend",    "reset_pcr", "event_log", "activation",
-				       NULL};
+				       "ek",        NULL};
 
 enum atl_err atl_tpm_evidence(const json_t *cfg, const uint8_t report_data[ATL_REPORT_DATA_LEN],
 			      uint8_t **ev_out, size_t *ev_len_out)
@@ -687,7 +709,7 @@ enum atl_err atl_tpm_evidence(const json_t *cfg, const uint8_t report_data[ATL_R
 		if (!atl_ct_eq(pcrs->value[pcr], want, sizeof(want)))
 			ATL_TRY(pcr_extend(&t, pcr, ev_digest, reset));
 	}
-	ATL_TRY(load_ek(&t, &ek, &ek_len));
+	ATL_TRY(load_ek(&t, cfg, &ek, &ek_len));
 	rc = read_ek_cert(&t, &ekc, &ekc_len);
 	if (rc != ATL_OK && rc != ATL_E_NOTFOUND)
 		goto out;
@@ -776,7 +798,7 @@ enum atl_err atl_tpm_ak_info(const json_t *cfg, json_t **info_out)
 	if (cfg == NULL || atl_json_check_keys(cfg, cfg_keys, NULL) != ATL_OK)
 		return ATL_E_ARG;
 	ATL_TRY(tpm_open(cfg, &t));
-	ATL_TRY(load_ek(&t, &ek, &ek_len));
+	ATL_TRY(load_ek(&t, cfg, &ek, &ek_len));
 	rc = read_ek_cert(&t, &ekc, &ekc_len);
 	if (rc != ATL_OK && rc != ATL_E_NOTFOUND)
 		goto out;
@@ -829,9 +851,12 @@ enum atl_err atl_tpm_activate(const json_t *cfg, const struct atl_tpm_challenge 
 	secret.size = (uint16_t)ch->secret_len;
 	memcpy(secret.secret, ch->secret, ch->secret_len);
 	ATL_TRY(tpm_open(cfg, &t));
-	ATL_TRY(load_ek(&t, &ek, &ek_len));
+	ATL_TRY(load_ek(&t, cfg, &ek, &ek_len));
 	ATL_TRY(load_ak(&t, &ak, &ak_len));
-	/* The EK's authPolicy is PolicySecret(TPM_RH_ENDORSEMENT). */
+	/* The EK's authPolicy is PolicySecret(TPM_RH_ENDORSEMENT); the
+	 * high-range templates (userWithAuth, empty auth) take a password. */
+	if (t.ek_user_auth)
+		goto activate;
 	r = Esys_StartAuthSession(t.ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				  ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &sess);
 	if (r != TSS2_RC_SUCCESS) {
@@ -844,7 +869,9 @@ enum atl_err atl_tpm_activate(const json_t *cfg, const struct atl_tpm_challenge 
 		rc = tss_fail("PolicySecret", r);
 		goto out;
 	}
-	r = Esys_ActivateCredential(t.ctx, t.ak, t.ek, ESYS_TR_PASSWORD, sess, ESYS_TR_NONE, &blob,
+activate:
+	r = Esys_ActivateCredential(t.ctx, t.ak, t.ek, ESYS_TR_PASSWORD,
+				    t.ek_user_auth ? ESYS_TR_PASSWORD : sess, ESYS_TR_NONE, &blob,
 				    &secret, &cert);
 	if (r != TSS2_RC_SUCCESS) {
 		/* Integrity failure: not our EK, or another AK name. */

@@ -302,6 +302,8 @@ enum atl_err atl_tpm_public_parse(const uint8_t *buf, size_t len, struct atl_tpm
 			rc = ATL_E_UNSUPPORTED;
 		if (rc != ATL_OK)
 			goto out;
+		memcpy(out->ecc_x, x, xn);
+		out->ecc_x_len = xn;
 	} else {
 		rc = ATL_E_UNSUPPORTED;
 		goto out;

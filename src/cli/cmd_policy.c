@@ -47,81 +47,26 @@ static int bad_option(const char *cmd, char **argv)
 	return ATL_EXIT_USAGE;
 }
 
-/* A JSON array with the text of the PEM file at path (NULL after a message). */
-static json_t *pem_one(const char *path)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	json_t *a;
-
-	if (atl_file_read(path, ATL_ATTEST_ANCHOR_MAX, &buf, &len) != ATL_OK ||
-	    len == 0 || memmem(buf, len, "-----BEGIN ", 11) == NULL) {
-		fprintf(stderr, "atoll policy init: cannot read a PEM file from %s\n", path);
-		free(buf);
-		return NULL;
-	}
-	a = json_pack("[s%]", (const char *)buf, len);
-	free(buf);
-	return a;
-}
-
 struct tpm_init_args {
 	const char *enclave, *ek_ca, *ek_int, *act_key;
 	int pcr;
 };
 
-/* --tee tpm: the "tpm" section from atl_tpm_policy_init plus the anchors. */
+/* --tee tpm: the policy for this enclave binary (shared with `atoll tpm
+ * policy`, cmd_tpm.c). */
 static int policy_init_tpm(const struct tpm_init_args *a)
 {
 	uint8_t meas[ATL_SHA384_LEN];
-	char hex[2 * ATL_SHA384_LEN + 1], why[256] = "", *txt = NULL;
-	json_t *p = NULL, *sec = NULL, *arr;
-	enum atl_err rc;
-	int ret = ATL_EXIT_USAGE;
+	enum atl_err rc = atl_sim_measure(a->enclave, meas);
 
-	rc = atl_sim_measure(a->enclave, meas);
 	if (rc != ATL_OK) {
 		fprintf(stderr, "atoll policy init: cannot read the enclave binary %s: %s\n",
 			a->enclave, atl_strerror(rc));
 		return ATL_EXIT_USAGE;
 	}
-	ret = ATL_EXIT_FAIL;
-	if (atl_hex_encode(meas, sizeof(meas), hex, sizeof(hex)) != ATL_OK ||
-	    atl_tpm_policy_init(meas, sizeof(meas), a->pcr, &sec) != ATL_OK)
-		goto out;
-	p = json_pack("{s:[s], s:b, s:{s:[s]}}", "tee_types", "tpm", "allow_debug", 0,
-		      "measurements", "tpm", hex);
-	if (p == NULL)
-		goto out;
-	ret = ATL_EXIT_USAGE;
-	if ((arr = pem_one(a->ek_ca)) == NULL)
-		goto out;
-	json_object_set_new(p, "trust_anchors", json_pack("{s:o}", "tpm", arr));
-	if (a->ek_int != NULL) {
-		if ((arr = pem_one(a->ek_int)) == NULL)
-			goto out;
-		json_object_set_new(sec, "intermediates", arr);
-	}
-	if (a->act_key != NULL) {
-		if ((arr = pem_one(a->act_key)) == NULL)
-			goto out;
-		json_object_set_new(sec, "activation_keys", arr);
-	}
-	json_object_set(p, "tpm", sec);
-	ret = ATL_EXIT_FAIL;
-	if (atl_policy_validate(p, why, sizeof(why)) != ATL_OK) {
-		fprintf(stderr, "atoll policy init: %s\n", why);
-		goto out;
-	}
-	if ((txt = atl_json_dump_pretty(p)) == NULL)
-		goto out;
-	printf("%s\n", txt);
-	ret = ATL_EXIT_OK;
-out:
-	free(txt);
-	json_decref(sec);
-	json_decref(p);
-	return ret;
+	return atl_cli_tpm_policy("policy init", meas, sizeof(meas), a->pcr, &a->ek_ca, 1,
+				  &a->ek_int, a->ek_int != NULL ? 1 : 0, &a->act_key,
+				  a->act_key != NULL ? 1 : 0);
 }
 
 static int policy_init(int argc, char **argv)

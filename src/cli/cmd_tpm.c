@@ -27,11 +27,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: atoll tpm COMMAND [options]\n\n"
 		"island side (TPM = swtpm:host=127.0.0.1,port=N | device:/dev/tpmrm0):\n"
-		"  info     --tpm TPM                        EK/AK public parts (JSON)\n"
-		"  activate --tpm TPM --challenge FILE       answer a credential challenge (hex)\n"
+		"  info     --tpm TPM [--ek rsa|ecc]         EK/AK public parts (JSON)\n"
+		"  activate --tpm TPM [--ek rsa|ecc] --challenge FILE\n"
+		"                                            answer a credential challenge (hex)\n"
 		"  evidence --tpm TPM --report-data HEX (--binary PATH | --measurement HEX)\n"
 		"           [--pcr N] [--pcrs N,N,...] [--reset-pcr] [--activation FILE]\n"
-		"           [--event-log FILE]               native tpm evidence (JSON)\n"
+		"           [--event-log FILE] [--ek rsa|ecc] native tpm evidence (JSON)\n"
+		"  (--ek ecc: the persistent ECC EK, 0x81010016 NIST P-384 or 0x81010002 P-256,\n"
+		"   with its certificate; default the RSA 2048 EK)\n"
 		"coordinator side:\n"
 		"  challenge --info FILE --policy FILE --secret-out FILE\n"
 		"                                            check the EK chain, print a challenge\n"
@@ -49,7 +52,8 @@ static void usage(FILE *f)
 
 struct args {
 	const char *tpm, *challenge, *report_data, *binary, *measurement, *activation, *event_log,
-		*info, *policy, *secret, *secret_out, *answer, *key, *evidence, *nonce, *time, *pcrs;
+		*info, *policy, *secret, *secret_out, *answer, *key, *evidence, *nonce, *time, *pcrs,
+		*ek;
 	int pcr;
 	bool reset_pcr;
 	const char *anchors[ATL_ATTEST_ARGS_MAX + 1];
@@ -79,6 +83,7 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
 		{"pcr", required_argument, NULL, 'P'},
 		{"pcrs", required_argument, NULL, 'L'},
 		{"reset-pcr", no_argument, NULL, 'R'},
+		{"ek", required_argument, NULL, 'E'},
 		{"anchor", required_argument, NULL, 'X'},
 		{"collateral", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
@@ -111,6 +116,13 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
 		case 'T': a->time = optarg; break;
 		case 'L': a->pcrs = optarg; break;
 		case 'R': a->reset_pcr = true; break;
+		case 'E':
+			if (strcmp(optarg, "rsa") != 0 && strcmp(optarg, "ecc") != 0) {
+				fprintf(stderr, "atoll tpm %s: --ek must be rsa or ecc\n", cmd);
+				return ATL_EXIT_USAGE;
+			}
+			a->ek = optarg;
+			break;
 		case 'P':
 			a->pcr = (int)strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || a->pcr < 0 || a->pcr >= ATL_TPM_PCRS) {
@@ -221,7 +233,7 @@ static int do_info(const struct args *a)
 
 	if (!need("info", a->tpm, "--tpm"))
 		return ATL_EXIT_USAGE;
-	cfg = json_pack("{s:s}", "tpm", a->tpm);
+	cfg = json_pack("{s:s, s:s}", "tpm", a->tpm, "ek", a->ek != NULL ? a->ek : "rsa");
 	rc = atl_tpm_ak_info(cfg, &info);
 	json_decref(cfg);
 	if (rc != ATL_OK) {
@@ -254,7 +266,7 @@ static int do_activate(const struct args *a)
 		fprintf(stderr, "atoll tpm activate: %s is not a challenge\n", a->challenge);
 		return ATL_EXIT_USAGE;
 	}
-	cfg = json_pack("{s:s}", "tpm", a->tpm);
+	cfg = json_pack("{s:s, s:s}", "tpm", a->tpm, "ek", a->ek != NULL ? a->ek : "rsa");
 	rc = atl_tpm_activate(cfg, &ch, cred, sizeof(cred), &n);
 	json_decref(cfg);
 	atl_tpm_challenge_clear(&ch);
@@ -293,8 +305,8 @@ static int do_evidence(const struct args *a)
 		return ex;
 	if (atl_hex_encode(meas, meas_len, hex, sizeof(hex)) != ATL_OK)
 		return ATL_EXIT_FAIL;
-	cfg = json_pack("{s:s, s:i, s:s, s:b}", "tpm", a->tpm, "pcr", a->pcr, "measurement", hex,
-			"reset_pcr", a->reset_pcr);
+	cfg = json_pack("{s:s, s:i, s:s, s:b, s:s}", "tpm", a->tpm, "pcr", a->pcr, "measurement",
+			hex, "reset_pcr", a->reset_pcr, "ek", a->ek != NULL ? a->ek : "rsa");
 	if (a->activation != NULL) {
 		if ((ex = load_json("evidence", "activation record", a->activation, &act)) !=
 		    ATL_EXIT_OK)
@@ -428,59 +440,66 @@ out:
 	return ex;
 }
 
-/* A JSON array of the PEM files' texts. */
-static int pem_array(const char *const *paths, size_t n, json_t **out)
+/* A JSON array of the PEM files' texts (NULL after a message). */
+static json_t *pem_array(const char *cmd, const char *const *paths, size_t n)
 {
-	*out = json_array();
-	for (size_t i = 0; i < n; i++) {
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < n; i++) {
 		uint8_t *buf = NULL;
 		size_t len = 0;
 
-		if (atl_file_read(paths[i], ATL_ATTEST_ANCHOR_MAX, &buf, &len) != ATL_OK) {
-			fprintf(stderr, "atoll tpm policy: cannot read %s\n", paths[i]);
-			json_decref(*out);
-			*out = NULL;
-			return ATL_EXIT_USAGE;
+		if (atl_file_read(paths[i], ATL_ATTEST_ANCHOR_MAX, &buf, &len) != ATL_OK ||
+		    len == 0 || memmem(buf, len, "-----BEGIN ", 11) == NULL) {
+			fprintf(stderr, "atoll %s: cannot read a PEM file from %s\n", cmd, paths[i]);
+			free(buf);
+			json_decref(arr);
+			return NULL;
 		}
-		json_array_append_new(*out, json_stringn((const char *)buf, len));
+		if (json_array_append_new(arr, json_stringn((const char *)buf, len)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
 		free(buf);
 	}
-	return ATL_EXIT_OK;
+	return arr;
 }
 
-static int do_policy(const struct args *a)
+int atl_cli_tpm_policy(const char *cmd, const uint8_t *meas, size_t meas_len, int pcr,
+		       const char *const *anchors, size_t n_anchors, const char *const *inters,
+		       size_t n_inters, const char *const *act_keys, size_t n_act_keys)
 {
-	uint8_t meas[64];
-	size_t len = 0;
 	char hex[129], why[256] = "";
-	json_t *sec = NULL, *pol = NULL, *arr = NULL;
-	int ex;
+	json_t *sec = NULL, *pol = NULL, *arr;
+	int ex = ATL_EXIT_FAIL;
 
-	if ((ex = measurement("policy", a, meas, &len)) != ATL_EXIT_OK)
-		return ex;
-	if (atl_tpm_policy_init(meas, len, a->pcr, &sec) != ATL_OK ||
-	    atl_hex_encode(meas, len, hex, sizeof(hex)) != ATL_OK)
-		return ATL_EXIT_FAIL;
-	pol = json_pack("{s:[s], s:{s:[s]}}", "tee_types", "tpm", "measurements", "tpm", hex);
-	if (a->n_anchors > 0) {
-		if ((ex = pem_array(a->anchors, a->n_anchors, &arr)) != ATL_EXIT_OK)
+	if (meas_len == 0 || meas_len > 64 || atl_tpm_policy_init(meas, meas_len, pcr, &sec) != ATL_OK ||
+	    atl_hex_encode(meas, meas_len, hex, sizeof(hex)) != ATL_OK)
+		goto out;
+	pol = json_pack("{s:[s], s:b, s:{s:[s]}}", "tee_types", "tpm", "allow_debug", 0,
+			"measurements", "tpm", hex);
+	if (pol == NULL)
+		goto out;
+	ex = ATL_EXIT_USAGE;
+	if (n_anchors > 0) {
+		if ((arr = pem_array(cmd, anchors, n_anchors)) == NULL)
 			goto out;
 		json_object_set_new(pol, "trust_anchors", json_pack("{s:o}", "tpm", arr));
 	}
-	if (a->n_collateral > 0) {
-		if ((ex = pem_array(a->collateral, a->n_collateral, &arr)) != ATL_EXIT_OK)
+	if (n_inters > 0) {
+		if ((arr = pem_array(cmd, inters, n_inters)) == NULL)
 			goto out;
 		json_object_set_new(sec, "intermediates", arr);
 	}
-	if (a->key != NULL) {
-		if ((ex = pem_array(&a->key, 1, &arr)) != ATL_EXIT_OK)
+	if (n_act_keys > 0) {
+		if ((arr = pem_array(cmd, act_keys, n_act_keys)) == NULL)
 			goto out;
 		json_object_set_new(sec, "activation_keys", arr);
 	}
 	json_object_set(pol, "tpm", sec);
+	ex = ATL_EXIT_FAIL;
 	if (atl_policy_validate(pol, why, sizeof(why)) != ATL_OK) {
-		fprintf(stderr, "atoll tpm policy: %s\n", why);
-		ex = ATL_EXIT_FAIL;
+		fprintf(stderr, "atoll %s: %s\n", cmd, why);
 		goto out;
 	}
 	ex = print_json(pol);
@@ -488,6 +507,18 @@ out:
 	json_decref(sec);
 	json_decref(pol);
 	return ex;
+}
+
+static int do_policy(const struct args *a)
+{
+	uint8_t meas[64];
+	size_t len = 0;
+	int ex;
+
+	if ((ex = measurement("policy", a, meas, &len)) != ATL_EXIT_OK)
+		return ex;
+	return atl_cli_tpm_policy("tpm policy", meas, len, a->pcr, a->anchors, a->n_anchors,
+				  a->collateral, a->n_collateral, &a->key, a->key != NULL ? 1 : 0);
 }
 
 static int do_verify(const struct args *a)

@@ -4,6 +4,9 @@
 #include <limits.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
@@ -89,5 +92,57 @@ enum atl_err atl_aes_cfb(const uint8_t *key, size_t key_len, const uint8_t iv[16
 	rc = ATL_OK;
 out:
 	EVP_CIPHER_CTX_free(c);
+	return rc;
+}
+
+enum atl_err atl_ecdh_ephemeral(const struct atl_pubkey *peer, uint8_t *z, uint8_t *eph_x,
+				uint8_t *eph_y, size_t cap, size_t *coord_len)
+{
+	EVP_PKEY_CTX *kctx = NULL, *dctx = NULL;
+	EVP_PKEY *eph = NULL;
+	BIGNUM *x = NULL, *y = NULL;
+	size_t n, zl;
+	int bits;
+	enum atl_err rc = ATL_E_INTERNAL;
+
+	*coord_len = 0;
+	if (peer == NULL || peer->pkey == NULL || z == NULL || eph_x == NULL || eph_y == NULL)
+		return ATL_E_ARG;
+	if (EVP_PKEY_get_base_id(peer->pkey) != EVP_PKEY_EC)
+		return ATL_E_ARG;
+	bits = EVP_PKEY_get_bits(peer->pkey);
+	n = bits > 0 ? ((size_t)bits + 7) / 8 : 0;
+	if (n == 0 || n > cap)
+		return ATL_E_LIMIT;
+	/* a fresh key on the peer's curve */
+	kctx = EVP_PKEY_CTX_new(peer->pkey, NULL);
+	if (kctx == NULL || EVP_PKEY_keygen_init(kctx) <= 0 || EVP_PKEY_keygen(kctx, &eph) <= 0) {
+		rc = atl_ossl_fail("ECDH ephemeral key");
+		goto out;
+	}
+	dctx = EVP_PKEY_CTX_new(eph, NULL);
+	zl = cap;
+	if (dctx == NULL || EVP_PKEY_derive_init(dctx) <= 0 ||
+	    EVP_PKEY_derive_set_peer(dctx, peer->pkey) <= 0 || EVP_PKEY_derive(dctx, z, &zl) <= 0 ||
+	    zl != n) {
+		rc = atl_ossl_fail("ECDH derive");
+		goto out;
+	}
+	if (EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_X, &x) <= 0 ||
+	    EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_Y, &y) <= 0 ||
+	    BN_bn2binpad(x, eph_x, (int)n) != (int)n || BN_bn2binpad(y, eph_y, (int)n) != (int)n) {
+		rc = atl_ossl_fail("ECDH public point");
+		goto out;
+	}
+	*coord_len = n;
+	rc = ATL_OK;
+out:
+	if (rc != ATL_OK)
+		OPENSSL_cleanse(z, cap);
+	BN_free(x);
+	BN_free(y);
+	EVP_PKEY_free(eph);
+	EVP_PKEY_CTX_free(kctx);
+	EVP_PKEY_CTX_free(dctx);
 	return rc;
 }

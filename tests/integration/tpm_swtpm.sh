@@ -90,4 +90,38 @@ expect_exit 0 cli verify --evidence "$V/gce-cos-85-nonce9009.pb" --nonce 9009 \
 expect_exit 1 cli verify --evidence "$V/gce-cos-85-nonce9009.pb" --nonce 9009 \
 	--time 2026-01-01T00:00:00Z
 expect_exit 2 cli verify
-echo "atoll tpm CLI flow: ok"
+
+# An ECC EK (swtpm_setup --ecc: a NIST P-384 EK next to the RSA one, its
+# certificate from the local CA): MakeCredential by ECDH + KDFe, activation,
+# the EK chain, and evidence whose activation record names the ECC EK.
+tpm_setup_ca caE --ecc
+tpm_manufacture tpmE caE || exit 1
+tpm_start tpmE || exit 1
+TPM_E=$TPM_URI
+cli info --tpm "$TPM_E" --ek ecc >"$T/info-e.json"
+cli info --tpm "$TPM_E" >"$T/info-e-rsa.json"
+grep -o '"ek_pub": "[^"]*"' "$T/info-e.json" >"$T/ekp-e"
+grep -o '"ek_pub": "[^"]*"' "$T/info-e-rsa.json" >"$T/ekp-e-rsa"
+cmp -s "$T/ekp-e" "$T/ekp-e-rsa" && { echo "FAIL: --ek ecc gave the RSA EK" >&2; exit 1; }
+cli policy --binary "$ATOLL" --anchor "$T/caE/swtpm-localca-rootca-cert.pem" \
+	--collateral "$T/caE/issuercert.pem" --key "$T/coord.pub" >"$T/policy-e.json"
+cli challenge --info "$T/info-e.json" --policy "$T/policy-e.json" --secret-out "$T/secret-e" \
+	>"$T/challenge-e.json"
+expect_exit 1 cli activate --tpm "$TPM_E" --challenge "$T/challenge-e.json"
+ANSWER_E=$(cli activate --tpm "$TPM_E" --ek ecc --challenge "$T/challenge-e.json")
+cli record --info "$T/info-e.json" --secret "$T/secret-e" --answer "$ANSWER_E" \
+	--key "$T/coord.key" >"$T/record-e.json"
+cli evidence --tpm "$TPM_E" --ek ecc --report-data "$RD" --binary "$ATOLL" --reset-pcr \
+	--activation "$T/record-e.json" >"$T/evidence-e.json"
+expect_exit 0 cli verify --evidence "$T/evidence-e.json" --policy "$T/policy-e.json" \
+	--nonce "${RD:0:64}"
+# the record names the ECC EK's certificate: evidence carrying the RSA one is refused
+cli evidence --tpm "$TPM_E" --report-data "$RD" --binary "$ATOLL" --reset-pcr \
+	--activation "$T/record-e.json" >"$T/evidence-e-rsa.json"
+expect_exit 1 cli verify --evidence "$T/evidence-e-rsa.json" --policy "$T/policy-e.json" \
+	--nonce "${RD:0:64}"
+grep -q '"ak_trust"' "$T/out"
+# an ECC EK from an untrusted CA
+expect_exit 1 cli challenge --info "$T/info-e.json" --policy "$T/policy.json" \
+	--secret-out "$T/secret-e2"
+echo "atoll tpm CLI flow: ok (RSA and ECC EKs)"
