@@ -15,6 +15,12 @@
  *     The same computation called directly in-process on the same request:
  *     atl_clf_predict_json with the model already parsed. One line per call:
  *     its microseconds.
+ *   platform_path --crypto --model FILE [--size B] [--jobs N] [--warmup N]
+ *     The cryptography of one job alone, in-process (client seal to two
+ *     recipients, enclave open with replay check, result seal of the
+ *     classifier's output, client result open): an estimate of the crypto
+ *     share that does not subtract two noisy whole-path times. One line per
+ *     job: its microseconds.
  *
  * The request is {"instances":[[30 numbers],…]} of whole rows of
  * data/breast_cancer.csv, cycling, at most B bytes (default 65536).
@@ -93,15 +99,15 @@ struct opts {
 	const char *url, *api_key, *keys, *workload, *model;
 	size_t size;
 	long jobs, warmup;
-	bool direct;
+	bool direct, crypto;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: platform_path --url URL --api-key K --keys DIR --workload W "
 		   "[--size BYTES] [--jobs N] [--warmup N]\n"
-		   "       platform_path --direct --model FILE [--size BYTES] [--jobs N] "
-		   "[--warmup N]\n"
+		   "       platform_path --direct|--crypto --model FILE [--size BYTES] "
+		   "[--jobs N] [--warmup N]\n"
 		   "Times classifier jobs through the whole confidential path with the client "
 		   "library in-process\n(one line per job: total seal submit wait open, in us), "
 		   "or the same computation called directly.\n");
@@ -128,6 +134,61 @@ static void run_direct(const struct opts *o, const char *req, size_t req_len)
 		if (i >= o->warmup)
 			printf("%.1f\n", t1 - t0);
 	}
+	atl_clf_model_free(m);
+}
+
+/* The cryptography of one job alone, in-process, on the same request: the
+ * client's seal (to an enclave key and its own client key, as
+ * atl_client_seal), the enclave's open with a replay cache, its result seal
+ * of the classifier's output for the request, the client's result open. */
+static void run_crypto(const struct opts *o, const char *req, size_t req_len)
+{
+	struct atl_clf_model *m = NULL;
+	struct atl_env_replay *rp = NULL;
+	struct atl_env_recipient r[2] = {{{0}, "ek_"}, {{0}, "ck_"}};
+	struct atl_kp ek, ck;
+	char err[ATL_CLF_ERR_LEN], *out = NULL;
+	size_t out_len = 0;
+
+	if (atl_clf_model_load(o->model, &m) != ATL_OK)
+		die("cannot load the model", o->model);
+	if (atl_clf_predict_json(m, (const uint8_t *)req, req_len, &out, &out_len, err) != ATL_OK)
+		die("atl_clf_predict_json", err);
+	if (atl_kp_generate(&ek) != ATL_OK || atl_kp_generate(&ck) != ATL_OK ||
+	    atl_env_replay_new(300, ATL_ENV_REPLAY_MAX, &rp) != ATL_OK)
+		die("setup", NULL);
+	memcpy(r[0].pub, ek.pub, sizeof(r[0].pub));
+	memcpy(r[1].pub, ck.pub, sizeof(r[1].pub));
+	for (long i = 0; i < o->warmup + o->jobs; i++) {
+		char *env = NULL, *res = NULL;
+		uint8_t *cdek = NULL, *pt = NULL, *edek = NULL, *back = NULL;
+		size_t env_len = 0, pt_len = 0, res_len = 0, back_len = 0;
+		int64_t now = atl_time_now();
+		double t0 = now_us(), t1;
+
+		if (atl_env_seal(r, 2, "clf", "ck_bench", now, (const uint8_t *)req, req_len, &env,
+				 &env_len, &cdek) != ATL_OK ||
+		    atl_env_open(env, env_len, &ek, now, rp, &pt, &pt_len, &edek, NULL) != ATL_OK ||
+		    atl_env_result_seal(edek, "job_bench", "clf", (const uint8_t *)out, out_len,
+					&res, &res_len) != ATL_OK ||
+		    atl_env_result_open(cdek, "job_bench", "clf", res, res_len, &back,
+					&back_len) != ATL_OK ||
+		    back_len != out_len)
+			die("crypto calls", NULL);
+		atl_secret_free(cdek);
+		atl_secret_free(pt);
+		atl_secret_free(edek);
+		atl_secret_free(back);
+		free(env);
+		free(res);
+		t1 = now_us();
+		if (i >= o->warmup)
+			printf("%.1f\n", t1 - t0);
+	}
+	atl_env_replay_free(rp);
+	atl_kp_clear(&ek);
+	atl_kp_clear(&ck);
+	free(out);
 	atl_clf_model_free(m);
 }
 
@@ -206,6 +267,7 @@ int main(int argc, char **argv)
 		{"model", required_argument, NULL, 'm'}, {"size", required_argument, NULL, 's'},
 		{"jobs", required_argument, NULL, 'n'},  {"warmup", required_argument, NULL, 'W'},
 		{"direct", no_argument, NULL, 'd'},      {"help", no_argument, NULL, 'h'},
+		{"crypto", no_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0}};
 	struct opts o = {.size = 64 * 1024, .jobs = 20, .warmup = 2};
 	struct atl_dataset *d = NULL;
@@ -225,13 +287,15 @@ int main(int argc, char **argv)
 		case 'n': o.jobs = strtol(optarg, NULL, 10); break;
 		case 'W': o.warmup = strtol(optarg, NULL, 10); break;
 		case 'd': o.direct = true; break;
+		case 'c': o.crypto = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (optind != argc || o.jobs < 1 || o.jobs > JOBS_MAX || o.warmup < 0 ||
 	    o.warmup > JOBS_MAX || o.size < 64 || o.size > ATL_ENV_PAYLOAD_MAX ||
-	    (o.direct ? o.model == NULL
+	    (o.direct && o.crypto) ||
+	    (o.direct || o.crypto ? o.model == NULL
 		      : (o.url == NULL || o.api_key == NULL || o.keys == NULL ||
 			 o.workload == NULL))) {
 		usage(stderr);
@@ -248,6 +312,8 @@ int main(int argc, char **argv)
 #endif
 	if (o.direct)
 		run_direct(&o, req, req_len);
+	else if (o.crypto)
+		run_crypto(&o, req, req_len);
 	else
 		run_path(&o, req, req_len);
 	free(req);

@@ -15,15 +15,15 @@
 # plain/sealed, and the crypto share (sealed - plain) / sealed at the median,
 # PASS/MISS against the 3% target at 64 KiB (never a failure).
 #   bash bench/platform_path.sh SEALED_BUILD PLAIN_BUILD
-#     (PATH_ROUNDS=5 PATH_JOBS=20; bench/run.sh configures and builds
+#     (PATH_ROUNDS=20 PATH_JOBS=5; bench/run.sh configures and builds
 #      PLAIN_BUILD = SEALED_BUILD-plain)
 # Bounded (each client run and the whole job phase have a deadline); every
 # process started is killed and the temp dir removed.
 set -u
 SB=${1:?usage: bench/platform_path.sh SEALED_BUILD PLAIN_BUILD}
 PB=${2:?usage: bench/platform_path.sh SEALED_BUILD PLAIN_BUILD}
-ROUNDS=${PATH_ROUNDS:-5}
-JOBS=${PATH_JOBS:-20}
+ROUNDS=${PATH_ROUNDS:-20}
+JOBS=${PATH_JOBS:-5}
 SIZES=${PATH_SIZES:-"1024 65536"}
 DEADLINE_S=${PATH_DEADLINE_S:-240} # the job phase stops starting rounds after this
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -140,24 +140,30 @@ for size in $SIZES; do
 	timeout 120 "$SB/bench/platform_path" --direct --model "$T/model.json" --size "$size" \
 		--jobs $((ROUNDS * JOBS)) --warmup 5 >"$T/direct-$size" ||
 		fail "direct client"
+	timeout 120 "$SB/bench/platform_path" --crypto --model "$T/model.json" --size "$size" \
+		--jobs $((ROUNDS * JOBS)) --warmup 5 >"$T/crypto-$size" ||
+		fail "crypto client"
 	S=$(stats "$T/sealed-$size" 1); P=$(stats "$T/plain-$size" 1); D=$(stats "$T/direct-$size" 1)
-	sm=$(field "$S" 1); pm=$(field "$P" 1); dm=$(field "$D" 1)
+	C=$(stats "$T/crypto-$size" 1)
+	sm=$(field "$S" 1); pm=$(field "$P" 1); dm=$(field "$D" 1); cm=$(field "$C" 1)
 	printf "  %6s bytes  %-7s %5s jobs  median %9s  p50 %9s  p99 %9s\n" "$size" sealed \
 		"$(wc -l <"$T/sealed-$size")" "$sm" "$(field "$S" 2)" "$(field "$S" 3)"
 	printf "  %6s bytes  %-7s %5s jobs  median %9s  p50 %9s  p99 %9s\n" "$size" plain \
 		"$(wc -l <"$T/plain-$size")" "$pm" "$(field "$P" 2)" "$(field "$P" 3)"
 	printf "  %6s bytes  %-7s %5s calls median %9s  p50 %9s  p99 %9s\n" "$size" direct \
 		"$(wc -l <"$T/direct-$size")" "$dm" "$(field "$D" 2)" "$(field "$D" 3)"
+	printf "  %6s bytes  %-7s %5s calls median %9s  p50 %9s  p99 %9s   (the crypto calls of one job alone)\n" \
+		"$size" crypto "$(wc -l <"$T/crypto-$size")" "$cm" "$(field "$C" 2)" "$(field "$C" 3)"
 	for p in sealed plain; do
 		printf "  %6s bytes  %-7s medians: seal %s  submit %s  wait %s  open %s\n" "$size" "$p" \
 			"$(field "$(stats "$T/$p-$size" 2)" 1)" "$(field "$(stats "$T/$p-$size" 3)" 1)" \
 			"$(field "$(stats "$T/$p-$size" 4)" 1)" "$(field "$(stats "$T/$p-$size" 5)" 1)"
 	done
-	awk -v s="$sm" -v p="$pm" -v d="$dm" -v size="$size" 'BEGIN {
+	awk -v s="$sm" -v p="$pm" -v d="$dm" -v c="$cm" -v size="$size" 'BEGIN {
 		share = (s - p) / s
 		printf "  %6s bytes  direct/sealed %.4f  plain/sealed %.3f  crypto share (sealed - plain)/sealed %.2f%%", size, d / s, p / s, share * 100
 		if (size == 65536) printf "  (target <= 3%%: %s)", share <= 0.03 ? "PASS" : "MISS"
-		printf "\n"
+		printf "\n  %6s bytes  crypto calls alone / sealed %.2f%% (an estimate of the same share that does not subtract two noisy times)\n", size, c / s * 100
 	}'
 done
 exit 0
