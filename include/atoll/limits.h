@@ -188,6 +188,7 @@
 
 /* kbsd: the key broker's HTTP service (src/kbsd/) */
 #define ATL_KBSD_SESSIONS_MAX       256u                   /* open /kbs/v0 sessions (auth..resource) */
+#define ATL_KBSD_SESSIONS_PER_IP_MAX 64u                   /* open sessions of one client address */
 #define ATL_KBSD_EVIDENCE_MAX       (256u * 1024u)         /* bytes of evidence kept in one session */
 #define ATL_KBSD_AUTH_BODY_MAX      4096u                  /* bytes of a /auth request body */
 #define ATL_KBSD_ATTEST_BODY_MAX    (2u * ATL_KBSD_EVIDENCE_MAX + 4096u) /* /attest body (escaped JSON) */

@@ -45,6 +45,7 @@ struct session {
 	uint8_t *evidence;                     /* malloc'd, wiped on free */
 	size_t ev_len;
 	uint8_t pub[ATL_X25519_LEN];           /* tee-pubkey, informational */
+	char remote[64];                       /* client address that opened it */
 };
 
 struct quota_ctr {
@@ -253,6 +254,7 @@ static void h_auth(void *ctx, const struct atl_http_req *req, struct atl_http_re
 	struct session *s = NULL;
 	uint8_t sid[SID_LEN];
 	char *nb64 = NULL;
+	unsigned per_ip = 0;
 	int64_t now;
 	enum atl_err e;
 
@@ -286,9 +288,19 @@ static void h_auth(void *ctx, const struct atl_http_req *req, struct atl_http_re
 	pthread_mutex_lock(&d->mu);
 	now = now_of(d);
 	sessions_expire(d, now);
-	for (size_t i = 0; i < ATL_KBSD_SESSIONS_MAX && s == NULL; i++)
-		if (!d->sessions[i].live)
+	for (size_t i = 0; i < ATL_KBSD_SESSIONS_MAX; i++) {
+		if (!d->sessions[i].live && s == NULL)
 			s = &d->sessions[i];
+		else if (d->sessions[i].live && strcmp(d->sessions[i].remote, req->remote) == 0)
+			per_ip++;
+	}
+	if (per_ip >= ATL_KBSD_SESSIONS_PER_IP_MAX) {
+		pthread_mutex_unlock(&d->mu);
+		atl_warn("client %s has %u open sessions: /auth refused", req->remote, per_ip);
+		atl_http_resp_error(resp, 503, "unavailable",
+				    "too many open sessions from this address, retry later");
+		goto out;
+	}
 	if (s == NULL) {
 		pthread_mutex_unlock(&d->mu);
 		atl_warn("all %u sessions in use: /auth refused", ATL_KBSD_SESSIONS_MAX);
@@ -307,6 +319,7 @@ static void h_auth(void *ctx, const struct atl_http_req *req, struct atl_http_re
 		s->expires = now + ATL_KBS_NONCE_TTL_S;
 		snprintf(s->tenant, sizeof(s->tenant), "%s", tenant ? tenant : "");
 		snprintf(s->model_id, sizeof(s->model_id), "%s", mid ? mid : "");
+		snprintf(s->remote, sizeof(s->remote), "%s", req->remote);
 		snprintf(resp->set_cookie, sizeof(resp->set_cookie),
 			 ATL_KBSD_COOKIE "=%s; Path=/kbs; HttpOnly; SameSite=Strict", s->id);
 	} else {
