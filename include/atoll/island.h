@@ -34,6 +34,7 @@ struct atl_island_opts {
 	const char *tee;         /* TEE kind the enclave attests with ("sim", ...) */
 	const char *sim_root;    /* sim only: simulation root directory */
 	const char *tpm;         /* tpm only: TPM URI (swtpm:host=H,port=P | device:/dev/tpmrm0) */
+	const char *tpm_ek;      /* tpm only: "rsa" (default, NULL) or "ecc": which EK */
 	const char *enclave;     /* path of the atoll-enclave program */
 	const char *cache_dir;   /* model cache (created 0700) */
 	int lease_wait_s;        /* 1..ATL_COORD_WAIT_MAX_S; 0: default */

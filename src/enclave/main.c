@@ -34,6 +34,7 @@ struct enclave_opts {
 	const char *nonce;    /* --nonce: hex, the verifier's nonce */
 	const char *tpm;      /* --tpm: TPM URI (tpm only) */
 	const char *tpm_act;  /* --tpm-activation: activation record file (tpm only) */
+	const char *tpm_ek;   /* --tpm-ek: "rsa" or "ecc" (tpm only) */
 	int64_t pcr;          /* --pcr: PCR for the measurement (tpm only) */
 	bool reset_pcr;       /* --reset-pcr: reset PCR 23 first (tpm test setups) */
 	bool attest;          /* --attest: one-shot evidence mode */
@@ -68,6 +69,8 @@ static void usage(FILE *f)
 		"  --pcr N           the PCR for the measurement (tpm; default %d)\n"
 		"  --reset-pcr       reset PCR 23 before extending (tpm; test setups only)\n"
 		"  --tpm-activation FILE  the AK activation record ('atoll tpm record') to attach\n"
+		"  --tpm-ek rsa|ecc  the EK whose certificate the evidence carries (tpm;\n"
+		"                    default rsa; ecc: the persistent ECC EK)\n"
 		"  --nonce HEX       the verifier's nonce, 1 to %u bytes\n\n"
 		"The sim TEE gives NO hardware protection: for development and tests only.\n",
 		ATL_TPM_DEFAULT_PCR, ATL_ATTEST_NONCE_MAX);
@@ -106,8 +109,9 @@ static bool tpm_cfg(const struct enclave_opts *o, json_t **cfg_out)
 			return false;
 		}
 	}
-	cfg = json_pack("{s:s, s:I, s:s, s:b}", "tpm", o->tpm, "pcr", (json_int_t)o->pcr,
-			"measurement", hex, "reset_pcr", o->reset_pcr ? 1 : 0);
+	cfg = json_pack("{s:s, s:I, s:s, s:b, s:s}", "tpm", o->tpm, "pcr", (json_int_t)o->pcr,
+			"measurement", hex, "reset_pcr", o->reset_pcr ? 1 : 0, "ek",
+			o->tpm_ek != NULL ? o->tpm_ek : "rsa");
 	if (cfg != NULL && act != NULL && json_object_set(cfg, "activation", act) != 0) {
 		json_decref(cfg);
 		cfg = NULL;
@@ -125,9 +129,9 @@ static bool tee_cfg(const struct enclave_opts *o, json_t **cfg_out)
 	*cfg_out = NULL;
 	if (strcmp(o->tee, "tpm") == 0)
 		return tpm_cfg(o, cfg_out);
-	if (o->tpm != NULL || o->tpm_act != NULL || o->reset_pcr) {
-		fprintf(stderr, "atoll-enclave: --tpm, --tpm-activation and --reset-pcr are for "
-				"--tee tpm\n");
+	if (o->tpm != NULL || o->tpm_act != NULL || o->reset_pcr || o->tpm_ek != NULL) {
+		fprintf(stderr, "atoll-enclave: --tpm, --tpm-activation, --tpm-ek and --reset-pcr "
+				"are for --tee tpm\n");
 		return false;
 	}
 	if (strcmp(o->tee, "sim") != 0) {
@@ -304,6 +308,7 @@ int main(int argc, char **argv)
 		{"pcr", required_argument, NULL, 'p'},
 		{"reset-pcr", no_argument, NULL, 'R'},
 		{"tpm-activation", required_argument, NULL, 'a'},
+		{"tpm-ek", required_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -337,6 +342,13 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			o.tpm_act = optarg;
+			break;
+		case 'E':
+			if (strcmp(optarg, "rsa") != 0 && strcmp(optarg, "ecc") != 0) {
+				fprintf(stderr, "atoll-enclave: --tpm-ek must be rsa or ecc\n");
+				return EXIT_USAGE;
+			}
+			o.tpm_ek = optarg;
 			break;
 		case 'R':
 			o.reset_pcr = true;

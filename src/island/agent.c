@@ -105,6 +105,10 @@ static enum atl_err enclave_start(struct island *is)
 			args[na++] = (char *)"--tpm-activation";
 			args[na++] = is->tpm_act;
 		}
+		if (is->o->tpm_ek != NULL) {
+			args[na++] = (char *)"--tpm-ek";
+			args[na++] = (char *)is->o->tpm_ek;
+		}
 	}
 	if (is->o->sim_root != NULL) {
 		args[na++] = (char *)"--sim-root";

@@ -43,6 +43,8 @@ static void usage(FILE *f)
 		"                     only. At start the island registers it: the coordinator\n"
 		"                     checks the EK certificate and activates the AK; the\n"
 		"                     enclave measures itself into PCR 23 and quotes\n"
+		"  --tpm-ek rsa|ecc   the TPM's EK to register: its RSA 2048 EK (default) or\n"
+		"                     its persistent ECC EK (NIST P-384 / P-256)\n"
 		"  --enclave PATH     the enclave program (default: atoll-enclave next to this\n"
 		"                     program)\n"
 		"  --cache DIR        model cache (default: $XDG_CACHE_HOME/atoll-island or\n"
@@ -73,7 +75,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{"coordinator", required_argument, NULL, 'c'}, {"token", required_argument, NULL, 't'},
 		{"tee", required_argument, NULL, 'e'},  {"sim-root", required_argument, NULL, 'r'},
-		{"tpm", required_argument, NULL, 'T'},
+		{"tpm", required_argument, NULL, 'T'}, {"tpm-ek", required_argument, NULL, 'K'},
 		{"enclave", required_argument, NULL, 'n'}, {"cache", required_argument, NULL, 'C'},
 		{"lease-wait", required_argument, NULL, 'w'},
 		{"reattest", required_argument, NULL, 'a'},
@@ -95,6 +97,13 @@ int main(int argc, char **argv)
 		case 'e': o.tee = optarg; break;
 		case 'r': o.sim_root = optarg; break;
 		case 'T': o.tpm = optarg; break;
+		case 'K':
+			if (strcmp(optarg, "rsa") != 0 && strcmp(optarg, "ecc") != 0) {
+				fprintf(stderr, "atoll-island: --tpm-ek must be rsa or ecc\n");
+				return 2;
+			}
+			o.tpm_ek = optarg;
+			break;
 		case 'n': o.enclave = optarg; break;
 		case 'C': o.cache_dir = optarg; break;
 		case 'w':

@@ -59,7 +59,8 @@ enum atl_err isl_tpm_register(struct island *is, char *path_out, size_t cap, cha
 	why[0] = '\0';
 	if (snprintf(path_out, cap, "%s/%s", is->o->cache_dir, ACT_FILE) >= (int)cap)
 		return ATL_E_LIMIT;
-	cfg = json_pack("{s:s}", "tpm", is->o->tpm);
+	cfg = json_pack("{s:s, s:s}", "tpm", is->o->tpm, "ek",
+			is->o->tpm_ek != NULL ? is->o->tpm_ek : "rsa");
 	if (cfg == NULL)
 		return ATL_E_NOMEM;
 	rc = atl_tpm_ak_info(cfg, &info);

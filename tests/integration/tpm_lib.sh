@@ -8,7 +8,8 @@
 #                                  certtool are installed (else names the one missing)
 #   tpm_setup_ca CA [--ecc]        config files for a local CA kept in $T/CA
 #                                  (--ecc: the TPM gets an ECC EK certificate too)
-#   tpm_manufacture NAME CA        TPM state $T/NAME with EK + platform certificates
+#   tpm_manufacture NAME CA [--ecc]  TPM state $T/NAME with EK + platform certificates
+#                                  (--ecc: an ECC P-384 EK next to the RSA one)
 #   tpm_start NAME                 swtpm for $T/NAME; sets TPM_PORT, TPM_URI
 #   tpm_stop_all / tpm_cleanup     kill the swtpm processes started here
 # Roots: $T/CA/swtpm-localca-rootca-cert.pem, intermediate: $T/CA/issuercert.pem.
@@ -55,7 +56,7 @@ CONF
 tpm_manufacture() {
 	local name=$1 ca=$2 ecc=()
 	mkdir -p "$T/$name"
-	if [ -n "${TPM_ECC[$ca]:-}" ]; then
+	if [ -n "${TPM_ECC[$ca]:-}" ] || [ "${3:-}" = "--ecc" ]; then
 		ecc=(--ecc)
 	fi
 	if ! timeout 60 swtpm_setup --tpm2 --tpm-state "$T/$name" --config "$T/$ca.setup.conf" \

@@ -8,7 +8,8 @@
 #   - EK certificate from an untrusted CA: refused at the challenge (403
 #     activation_refused, ek_chain), and atoll-island on that TPM exits 1;
 #   - the coordinator without an activation key: 409 tpm_not_configured.
-# Three swtpm instances from two local CAs (tests/integration/tpm_lib.sh).
+# A second island registers the ECC (P-384) EK of its TPM. Four swtpm
+# instances from two local CAs (tests/integration/tpm_lib.sh).
 # Usage: tpm_platform.sh BIN_DIR. Bounded (timeouts everywhere); every process
 # started is killed and the temp dir removed on exit. Exit 77 (skip) without
 # swtpm, openssl, curl or jq.
@@ -75,6 +76,8 @@ tpm_manufacture tpmC evil || { echo "FAIL: swtpm_setup C"; exit 1; }
 tpm_start tpmA || exit 1; TPM_A=$TPM_URI
 tpm_start tpmB || exit 1; TPM_B=$TPM_URI
 tpm_start tpmC || exit 1; TPM_C=$TPM_URI
+tpm_manufacture tpmD ca --ecc || { echo "FAIL: swtpm_setup D"; exit 1; }
+tpm_start tpmD || exit 1; TPM_D=$TPM_URI
 
 # ---------------------------------------------------------------- coordinator
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$T/act.key" 2>/dev/null
@@ -85,7 +88,7 @@ expect 0 "atoll policy init --tee tpm" "$ATOLL" policy init --tee tpm --enclave 
 cp "$T/out" "$T/policy.json"
 DB=$T/coord.db
 timeout 30 "$CO" tenant add alice --db "$DB" >"$T/alice.key" 2>/dev/null || bad "tenant add"
-for i in isl-tpm isl-evil isl-mix; do
+for i in isl-tpm isl-evil isl-mix isl-ecc; do
 	timeout 30 "$CO" island add $i --db "$DB" >"$T/$i.tok" 2>/dev/null || bad "island add $i"
 done
 timeout 30 "$CO" workload add --db "$DB" --id echo1 --kind echo --tee tpm >/dev/null 2>&1 ||
@@ -145,9 +148,21 @@ check "  registered (AK activated)" grep -q 'TPM registration: AK .* activated' 
 check "  record kept 0600" [ "$(stat -c %a "$T/cache/tpm-activation.json" 2>/dev/null)" = 600 ]
 check "  coordinator logged the activation" grep -q 'TPM AK .* activated' "$T/coord.log"
 
+# a second island registering the ECC (NIST P-384) EK of its TPM
+"$ISL" --coordinator "$URL" --token "$(cat "$T/isl-ecc.tok")" --tee tpm --tpm "$TPM_D" \
+	--tpm-ek ecc --cache "$T/cache-ecc" --lease-wait 2 --reattest 30 >"$T/island-ecc.out" \
+	2>"$T/island-ecc.log" &
+ISLAND_ECC=$!
+PIDS+=($ISLAND_ECC)
+wait_grep 'attested: enclave key' "$T/island-ecc.log" 60 || { bad "ECC-EK island attested";
+	sed 's/^/  /' "$T/island-ecc.log" | tail -20; }
+check "  its record names the ECC EK's certificate" [ "$(jq -r .ek_cert_sha256 \
+	"$T/cache-ecc/tpm-activation.json")" != "$(jq -r .ek_cert_sha256 "$T/cache/tpm-activation.json")" ]
+
 expect 0 "atoll targets (client verifies the tpm evidence itself)" "$ATOLL" targets \
 	--workload echo1 --policy "$T/policy.json" --coordinator "$URL" --api-key "$KEY"
 check "  the tpm island passes" grep -q '^PASS .*isl-tpm' "$T/out"
+check "  the ECC-EK island passes" grep -q '^PASS .*isl-ecc' "$T/out"
 export ATOLL_COORDINATOR=$URL ATOLL_API_KEY=$KEY
 expect 0 "atoll keys create" "$ATOLL" keys create
 expect 0 "atoll run: echo job on the tpm island" "$ATOLL" run --workload echo1 --text "$SECRET" \
@@ -188,6 +203,10 @@ kill -TERM "$ISLAND"
 timeout 20 tail --pid="$ISLAND" -f /dev/null
 wait "$ISLAND"
 check "island stops on SIGTERM (exit 0)" [ $? = 0 ]
+kill -TERM "$ISLAND_ECC"
+timeout 20 tail --pid="$ISLAND_ECC" -f /dev/null
+wait "$ISLAND_ECC"
+check "ECC-EK island stops on SIGTERM (exit 0)" [ $? = 0 ]
 
 # ---------------------------------------------------------------- no activation key
 kill -TERM "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null
