@@ -166,18 +166,31 @@ else
 	KDIR=$W/kbs
 	# the model owner's side: a broker tenant, the model encrypted under its
 	# key-encryption key and registered with a release policy (this build only)
+	# the broker signs its audit log's heads with this key (when openssl is here)
+	AK=()
+	AKPUB=()
+	if command -v openssl >/dev/null &&
+		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/audit.pem" 2>/dev/null &&
+		openssl pkey -in "$W/audit.pem" -pubout -out "$W/audit.pub.pem" 2>/dev/null; then
+		AK=(--audit-key "$W/audit.pem")
+		AKPUB=(--pub "$W/audit.pub.pem")
+	fi
 	if "$ATOLL" kbs --help >/dev/null 2>&1; then
-		"$ATOLL" kbs init --dir "$KDIR" >/dev/null
-		"$ATOLL" kbs tenant add demo-clinic --dir "$KDIR" >/dev/null
+		"$ATOLL" kbs init --dir "$KDIR" "${AK[@]}" >/dev/null
+		"$ATOLL" kbs tenant add demo-clinic --dir "$KDIR" "${AK[@]}" >/dev/null
 		MID=$("$ATOLL" kbs model add --dir "$KDIR" --tenant demo-clinic --in "$W/model.json" \
-			--out "$W/model.atm" --policy "$W/policy.json")
+			--out "$W/model.atm" --policy "$W/policy.json" "${AK[@]}")
 	else
 		MID=$("$SETUP_HELPER" model "$KDIR" demo-clinic "$W/model.json" "$W/model.atm" \
 			"$W/policy.json")
 	fi
 	echo "model.json ($(wc -c <"$W/model.json") bytes) encrypted to model.atm ($(wc -c <"$W/model.atm") bytes), model id $MID"
 	echo "model.atm starts with: $(head -c 8 "$W/model.atm") (chunked AES-256-GCM; the data key is wrapped by the tenant's KEK)"
-	"$KBSD" serve --dir "$KDIR" --listen 127.0.0.1:0 >"$W/kbs.out" 2>"$W/kbs.log" &
+	if "$ATOLL" kbs --help >/dev/null 2>&1; then
+		"$KBSD" serve --dir "$KDIR" --listen 127.0.0.1:0 "${AK[@]}" >"$W/kbs.out" 2>"$W/kbs.log" &
+	else
+		"$KBSD" serve --dir "$KDIR" --listen 127.0.0.1:0 >"$W/kbs.out" 2>"$W/kbs.log" &
+	fi
 	KBSPID=$!
 	PIDS+=($KBSPID)
 	wait_for 'listening on ' "$W/kbs.out" 20 || { cat "$W/kbs.log" >&2; exit 1; }
@@ -210,7 +223,7 @@ else
 	echo "plaintext weights: found only in step 6's plaintext model file, never for the .atm workload"
 	kill -TERM "$KBSPID"; wait "$KBSPID" 2>/dev/null || true
 	if "$ATOLL" kbs --help >/dev/null 2>&1; then
-		"$ATOLL" kbs audit verify --dir "$KDIR" | sed 's/^/  audit: /'
+		"$ATOLL" kbs audit verify --dir "$KDIR" "${AKPUB[@]}" | sed 's/^/  audit: /'
 	else
 		"$SETUP_HELPER" audit "$KDIR" | sed 's/^/  audit: /'
 	fi
