@@ -860,6 +860,139 @@ static void test_activation_record(void **state)
 	atl_privkey_free(other);
 }
 
+/* A wrapper around native evidence (countersign reads only "evidence"). */
+static char *wrap(const uint8_t *ev, size_t len)
+{
+	char *e = b64(ev, len), *w;
+	json_t *j = json_pack("{s:i, s:s, s:s}", "v", 1, "tee", "tpm", "evidence", e);
+
+	w = atl_json_dump(j);
+	json_decref(j);
+	free(e);
+	return w;
+}
+
+/* The native evidence of a wrapper (edited by fn when not NULL). */
+static uint8_t *unwrap(const char *w, size_t *len, void (*fn)(json_t *))
+{
+	json_t *j = NULL, *nat = NULL;
+	uint8_t *raw = NULL;
+	size_t n = 0;
+	char *txt;
+
+	assert_int_equal(atl_json_parse(w, strlen(w), &j), ATL_OK);
+	assert_int_equal(atl_json_get_b64(j, "evidence", 1u << 20, &raw, &n), ATL_OK);
+	assert_int_equal(atl_json_parse((const char *)raw, n, &nat), ATL_OK);
+	if (fn != NULL)
+		fn(nat);
+	txt = atl_json_dump(nat);
+	*len = strlen(txt);
+	json_decref(j);
+	json_decref(nat);
+	free(raw);
+	return (uint8_t *)txt;
+}
+
+static void edit_time(json_t *nat)
+{
+	json_t *f = json_object_get(nat, "freshness");
+
+	json_object_set_new(f, "issued_at", json_integer(json_integer_value(
+						json_object_get(f, "issued_at")) + 600));
+}
+
+/* A verifier's countersignature gives tpm evidence a time (issued_at) only
+ * under a pinned activation key, for this AK and this quote's qualifying data. */
+static void test_freshness(void **state)
+{
+	struct synth s, s2;
+	struct atl_privkey *k = NULL, *other = NULL;
+	struct atl_pubkey *pk = NULL;
+	char name[80], name2[80], *pem = NULL, *w = NULL, *cs = NULL, *w2 = NULL, *cs2 = NULL;
+	uint8_t *ev, *ev2, *nat;
+	size_t len, len2, nl;
+	json_t *pol;
+	struct atl_ar *ar;
+	enum atl_err rc;
+
+	(void)state;
+	assert_int_equal(atl_privkey_generate_ec(384, &k), ATL_OK);
+	assert_int_equal(atl_privkey_generate_ec(384, &other), ATL_OK);
+	assert_int_equal(atl_privkey_public(k, &pk), ATL_OK);
+	assert_int_equal(atl_pubkey_to_pem(pk, &pem), ATL_OK);
+	synth_defaults(&s);
+	ev = synth_build(&s, &len, name);
+	pol = pin_policy(name);
+	json_object_set_new(json_object_get(pol, "tpm"), "activation_keys", json_pack("[s]", pem));
+	w = wrap(ev, len);
+	assert_int_equal(atl_tpm_countersign(w, strlen(w), k, T_2026 - 5, &cs), ATL_OK);
+	/* verified without a nonce: its time is the countersignature's */
+	nat = unwrap(cs, &nl, NULL);
+	ar = run(nat, nl, pol, NULL, NULL, NULL, 0, &rc);
+	assert_int_equal(rc, ATL_OK);
+	assert_int_equal(check_state(ar, "freshness"), 1);
+	assert_int_equal(json_integer_value(atl_ar_get(ar, "issued_at")), T_2026 - 5);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+	atl_ar_free(ar);
+	free(nat);
+	/* edited time */
+	nat = unwrap(cs, &nl, edit_time);
+	ar = run(nat, nl, pol, NULL, NULL, NULL, 0, &rc);
+	assert_int_equal(check_state(ar, "freshness"), 0);
+	assert_null(atl_ar_get(ar, "issued_at"));
+	assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	atl_ar_free(ar);
+	free(nat);
+	/* signed by a key the policy does not pin */
+	free(cs);
+	cs = NULL;
+	assert_int_equal(atl_tpm_countersign(w, strlen(w), other, T_2026, &cs), ATL_OK);
+	nat = unwrap(cs, &nl, NULL);
+	ar = run(nat, nl, pol, NULL, NULL, NULL, 0, &rc);
+	assert_int_equal(check_state(ar, "freshness"), 0);
+	atl_ar_free(ar);
+	free(nat);
+	/* a record for another quote (other qualifying data) moved onto this one */
+	synth_defaults(&s2);
+	memset(s2.extra, 0xcd, sizeof(s2.extra));
+	ev2 = synth_build(&s2, &len2, name2);
+	w2 = wrap(ev2, len2);
+	assert_int_equal(atl_tpm_countersign(w2, strlen(w2), k, T_2026, &cs2), ATL_OK);
+	{
+		json_t *a = NULL, *b = NULL;
+		uint8_t *n2 = unwrap(cs2, &nl, NULL);
+		char *txt;
+
+		assert_int_equal(atl_json_parse((const char *)ev, len, &a), ATL_OK);
+		assert_int_equal(atl_json_parse((const char *)n2, nl, &b), ATL_OK);
+		json_object_set(a, "freshness", json_object_get(b, "freshness"));
+		txt = atl_json_dump(a);
+		ar = run((const uint8_t *)txt, strlen(txt), pol, NULL, NULL, NULL, 0, &rc);
+		assert_int_equal(check_state(ar, "freshness"), 0);
+		atl_ar_free(ar);
+		free(txt);
+		free(n2);
+		json_decref(a);
+		json_decref(b);
+	}
+	/* only Atoll evidence carries one; garbage is not a wrapper */
+	free(cs2);
+	cs2 = NULL;
+	assert_int_not_equal(atl_tpm_countersign("{}", 2, k, T_2026, &cs2), ATL_OK);
+	assert_null(cs2);
+	json_decref(pol);
+	free(ev);
+	free(ev2);
+	free(w);
+	free(w2);
+	free(cs);
+	free(cs2);
+	free(pem);
+	atl_pubkey_free(pk);
+	atl_privkey_free(k);
+	atl_privkey_free(other);
+}
+
 static void test_make_credential_args(void **state)
 {
 	size_t len;
@@ -1020,6 +1153,7 @@ int main(void)
 		cmocka_unit_test(test_evlog_types),    cmocka_unit_test(test_trustee),
 		cmocka_unit_test(test_synth_ok),       cmocka_unit_test(test_synth_negatives),
 		cmocka_unit_test(test_policy_validate), cmocka_unit_test(test_activation_record),
+		cmocka_unit_test(test_freshness),
 		cmocka_unit_test(test_make_credential_args), cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_azure_snp),      cmocka_unit_test(test_azure_tamper),
 		cmocka_unit_test(test_azure_tdx),
