@@ -40,6 +40,9 @@ struct atl_kbsd;
 struct atl_kbsd_opts {
 	const char *listen;                     /* "127.0.0.1:PORT"; NULL: "127.0.0.1:0" */
 	bool allow_public;                      /* required for a non-loopback address */
+	/* HTTPS: PEM text (not paths), copied by the HTTP server; NULL: plain HTTP */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 	const char *dir;                        /* the broker's state directory */
 	const struct atl_privkey *audit_signer; /* signs audit heads; may be NULL; borrowed */
 	/* Default release quota of every tenant without its own
@@ -103,5 +106,11 @@ ATL_NODISCARD enum atl_err atl_kbsc_fetch(struct atl_kbsc *s, const char *eviden
  * when none); printable ASCII. */
 const char *atl_kbsc_last_error(const struct atl_kbsc *s, long *status_out);
 void atl_kbsc_free(struct atl_kbsc *s);
+
+/* Client settings for every later atl_kbsc_auth in this process: ca_file, a
+ * PEM bundle that verifies an https broker (NULL: the system store; TLS peer
+ * and host verification are always on). Copied. ATL_E_NOMEM. When never
+ * called, the environment variable ATOLL_KBS_CA_FILE is used if set. */
+ATL_NODISCARD enum atl_err atl_kbsc_set_ca_file(const char *ca_file);
 
 #endif

@@ -3,6 +3,7 @@
  * /attest and /resource. Every answer is untrusted: bounded by the HTTP
  * client's response cap (ATL_KBSD_SEALED_MAX for the sealed key), parsed with
  * allow-listed keys and exact lengths. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,24 @@
 
 #define BASE_URL_MAX 512u
 #define CLIENT_TIMEOUT_MS 30000u
+
+static pthread_mutex_t ca_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *ca_file_set; /* atl_kbsc_set_ca_file */
+static bool ca_file_given;
+
+enum atl_err atl_kbsc_set_ca_file(const char *ca_file)
+{
+	char *c = NULL;
+
+	if (ca_file != NULL && (c = strdup(ca_file)) == NULL)
+		return ATL_E_NOMEM;
+	pthread_mutex_lock(&ca_mu);
+	free(ca_file_set);
+	ca_file_set = c;
+	ca_file_given = true;
+	pthread_mutex_unlock(&ca_mu);
+	return ATL_OK;
+}
 
 struct atl_kbsc {
 	struct atl_http_client *http;
@@ -157,7 +176,12 @@ enum atl_err atl_kbsc_auth(const char *base_url, const char *tee, const char *te
 	o.cookies = true;
 	o.timeout_ms = CLIENT_TIMEOUT_MS;
 	o.response_max = ATL_KBSD_SEALED_MAX;
-	e = atl_http_client_new(&o, &s->http);
+	pthread_mutex_lock(&ca_mu);
+	o.ca_file = ca_file_given ? ca_file_set : getenv("ATOLL_KBS_CA_FILE");
+	if (o.ca_file != NULL && o.ca_file[0] == '\0')
+		o.ca_file = NULL;
+	e = atl_http_client_new(&o, &s->http); /* copies ca_file */
+	pthread_mutex_unlock(&ca_mu);
 	if (e != ATL_OK)
 		goto out;
 	req = json_pack("{s:s, s:s, s:{s:s, s:s}}", "version", ATL_KBSD_PROTOCOL_VERSION, "tee",

@@ -22,19 +22,24 @@
 enum { EXIT_OK_ = 0, EXIT_FAIL_ = 1, EXIT_USAGE_ = 2 };
 
 #define PEM_MAX (64u * 1024u)
+#define TLS_PEM_MAX (1024u * 1024u) /* bytes of a certificate chain or key file */
 #define ROTATE_DAYS_MAX 3650
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: atoll-kbs serve --dir DIR [--listen HOST:PORT] [--audit-key PEM]\n"
-		"                       [--rotate-days N] [--quota N/WINDOW_S] [--allow-public]\n\n"
+		"                       [--rotate-days N] [--quota N/WINDOW_S] [--allow-public]\n"
+		"                       [--tls-cert PEM --tls-key PEM]\n\n"
 		"Serves the key broker (Trustee-shaped KBS protocol v0: /kbs/v0/auth, /attest,\n"
 		"/resource/<tenant>/model-key/<model_id>) over the state directory DIR (made\n"
 		"with 'atoll kbs init'; tenants and models are managed with 'atoll kbs' while the\n"
 		"service is stopped: the state is locked while it runs).\n\n"
 		"  --listen HOST:PORT  address (default 127.0.0.1:0, a free port); a\n"
 		"                      non-loopback address needs --allow-public\n"
+		"  --tls-cert, --tls-key  serve HTTPS (TLS 1.2/1.3) with this certificate chain\n"
+		"                      and key (PEM files); clients verify it (atl_kbsc:\n"
+		"                      ATOLL_KBS_CA_FILE or the system store)\n"
 		"  --audit-key PEM     ECDSA P-256 private key (PKCS#8) signing audit heads\n"
 		"  --rotate-days N     rotate a tenant's KEK once it is N days old, checked at\n"
 		"                      start and every minute (default %d; 0: never)\n"
@@ -69,6 +74,8 @@ static int serve(int argc, char **argv)
 		{"rotate-days", required_argument, NULL, 'r'},
 		{"quota", required_argument, NULL, 'q'},
 		{"allow-public", no_argument, NULL, 'P'},
+		{"tls-cert", required_argument, NULL, 'c'},
+		{"tls-key", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		/* tests only: rotate after S seconds, check every S seconds */
 		{"test-rotate-after-s", required_argument, NULL, 'A'},
@@ -77,7 +84,9 @@ static int serve(int argc, char **argv)
 	struct atl_kbsd_opts o = {0};
 	struct atl_kbsd *d = NULL;
 	struct atl_privkey *signer = NULL;
-	const char *key_path = NULL;
+	const char *key_path = NULL, *cert_path = NULL, *tls_key_path = NULL;
+	uint8_t *cert = NULL, *tkey = NULL;
+	size_t cert_len = 0, tkey_len = 0;
 	int64_t days = ATL_KBSD_ROTATE_DAYS_DEFAULT, after_s = -1, check_s = 0;
 	bool allow_public = false;
 	uint8_t *pem = NULL;
@@ -94,6 +103,8 @@ static int serve(int argc, char **argv)
 		case 'd': o.dir = optarg; break;
 		case 'k': key_path = optarg; break;
 		case 'P': allow_public = true; break;
+		case 'c': cert_path = optarg; break;
+		case 'K': tls_key_path = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK_;
 		case 'r':
 			if (!parse_i64(optarg, 0, ROTATE_DAYS_MAX, &days)) {
@@ -134,6 +145,20 @@ static int serve(int argc, char **argv)
 		return EXIT_USAGE_;
 	}
 	o.allow_public = allow_public;
+	if ((cert_path == NULL) != (tls_key_path == NULL)) {
+		fprintf(stderr, "atoll-kbs serve: --tls-cert and --tls-key go together\n");
+		return EXIT_USAGE_;
+	}
+	if (cert_path != NULL) {
+		if (atl_file_read(cert_path, TLS_PEM_MAX, &cert, &cert_len) != ATL_OK ||
+		    atl_file_read(tls_key_path, TLS_PEM_MAX, &tkey, &tkey_len) != ATL_OK) {
+			fprintf(stderr, "atoll-kbs serve: cannot read %s or %s\n", cert_path,
+				tls_key_path);
+			goto out;
+		}
+		o.tls_cert_pem = (const char *)cert;
+		o.tls_key_pem = (const char *)tkey;
+	}
 	o.rotate_after_s = after_s > 0 ? after_s : days * 86400;
 	o.rotate_check_s = (unsigned)check_s;
 	if (key_path != NULL) {
@@ -170,6 +195,11 @@ static int serve(int argc, char **argv)
 	ret = EXIT_OK_;
 out:
 	atl_privkey_free(signer);
+	free(cert);
+	if (tkey != NULL) {
+		atl_wipe(tkey, tkey_len);
+		free(tkey);
+	}
 	if (pem != NULL) {
 		atl_wipe(pem, pem_len);
 		free(pem);

@@ -633,6 +633,8 @@ enum atl_err atl_kbsd_start(const struct atl_kbsd_opts *opts, struct atl_kbsd **
 		rotate_check(d);
 	so.listen = opts->listen;
 	so.allow_public = opts->allow_public;
+	so.tls_cert_pem = opts->tls_cert_pem;
+	so.tls_key_pem = opts->tls_key_pem;
 	so.body_max = ATL_KBSD_ATTEST_BODY_MAX;
 	e = atl_http_server_start(&so, routes, sizeof(routes) / sizeof(routes[0]), d, &d->srv);
 	if (e != ATL_OK) {

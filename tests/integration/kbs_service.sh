@@ -185,6 +185,21 @@ expect 0 "release after scheduled rotations" "$PEER" fetch "$URL" acme "$MID" "$
 cmp -s "$T/m.gguf" "$T/plain.out" || bad "round trip after scheduled rotation"
 rm -f "$T/plain.out"
 stop
+# HTTPS: a self-signed certificate for 127.0.0.1; the client verifies it
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/tls.key" \
+	-out "$T/tls.crt" -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 1 \
+	>/dev/null 2>&1 || bad "openssl: test TLS certificate"
+expect 2 "--tls-cert without --tls-key" "$KBS" serve --dir "$T/kbs" --tls-cert "$T/tls.crt"
+start --tls-cert "$T/tls.crt" --tls-key "$T/tls.key"
+URL=https://127.0.0.1:$PORT
+expect 0 "release over HTTPS (ATOLL_KBS_CA_FILE)" env ATOLL_KBS_CA_FILE="$T/tls.crt" "$PEER" fetch \
+	"$URL" acme "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/plain.out"
+cmp -s "$T/m.gguf" "$T/plain.out" || bad "round trip over HTTPS"
+rm -f "$T/plain.out"
+expect 1 "HTTPS with an unknown certificate refused by the client" env ATOLL_KBS_CA_FILE= \
+	"$PEER" fetch "$URL" acme "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/x"
+grep -q "^refused: ATL_E_IO 0" "$T/out" || bad "unverified TLS: $(cat "$T/out")"
+stop
 expect 0 "revoke measurement" "$ATOLL" kbs revoke "${K[@]}" --measurement "$MEAS"
 start
 refused "revoked measurement" 403 acme "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/x"

@@ -251,6 +251,8 @@ static void test_release_ok(void **st)
 	long status = 0;
 
 	(void)st;
+	assert_int_equal(atl_kbsc_set_ca_file("/nonexistent/ca.pem"), ATL_OK); /* unused by http */
+	assert_int_equal(atl_kbsc_set_ca_file(NULL), ATL_OK);
 	fx_init(&f, NULL);
 	assert_int_equal(fetch(&f, "acme", false, NULL, &sealed, &status), ATL_OK);
 	assert_int_equal(status, 200);
