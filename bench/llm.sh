@@ -9,6 +9,8 @@
 #
 #   bash bench/llm.sh BUILD_DIR
 # Environment: LLM_TYPES (default "F16 Q8_0 Q4_0"), LLM_THREADS (2),
+#   LLM_RUNS (1; with N > 1 both engines run N times, alternating, and the
+#   medians of tokens/s are printed, with the ratio of the medians),
 #   LLM_PROMPT (64), LLM_GEN (32), LLM_SHAPE (1.1b; "tiny" for a quick check),
 #   LLM_DIR (scratch directory for models and the baseline, default
 #   ${TMPDIR:-/tmp}/atoll-bench-llm; models are reused between runs).
@@ -29,6 +31,7 @@ types=${LLM_TYPES:-F16 Q8_0 Q4_0}
 threads=${LLM_THREADS:-2}
 n_prompt=${LLM_PROMPT:-64}
 n_gen=${LLM_GEN:-32}
+runs=${LLM_RUNS:-1}
 shape=${LLM_SHAPE:-1.1b}
 dir=${LLM_DIR:-${TMPDIR:-/tmp}/atoll-bench-llm}
 nlc_pkg="@node-llama-cpp/linux-x64@3.22.1"
@@ -36,7 +39,7 @@ vocab="$src/tests/vectors/llm/tokenizer/ggml-vocab-llama-spm.gguf"
 mkdir -p "$dir"
 
 echo "bench/llm: $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench/llm: shape $shape, $threads threads, prompt $n_prompt tokens, generation $n_gen tokens"
+echo "bench/llm: shape $shape, $threads threads, prompt $n_prompt tokens, generation $n_gen tokens, $runs run(s) each (medians)"
 
 # ---- the baseline ----
 libdir=""
@@ -66,6 +69,10 @@ fi
 prompt="1"
 for ((i = 1; i < n_prompt; i++)); do prompt+=" $((1000 + (i * 37) % 20000))"; done
 
+median() { # values...: the median (mean of the middle two for an even count)
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 rss_of() { # FILE: peak RSS in MiB from /usr/bin/time -f %M output (last line)
 	awk 'END { printf "%.0f", $1 / 1024 }' "$1"
 }
@@ -83,24 +90,31 @@ for type in $types; do
 
 	timer=()
 	[[ -x /usr/bin/time ]] && timer=(/usr/bin/time -f %M -o "$dir/rss")
-	"${timer[@]}" "$atoll" infer --model "$model" --tokens "$prompt" -n $((n_gen + 1)) \
-		--threads "$threads" --ctx $((n_prompt + n_gen + 8)) --print-ids --stats \
-		>/dev/null 2>"$dir/atoll.err" || { cat "$dir/atoll.err" >&2; exit 1; }
-	line=$(grep 'atoll infer: isa' "$dir/atoll.err")
-	a_pp=$(sed -n 's/.*prompt [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p' <<<"$line")
-	a_tg=$(sed -n 's/.*generated [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p' <<<"$line")
-	a_rss=-
-	[[ -f $dir/rss ]] && a_rss=$(rss_of "$dir/rss")
+	a_pps=() a_tgs=() l_pps=() l_tgs=() a_rss=- l_rss=-
+	for ((run = 0; run < runs; run++)); do
+		"${timer[@]}" "$atoll" infer --model "$model" --tokens "$prompt" -n $((n_gen + 1)) \
+			--threads "$threads" --ctx $((n_prompt + n_gen + 8)) --print-ids --stats \
+			>/dev/null 2>"$dir/atoll.err" || { cat "$dir/atoll.err" >&2; exit 1; }
+		line=$(grep 'atoll infer: isa' "$dir/atoll.err")
+		a_pps+=("$(sed -n 's/.*prompt [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p' <<<"$line")")
+		a_tgs+=("$(sed -n 's/.*generated [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p' <<<"$line")")
+		[[ -f $dir/rss ]] && a_rss=$(rss_of "$dir/rss")
 
-	l_pp="" l_tg="" l_rss=-
-	if [[ -n $libdir ]]; then
-		if out=$("${timer[@]}" "$dir/llm" "$libdir" "$model" "$threads" "$n_prompt" "$n_gen" 2>"$dir/llm.err"); then
-			l_pp=$(awk '{print $5}' <<<"$out")
-			l_tg=$(awk '{print $9}' <<<"$out")
-			[[ -f $dir/rss ]] && l_rss=$(rss_of "$dir/rss")
-		else
-			echo "bench/llm: llama.cpp failed on $type: $(cat "$dir/llm.err")" >&2
+		if [[ -n $libdir ]]; then
+			if out=$("${timer[@]}" "$dir/llm" "$libdir" "$model" "$threads" "$n_prompt" "$n_gen" 2>"$dir/llm.err"); then
+				l_pps+=("$(awk '{print $5}' <<<"$out")")
+				l_tgs+=("$(awk '{print $9}' <<<"$out")")
+				[[ -f $dir/rss ]] && l_rss=$(rss_of "$dir/rss")
+			else
+				echo "bench/llm: llama.cpp failed on $type: $(cat "$dir/llm.err")" >&2
+			fi
 		fi
+	done
+	[[ $runs -gt 1 ]] && echo "bench/llm: $type runs: atoll pp ${a_pps[*]} gen ${a_tgs[*]}; llama.cpp pp ${l_pps[*]:-} gen ${l_tgs[*]:-}"
+	a_pp=$(median "${a_pps[@]}") a_tg=$(median "${a_tgs[@]}")
+	l_pp="" l_tg=""
+	if [[ ${#l_pps[@]} -gt 0 ]]; then
+		l_pp=$(median "${l_pps[@]}") l_tg=$(median "${l_tgs[@]}")
 	fi
 	gbs() { awk -v t="$1" -v m="$mib" 'BEGIN { if (m == "") print "-"; else printf "%.2f", t * m * 1048576 / 1e9 }'; }
 	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }

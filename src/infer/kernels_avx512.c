@@ -193,6 +193,9 @@ static float dot_q4_0(size_t n, const void *w, const void *x)
  * accumulated in order, exactly like the portable dot product (one FMA
  * rounding instead of a multiply and an add). */
 
+/* the tile loops must be unrolled for the registers to stay registers */
+#define ATL_UNROLL _Pragma("GCC unroll 8")
+
 static inline int32_t ld32(const uint8_t *p)
 {
 	int32_t v;
@@ -215,6 +218,7 @@ gemm_tile(const int q4, const int TT, size_t nb, const uint8_t *wg, const uint8_
 	const int32_t bias = q4 ? -8 : -128;
 	const uint8_t *xq[8], *xd[8], *xsum[8];
 	__m512 acc[8];
+	ATL_UNROLL
 	for (int t = 0; t < TT; t++) {
 		xq[t] = xp + (size_t)t * xs;
 		xd[t] = xq[t] + nb * 32;
@@ -227,27 +231,42 @@ gemm_tile(const int q4, const int TT, size_t nb, const uint8_t *wg, const uint8_
 		const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)g));
 		__m512i w[8];
 		if (q4) {
+			ATL_UNROLL
 			for (int u = 0; u < 4; u++) {
 				const __m512i v = _mm512_loadu_si512((const void *)(g + 32 + 64 * u));
 				w[u] = _mm512_and_si512(v, lo4);
 				w[u + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
 			}
 		} else {
+			ATL_UNROLL
 			for (int u = 0; u < 8; u++)
 				w[u] = _mm512_loadu_si512((const void *)(g + 32 + 64 * u));
 		}
-		for (int t = 0; t < TT; t++) {
+		ATL_UNROLL
+	for (int t = 0; t < TT; t++) {
 			const uint8_t *q = xq[t] + b * 32;
+			/* integer sums are exact: one chain or two (latency for a
+			 * single token) give the same value */
 			__m512i s0 = _mm512_set1_epi32(bias * ld32(xsum[t] + b * 4));
-			__m512i s1 = _mm512_setzero_si512();
-			for (int j = 0; j < 8; j += 2) {
-				s0 = _mm512_dpbusd_epi32(s0, w[j], _mm512_set1_epi32(ld32(q + 4 * j)));
-				s1 = _mm512_dpbusd_epi32(s1, w[j + 1], _mm512_set1_epi32(ld32(q + 4 * j + 4)));
+			if (TT > 2) {
+				ATL_UNROLL
+				for (int j = 0; j < 8; j++)
+					s0 = _mm512_dpbusd_epi32(s0, w[j], _mm512_set1_epi32(ld32(q + 4 * j)));
+			} else {
+				__m512i s1 = _mm512_setzero_si512();
+				ATL_UNROLL
+				for (int j = 0; j < 8; j += 2) {
+					s0 = _mm512_dpbusd_epi32(s0, w[j], _mm512_set1_epi32(ld32(q + 4 * j)));
+					s1 = _mm512_dpbusd_epi32(s1, w[j + 1],
+								 _mm512_set1_epi32(ld32(q + 4 * j + 4)));
+				}
+				s0 = _mm512_add_epi32(s0, s1);
 			}
 			const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(ldf(xd[t] + b * 4)));
-			acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc[t]);
+			acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s0), acc[t]);
 		}
 	}
+	ATL_UNROLL
 	for (int t = 0; t < TT; t++)
 		_mm512_mask_storeu_ps(y + (size_t)t * ys, mask, acc[t]);
 }
@@ -258,9 +277,13 @@ gemm_any(const int q4, size_t nb, const uint8_t *wg, const uint8_t *xp, size_t x
 {
 	const __mmask16 mask = (__mmask16)(n_rows >= 16 ? 0xFFFFu : (1u << n_rows) - 1u);
 	uint32_t t = 0;
-	for (; t + 4 <= n_tok; t += 4)
-		gemm_tile(q4, 4, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask);
+	for (; t + 8 <= n_tok; t += 8)
+		gemm_tile(q4, 8, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask);
 	switch (n_tok - t) {
+	case 7: gemm_tile(q4, 7, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask); break;
+	case 6: gemm_tile(q4, 6, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask); break;
+	case 5: gemm_tile(q4, 5, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask); break;
+	case 4: gemm_tile(q4, 4, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask); break;
 	case 3: gemm_tile(q4, 3, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask); break;
 	case 2: gemm_tile(q4, 2, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask); break;
 	case 1: gemm_tile(q4, 1, nb, wg, xp + t * xs, xs, y + t * ys, ys, mask); break;

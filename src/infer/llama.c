@@ -385,6 +385,12 @@ static void rope(const struct atl_model_ctx *c, float *v, uint32_t n_heads, uint
 
 /* ---- attention over (token, head) pairs ---- */
 
+/* Attention of at most this many multiply-adds (q.k and weights.v each)
+ * runs on the calling thread: a pool job costs more, above all on a busy
+ * machine. Results do not depend on it (each (token, head) is computed the
+ * same way by whichever thread). */
+#define ATT_INLINE_MACS (256u * 1024u)
+
 struct att_job {
 	struct atl_model_ctx *c;
 	uint32_t layer, pos0, n_tok;
@@ -477,7 +483,11 @@ static void forward(struct atl_model_ctx *c, const int32_t *tokens, uint32_t n_t
 			memcpy(vc + t * kvd, v, kvd * sizeof(float));
 		}
 		struct att_job aj = {c, l, pos0, n_tok, atl_kernels_get()->dot[ATL_GGML_TYPE_F32]};
-		atl_pool_run(c->pool, (size_t)n_tok * hp->n_head, 1, att_items, &aj);
+		/* one token over a short cache: less work than waking the pool */
+		if ((size_t)n_tok * hp->n_head * (pos0 + n_tok) * hd <= ATT_INLINE_MACS)
+			att_items(&aj, 0, (size_t)n_tok * hp->n_head, 0);
+		else
+			atl_pool_run(c->pool, (size_t)n_tok * hp->n_head, 1, att_items, &aj);
 		matmul(c, &ly->wo, c->a, qd, n_tok, c->h, E);
 		for (size_t i = 0; i < (size_t)n_tok * E; i++)
 			c->x[i] += c->h[i];

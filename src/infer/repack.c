@@ -3,6 +3,7 @@
  * kernels that read it are in kernels_avx512.c. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "infer/kernels.h"
 
@@ -25,9 +26,10 @@ static void pack_block(uint32_t type, const uint8_t *data, size_t row_size, uint
 	const unsigned chunks = type == ATL_GGML_TYPE_Q4_0 ? 4 : 8;
 	for (unsigned r = 0; r < ATL_PACK_ROWS; r++) {
 		if (r0 + r >= rows) {
-			if (type == ATL_GGML_TYPE_Q8_0)
-				for (unsigned m = 0; m < chunks; m++)
-					memset(q + (m * ATL_PACK_ROWS + r) * 4, 0x80, 4);
+			memset(dst + 2 * r, 0, 2);
+			for (unsigned m = 0; m < chunks; m++)
+				memset(q + (m * ATL_PACK_ROWS + r) * 4,
+				       type == ATL_GGML_TYPE_Q8_0 ? 0x80 : 0, 4);
 			continue;
 		}
 		const uint8_t *row = data + (size_t)(r0 + r) * row_size;
@@ -58,10 +60,19 @@ enum atl_err atl_pack_matrix(uint32_t type, const uint8_t *data, uint32_t rows, 
 	size_t n;
 	if (__builtin_mul_overflow(groups * nb, bs, &n) || n > SIZE_MAX - 63)
 		return ATL_E_LIMIT;
-	uint8_t *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+	/* 2 MiB aligned and rounded, and transparent huge pages asked for:
+	 * 512 times fewer page faults at load and TLB misses when streaming */
+	const size_t huge = (size_t)2 << 20;
+	if (n > SIZE_MAX - huge)
+		return ATL_E_LIMIT;
+	const size_t alloc = n >= huge ? (n + huge - 1) & ~(huge - 1) : (n + 63) & ~(size_t)63;
+	uint8_t *p = aligned_alloc(n >= huge ? huge : 64, alloc);
 	if (p == NULL)
 		return ATL_E_NOMEM;
-	memset(p, 0, n);
+#if defined(MADV_HUGEPAGE)
+	if (n >= huge)
+		(void)madvise(p, alloc, MADV_HUGEPAGE); /* advice only */
+#endif
 	for (size_t g = 0; g < groups; g++)
 		for (size_t b = 0; b < nb; b++)
 			pack_block(type, data, row_size, rows, (uint32_t)(g * ATL_PACK_ROWS), b,

@@ -311,7 +311,7 @@ static void test_gemm(void **state)
 	const uint32_t types[] = {ATL_GGML_TYPE_Q4_0, ATL_GGML_TYPE_Q8_0};
 	const uint32_t rows_list[] = {1, 16, 37};
 	const size_t cols_list[] = {32, 224, 2080};
-	const uint32_t toks_list[] = {1, 3, 4, 9};
+	const uint32_t toks_list[] = {1, 3, 7, 12};
 	bool any = false;
 	for (int isa = ATL_QUANT_ISA_GENERIC; isa <= ATL_QUANT_ISA_AVX512; isa++) {
 		if (!atl_quant_isa_available((enum atl_quant_isa)isa))
