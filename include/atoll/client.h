@@ -33,6 +33,11 @@
 #define ATL_CLIENT_DIR_ENV "ATOLL_KEYS"
 #define ATL_CLIENT_URL_ENV "ATOLL_COORDINATOR"
 #define ATL_CLIENT_KEY_ENV "ATOLL_API_KEY"
+/* https coordinator: CA bundle to verify it (default: the system store), and
+ * for mTLS a client certificate and its key (PEM files; atl_client_new) */
+#define ATL_CLIENT_CA_ENV "ATOLL_TLS_CA"
+#define ATL_CLIENT_CERT_ENV "ATOLL_TLS_CERT"
+#define ATL_CLIENT_CERT_KEY_ENV "ATOLL_TLS_KEY"
 #define ATL_CLIENT_POLICY_FILE "policy.json"
 #define ATL_CLIENT_WHY_MAX 256 /* bytes of a reason kept for the user */
 #define ATL_CLIENT_TEE_MAX 16
@@ -111,7 +116,8 @@ ATL_NODISCARD enum atl_err atl_client_verify(const uint8_t *wrapper, size_t wrap
 struct atl_client;
 
 /* A session with the coordinator at url (http:// or https://, no trailing
- * path) using the tenant API key (copied, never logged). ATL_E_ARG for a
+ * path) using the tenant API key (copied, never logged); TLS files from
+ * $ATOLL_TLS_CA, $ATOLL_TLS_CERT and $ATOLL_TLS_KEY when set. ATL_E_ARG for a
  * malformed url or an empty key. */
 ATL_NODISCARD enum atl_err atl_client_new(const char *url, const char *api_key,
 					  struct atl_client **c_out);

@@ -43,6 +43,10 @@ struct atl_coord_opts {
 	bool allow_public;       /* allow a non-loopback listen address */
 	const char *tls_cert_pem; /* HTTPS: certificate chain (PEM text), or NULL: plain HTTP */
 	const char *tls_key_pem;  /* its private key (PEM text) */
+	/* mTLS (with tls_cert_pem): every connection must present a client
+	 * certificate issued by this CA (PEM text), islands and clients alike;
+	 * NULL: none asked for. */
+	const char *tls_client_ca_pem;
 	/* TPM islands (issue 5): ECDSA P-384 private key (PEM text) signing AK
 	 * activation records and freshness countersignatures; its public key
 	 * goes in the policies' tpm.activation_keys. NULL: no TPM registration. */

@@ -40,6 +40,11 @@ struct atl_island_opts {
 	int lease_wait_s;        /* 1..ATL_COORD_WAIT_MAX_S; 0: default */
 	int64_t reattest_s;      /* re-attest at least this often; 0: half the validity */
 	int64_t job_timeout_s;   /* cap on one job in the enclave; 0: until the lease ends */
+	/* https coordinator: CA bundle to verify it (NULL: the system store), and
+	 * a client certificate and key for mTLS (both or neither; PEM files) */
+	const char *tls_ca_file;
+	const char *tls_cert_file;
+	const char *tls_key_file;
 };
 
 /* Runs the agent until *stop becomes non-zero (then stops the enclave and

@@ -28,7 +28,11 @@ struct atl_client {
 
 enum atl_err atl_client_new(const char *url, const char *api_key, struct atl_client **c_out)
 {
-	struct atl_http_client_opts o = {.bearer = api_key, .timeout_ms = 60000};
+	struct atl_http_client_opts o = {.bearer = api_key,
+					 .timeout_ms = 60000,
+					 .ca_file = getenv(ATL_CLIENT_CA_ENV),
+					 .cert_file = getenv(ATL_CLIENT_CERT_ENV),
+					 .key_file = getenv(ATL_CLIENT_CERT_KEY_ENV)};
 	struct atl_client *c;
 	size_t n;
 	enum atl_err rc;

@@ -181,6 +181,7 @@ enum atl_err atl_coord_start(const struct atl_coord_opts *opts, struct atl_coord
 	so.allow_public = opts->allow_public;
 	so.tls_cert_pem = opts->tls_cert_pem;
 	so.tls_key_pem = opts->tls_key_pem;
+	so.tls_client_ca_pem = opts->tls_client_ca_pem;
 	/* a long-poll holds its connection up to ATL_COORD_WAIT_MAX_S */
 	so.timeout_s = opts->timeout_s != 0 ? opts->timeout_s : ATL_COORD_WAIT_MAX_S + 30;
 	rc = atl_http_server_start(&so, atl_coord_routes, R__COUNT, c, &c->srv);

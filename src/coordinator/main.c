@@ -27,7 +27,7 @@ static void usage(FILE *f)
 		"usage: atoll-coordinator serve --listen HOST:PORT --db PATH [--policy FILE]\n"
 		"                         [--lease-s N] [--maint-s N] [--queue-age-s N]\n"
 		"                         [--challenge-s N] [--allow-public]\n"
-		"                         [--tls-cert PEM --tls-key PEM]\n"
+		"                         [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
 		"                         [--tpm-activation-key PEM]\n"
 		"       atoll-coordinator tenant add NAME --db PATH\n"
 		"       atoll-coordinator island add NAME --db PATH\n"
@@ -46,6 +46,8 @@ static void usage(FILE *f)
 		"  --challenge-s  validity of an attestation nonce (default %d)\n"
 		"  --tls-cert, --tls-key  serve HTTPS (TLS 1.2/1.3) with this certificate chain\n"
 		"               and private key (PEM files)\n"
+		"  --tls-client-ca  mTLS: every connection (islands and clients) must present\n"
+		"               a client certificate issued by this CA (PEM file)\n"
 		"  --tpm-activation-key  ECDSA P-384 private key (PEM) for TPM islands: the\n"
 		"               coordinator activates their AK against their certified EK and\n"
 		"               signs the record; its public key goes in tpm.activation_keys\n"
@@ -104,13 +106,14 @@ static int cmd_serve(int argc, char **argv)
 		{"challenge-s", required_argument, NULL, 'C'},
 		{"allow-public", no_argument, NULL, 'P'},  {"tls-cert", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'k'},
+		{"tls-client-ca", required_argument, NULL, 'a'},
 		{"tpm-activation-key", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0},
 	};
 	struct atl_coord_opts o = {0};
 	struct atl_coord *c = NULL;
-	const char *cert_path = NULL, *key_path = NULL, *act_path = NULL;
-	uint8_t *cert = NULL, *key = NULL, *act = NULL;
-	size_t cert_len = 0, key_len = 0, act_len = 0;
+	const char *cert_path = NULL, *key_path = NULL, *act_path = NULL, *ca_path = NULL;
+	uint8_t *cert = NULL, *key = NULL, *act = NULL, *ca = NULL;
+	size_t cert_len = 0, key_len = 0, act_len = 0, ca_len = 0;
 	int ret = EXIT_USAGE_;
 	sigset_t set;
 	char why[512];
@@ -131,6 +134,7 @@ static int cmd_serve(int argc, char **argv)
 		case 'P': o.allow_public = true; break;
 		case 'c': cert_path = optarg; break;
 		case 'k': key_path = optarg; break;
+		case 'a': ca_path = optarg; break;
 		case 'A': act_path = optarg; break;
 		default:
 			fprintf(stderr, "atoll-coordinator serve: unknown or incomplete option '%s'\n",
@@ -155,6 +159,18 @@ static int cmd_serve(int argc, char **argv)
 		}
 		o.tls_cert_pem = (const char *)cert;
 		o.tls_key_pem = (const char *)key;
+	}
+	if (ca_path != NULL) {
+		if (cert_path == NULL) {
+			fprintf(stderr, "atoll-coordinator serve: --tls-client-ca needs --tls-cert "
+					"and --tls-key\n");
+			goto out;
+		}
+		if (atl_file_read(ca_path, TLS_PEM_MAX, &ca, &ca_len) != ATL_OK) {
+			fprintf(stderr, "atoll-coordinator serve: cannot read %s\n", ca_path);
+			goto out;
+		}
+		o.tls_client_ca_pem = (const char *)ca;
 	}
 	if (act_path != NULL) {
 		/* atl_file_read appends a NUL: PEM text */
@@ -188,6 +204,7 @@ static int cmd_serve(int argc, char **argv)
 	ret = EXIT_OK_;
 out:
 	free(cert);
+	free(ca);
 	if (key != NULL) {
 		atl_wipe(key, key_len);
 		free(key);

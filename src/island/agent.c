@@ -449,7 +449,10 @@ enum atl_err atl_island_run(const struct atl_island_opts *opts, volatile sig_ato
 			    char *why, size_t why_cap)
 {
 	struct island is = {.o = opts, .stop = stop, .pid = -1, .fd = -1};
-	struct atl_http_client_opts ho = {.bearer = opts->token};
+	struct atl_http_client_opts ho = {.bearer = opts->token,
+					  .ca_file = opts->tls_ca_file,
+					  .cert_file = opts->tls_cert_file,
+					  .key_file = opts->tls_key_file};
 	int wait_s = opts->lease_wait_s > 0 ? opts->lease_wait_s : ATL_ISLAND_LEASE_WAIT_DEFAULT;
 	int64_t attest_backoff = 0, net_backoff = 0;
 	enum atl_err rc;

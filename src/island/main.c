@@ -54,7 +54,11 @@ static void usage(FILE *f)
 		"  --reattest S       attest at least every S seconds (default: at half the\n"
 		"                     validity the coordinator grants)\n"
 		"  --job-timeout S    longest time one job may take in the enclave (default:\n"
-		"                     until its lease ends)\n\n"
+		"                     until its lease ends)\n"
+		"  --tls-ca FILE      https coordinator: verify it with this CA bundle (PEM;\n"
+		"                     default: the system store)\n"
+		"  --tls-cert FILE, --tls-key FILE  mTLS: client certificate and its key (PEM)\n"
+		"                     for a coordinator started with --tls-client-ca\n\n"
 		"exit status: 0 stopped, 1 refused (token, disabled island), 2 usage or I/O\n",
 		ATL_ISLAND_LEASE_WAIT_DEFAULT);
 }
@@ -80,6 +84,9 @@ int main(int argc, char **argv)
 		{"lease-wait", required_argument, NULL, 'w'},
 		{"reattest", required_argument, NULL, 'a'},
 		{"job-timeout", required_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+		{"tls-ca", required_argument, NULL, 'A'},
+		{"tls-cert", required_argument, NULL, 'R'},
+		{"tls-key", required_argument, NULL, 'Y'},
 		{NULL, 0, NULL, 0},
 	};
 	struct atl_island_opts o = {0};
@@ -126,6 +133,9 @@ int main(int argc, char **argv)
 			else
 				o.job_timeout_s = v;
 			break;
+		case 'A': o.tls_ca_file = optarg; break;
+		case 'R': o.tls_cert_file = optarg; break;
+		case 'Y': o.tls_key_file = optarg; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -141,6 +151,10 @@ int main(int argc, char **argv)
 	if (optind != argc || o.coordinator == NULL || o.token == NULL || o.tee == NULL) {
 		fprintf(stderr, "atoll-island: needs --coordinator, --token and --tee\n");
 		usage(stderr);
+		return 2;
+	}
+	if ((o.tls_cert_file == NULL) != (o.tls_key_file == NULL)) {
+		fprintf(stderr, "atoll-island: --tls-cert and --tls-key go together\n");
 		return 2;
 	}
 	if (o.enclave == NULL) {

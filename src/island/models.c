@@ -42,6 +42,9 @@ static enum atl_err download(struct island *is, const char *workload, const uint
 
 	if (is->mhttp == NULL) {
 		struct atl_http_client_opts o = {.bearer = is->o->token,
+						 .ca_file = is->o->tls_ca_file,
+						 .cert_file = is->o->tls_cert_file,
+						 .key_file = is->o->tls_key_file,
 						 .timeout_ms = 300000,
 						 .response_max = ATL_COORD_MODEL_MAX};
 		rc = atl_http_client_new(&o, &is->mhttp);

@@ -319,6 +319,51 @@ if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 
 	check "HTTPS /healthz with the pinned certificate" [ "$(req GET /healthz '' --cacert "$T/tls.crt")" = 200 ]
 	check "HTTPS refuses an unverified peer" [ "$(req GET /healthz '')" = 000 ]
 	kill -TERM "$CPID"; wait "$CPID"; check "HTTPS coordinator stopped cleanly" [ $? = 0 ]
+
+	# ------------------------------------------------------------ mTLS
+	# a client CA with one island certificate, and a certificate of another CA
+	EC="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+	if openssl req -x509 $EC -days 1 -subj /CN=atoll-test-client-ca -keyout "$T/ca.key" \
+		-out "$T/ca.crt" >/dev/null 2>&1 &&
+		openssl req $EC -subj /CN=island-m -keyout "$T/m.key" -out "$T/m.csr" >/dev/null 2>&1 &&
+		openssl x509 -req -in "$T/m.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial \
+			-days 1 -out "$T/m.crt" >/dev/null 2>&1 &&
+		openssl req -x509 $EC -days 1 -subj /CN=rogue -keyout "$T/rogue.key" \
+			-out "$T/rogue.crt" >/dev/null 2>&1; then
+		"$CO" island add m --db "$T/mtls.db" >"$T/m.tok" 2>/dev/null
+		start_coord mtls "$T/mtls.db" "$T/policy.json" --tls-cert "$T/tls.crt" \
+			--tls-key "$T/tls.key" --tls-client-ca "$T/ca.crt"
+		URL=${URL/http:/https:}
+		check "mTLS: no client certificate, no answer" \
+			[ "$(req GET /healthz '' --cacert "$T/tls.crt")" != 200 ]
+		check "mTLS: a certificate of another CA, no answer" \
+			[ "$(req GET /healthz '' --cacert "$T/tls.crt" --cert "$T/rogue.crt" --key "$T/rogue.key")" != 200 ]
+		check "mTLS: the client CA's certificate: 200" \
+			[ "$(req GET /healthz '' --cacert "$T/tls.crt" --cert "$T/m.crt" --key "$T/m.key")" = 200 ]
+		if [ -x "$BIN/atoll-island" ]; then
+			ATOLL_LOG=info "$BIN/atoll-island" --coordinator "$URL" --token "$(cat "$T/m.tok")" \
+				--tee sim --sim-root "$T/root" --enclave "$ENC" --cache "$T/m.cache" \
+				--lease-wait 2 --tls-ca "$T/tls.crt" --tls-cert "$T/m.crt" --tls-key "$T/m.key" \
+				>"$T/m.out" 2>"$T/m.log" &
+			MPID=$!
+			PIDS+=("$MPID")
+			i=0
+			while ! grep -q 'attested: enclave key' "$T/m.log" 2>/dev/null && [ $i -lt 300 ]; do
+				sleep 0.1; i=$((i + 1))
+			done
+			check "mTLS: atoll-island attests with its client certificate" \
+				grep -q 'attested: enclave key' "$T/m.log"
+			kill -TERM "$MPID"; wait "$MPID"; check "  and stops cleanly" [ $? = 0 ]
+		else
+			echo "skip: mTLS island ($BIN/atoll-island not built)"
+		fi
+		kill -TERM "$CPID"; wait "$CPID"; check "mTLS coordinator stopped cleanly" [ $? = 0 ]
+		"$CO" serve --listen 127.0.0.1:0 --db "$T/mtls.db" --tls-client-ca "$T/ca.crt" \
+			>/dev/null 2>&1
+		check "--tls-client-ca without --tls-cert (exit 2)" [ $? = 2 ]
+	else
+		echo "skip: mTLS (openssl cannot make test certificates)"
+	fi
 else
 	echo "skip: HTTPS (openssl cannot make a test certificate)"
 fi
