@@ -103,6 +103,20 @@ ATL_NODISCARD enum atl_err atl_enclave_classifier_run_mem(const uint8_t *buf, si
 							  const uint8_t *in, size_t in_len,
 							  uint8_t **out_out, size_t *out_len_out);
 
+/* The llm workload (src/enclave/llmwork.c) on a GGUF model already in
+ * memory (an encrypted model decrypted into secret memory): buf is borrowed
+ * and its parse cached under model_id until atl_enclave_llm_forget(buf).
+ * Same result contract as the "llm" kind. ATL_E_ARG for an empty buffer or
+ * a bad id, ATL_E_FORMAT for a model the engine cannot use. */
+ATL_NODISCARD enum atl_err atl_enclave_llm_run_mem(const char *model_id, const uint8_t *buf,
+						   size_t len, const uint8_t *in, size_t in_len,
+						   uint8_t **out_out, size_t *out_len_out);
+/* Frees every cached LLM parse that borrows buf (NULL: every cached model);
+ * call before wiping or freeing buf. */
+void atl_enclave_llm_forget(const void *buf);
+/* The "llm" kind's table entry (llmwork.c, listed by workloads.c). */
+extern const struct atl_enclave_workload atl_enclave_llm_workload;
+
 /* ---- the host side (island or local tool; src/enclave/host.c) ---- */
 
 /* PING → PONG within timeout_ms. */

@@ -158,6 +158,12 @@
 #define ATL_ENCLAVE_MODELS_MAX      8u                     /* decrypted models one enclave keeps */
 #define ATL_ENCLAVE_ATM_MAX         (256u * 1024u * 1024u) /* bytes of one .atm file the enclave reads */
 #define ATL_ENCLAVE_SEALED_KEY_MAX  4096u                  /* bytes of one sealed model key */
+/* enclave: the llm workload (src/enclave/llmwork.c) */
+#define ATL_ENCLAVE_LLM_FILE_MAX    (1024u * 1024u * 1024u) /* bytes of a plaintext GGUF read */
+#define ATL_ENCLAVE_LLM_CACHE_MAX   2u                     /* parsed LLMs one enclave keeps */
+#define ATL_ENCLAVE_LLM_PROMPT_MAX  16384u                 /* bytes of one prompt */
+#define ATL_ENCLAVE_LLM_GEN_MAX     256u                   /* tokens one job may generate */
+#define ATL_ENCLAVE_LLM_CTX_MAX     4096u                  /* positions: prompt + generated */
 
 /* coordinator (src/coordinator/) */
 #define ATL_COORD_WAIT_MAX_S        30                     /* seconds one lease long-poll may wait */

@@ -63,6 +63,8 @@ enum atl_err enc_models_new(struct enc_models **out)
 
 static void slot_clear(struct enc_model *e)
 {
+	if (e->pt != NULL)
+		atl_enclave_llm_forget(e->pt); /* a cached LLM parse borrows it */
 	atl_secret_free(e->pt);
 	memset(e, 0, sizeof(*e));
 }
@@ -289,7 +291,7 @@ enum atl_err enc_model_run(struct enc_models *m, const char *kind, const json_t 
 	    atl_json_get_str(params, "model_id", &id) != ATL_OK ||
 	    !hex_lower_ok(id, MODEL_ID_HEX_LEN))
 		return ATL_E_FORMAT;
-	if (strcmp(kind, "classifier") != 0)
+	if (strcmp(kind, "classifier") != 0 && strcmp(kind, "llm") != 0)
 		return ATL_E_UNSUPPORTED;
 	e = find(m, id);
 	if (e == NULL) {
@@ -303,6 +305,9 @@ enum atl_err enc_model_run(struct enc_models *m, const char *kind, const json_t 
 		return error_doc("the encrypted model was not released for this workload",
 				 out_out, out_len_out);
 	}
+	if (strcmp(kind, "llm") == 0)
+		return atl_enclave_llm_run_mem(e->id, e->pt, e->len, in, in_len, out_out,
+					       out_len_out);
 	return atl_enclave_classifier_run_mem(e->pt, e->len, in, in_len, out_out, out_len_out);
 }
 

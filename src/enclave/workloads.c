@@ -127,6 +127,10 @@ static const struct atl_enclave_workload workloads[] = {
 	{"echo", run_echo},
 	{"classifier", run_classifier},
 };
+/* kinds defined in their own files */
+static const struct atl_enclave_workload *const more_workloads[] = {
+	&atl_enclave_llm_workload, /* llmwork.c */
+};
 
 const struct atl_enclave_workload *atl_enclave_workload_find(const char *kind)
 {
@@ -135,6 +139,10 @@ const struct atl_enclave_workload *atl_enclave_workload_find(const char *kind)
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
 		if (strcmp(workloads[i].kind, kind) == 0)
 			return &workloads[i];
+	}
+	for (size_t i = 0; i < sizeof(more_workloads) / sizeof(more_workloads[0]); i++) {
+		if (strcmp(more_workloads[i]->kind, kind) == 0)
+			return more_workloads[i];
 	}
 	return NULL;
 }
