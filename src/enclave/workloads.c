@@ -18,6 +18,7 @@
 #include "atoll/classifier.h"
 #include "atoll/digest.h"
 #include "atoll/enclave.h"
+#include "atoll/enclavecfg.h"
 #include "atoll/encoding.h"
 #include "atoll/file.h"
 #include "atoll/json.h"
@@ -144,5 +145,17 @@ const struct atl_enclave_workload *atl_enclave_workload_find(const char *kind)
 		if (strcmp(more_workloads[i]->kind, kind) == 0)
 			return more_workloads[i];
 	}
+	return NULL;
+}
+
+const struct atl_enclave_workload *atl_enclave_workload_at(size_t i)
+{
+	size_t n = sizeof(workloads) / sizeof(workloads[0]);
+
+	if (i < n)
+		return &workloads[i];
+	i -= n;
+	if (i < sizeof(more_workloads) / sizeof(more_workloads[0]))
+		return more_workloads[i];
 	return NULL;
 }
