@@ -207,6 +207,27 @@ static void mm_rows(void *arg, size_t begin, size_t end, unsigned tid)
 	}
 }
 
+/* ggml_compute_forward_rms_norm_f32 then ggml_mul by the weight. */
+static void rmsnorm(float *out, const float *x, const float *w, size_t n, float eps)
+{
+	double sum = 0.0;
+	for (size_t i = 0; i < n; i++)
+		sum += (double)(x[i] * x[i]);
+	const float mean = (float)(sum / (double)n);
+	const float scale = 1.0f / sqrtf(mean + eps);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (x[i] * scale) * w[i];
+}
+
+/* Elementwise op before a matmul's quantisation, per token row: RMSNorm
+ * (norm_w set: out = rmsnorm(in) * norm_w) or SwiGLU (out = silu(out) * in). */
+struct pre_op {
+	float *out;
+	const float *in;
+	const float *norm_w;
+	float eps;
+};
+
 struct quant_job {
 	uint32_t type, n;
 	const float *x;
@@ -214,6 +235,9 @@ struct quant_job {
 	uint8_t *xq;
 	size_t xq_stride;
 	uint8_t *xp; /* non-NULL: also prepare Q8_0 rows for the gemm kernels */
+	/* the elementwise op that makes the input row, run here in parallel
+	 * over the tokens (the same per-row code as on one thread) */
+	const struct pre_op *pre;
 };
 
 static void quant_rows(void *arg, size_t begin, size_t end, unsigned tid)
@@ -221,6 +245,16 @@ static void quant_rows(void *arg, size_t begin, size_t end, unsigned tid)
 	const struct quant_job *j = arg;
 	(void)tid;
 	for (size_t t = begin; t < end; t++) {
+		const struct pre_op *p = j->pre;
+		if (p != NULL && p->norm_w != NULL) /* out = rmsnorm(in) * w */
+			rmsnorm(p->out + t * j->x_stride, p->in + t * j->x_stride, p->norm_w, j->n,
+				p->eps);
+		else if (p != NULL) { /* out = silu(out) * in (SwiGLU) */
+			float *g = p->out + t * j->x_stride;
+			const float *u = p->in + t * j->x_stride;
+			for (size_t i = 0; i < j->n; i++)
+				g[i] = (g[i] / (1.0f + expf(-g[i]))) * u[i];
+		}
 		/* types and widths were validated at load: cannot fail */
 		enum atl_err rc = atl_quant_quantize(j->type, j->x + t * j->x_stride,
 						     j->xq + t * j->xq_stride, j->n);
@@ -271,14 +305,14 @@ static void gemm_groups(void *arg, size_t begin, size_t end, unsigned tid)
  * W_i->rows floats (stride y_stride_i). */
 static void matmul_n(struct atl_model_ctx *c, unsigned n, const struct atl_wmat *const *w,
 		     float *const *y, const size_t *y_stride, const float *x, size_t x_stride,
-		     uint32_t n_tok)
+		     uint32_t n_tok, const struct pre_op *pre)
 {
 	const struct atl_kernels *k = atl_kernels_get();
 	bool packed = true;
 	for (unsigned i = 0; i < n; i++)
 		packed = packed && w[i]->packed != NULL && k->gemm[w[i]->type] != NULL;
 	struct quant_job qj = {w[0]->dot_type, w[0]->cols, x, x_stride, c->xq, c->xq_stride,
-			       packed ? c->xp : NULL};
+			       packed ? c->xp : NULL, pre};
 	if (n_tok == 1) /* one row: not worth waking the pool */
 		quant_rows(&qj, 0, 1, 0);
 	else
@@ -315,38 +349,30 @@ static void matmul_n(struct atl_model_ctx *c, unsigned n, const struct atl_wmat 
 static void matmul(struct atl_model_ctx *c, const struct atl_wmat *w, const float *x,
 		   size_t x_stride, uint32_t n_tok, float *y, size_t y_stride)
 {
-	matmul_n(c, 1, &w, &y, &y_stride, x, x_stride, n_tok);
+	matmul_n(c, 1, &w, &y, &y_stride, x, x_stride, n_tok, NULL);
 }
 
-/* q/k/v (or gate/up): one job when the matrices share a dot type. */
+/* q/k/v (or gate/up) of x = rmsnorm(res) * norm_w: one job when the
+ * matrices share a dot type, the norm computed in the quantisation job. */
 static void matmul_shared(struct atl_model_ctx *c, unsigned n, const struct atl_wmat *const *w,
-			  float *const *y, const size_t *y_stride, const float *x, size_t x_stride,
-			  uint32_t n_tok)
+			  float *const *y, const size_t *y_stride, float *x, size_t x_stride,
+			  uint32_t n_tok, const float *res, const float *norm_w, float eps)
 {
+	const struct pre_op pre = {x, res, norm_w, eps};
 	bool same = true;
 	for (unsigned i = 1; i < n; i++)
 		same = same && w[i]->dot_type == w[0]->dot_type;
 	if (same) {
-		matmul_n(c, n, w, y, y_stride, x, x_stride, n_tok);
+		matmul_n(c, n, w, y, y_stride, x, x_stride, n_tok, &pre);
 		return;
 	}
+	for (uint32_t t = 0; t < n_tok; t++)
+		rmsnorm(x + t * x_stride, res + t * x_stride, norm_w, x_stride, eps);
 	for (unsigned i = 0; i < n; i++)
 		matmul(c, w[i], x, x_stride, n_tok, y[i], y_stride[i]);
 }
 
 /* ---- elementwise ops, as GGML computes them ---- */
-
-/* ggml_compute_forward_rms_norm_f32 then ggml_mul by the weight. */
-static void rmsnorm(float *out, const float *x, const float *w, size_t n, float eps)
-{
-	double sum = 0.0;
-	for (size_t i = 0; i < n; i++)
-		sum += (double)(x[i] * x[i]);
-	const float mean = (float)(sum / (double)n);
-	const float scale = 1.0f / sqrtf(mean + eps);
-	for (size_t i = 0; i < n; i++)
-		out[i] = (x[i] * scale) * w[i];
-}
 
 /* ggml rope cache: theta_i = pos * base^(-2i/d) built by repeated
  * multiplication in float, divided by the optional frequency factor. */
@@ -457,13 +483,12 @@ static void forward(struct atl_model_ctx *c, const int32_t *tokens, uint32_t n_t
 
 	for (uint32_t l = 0; l < hp->n_layer; l++) {
 		const struct atl_layer *ly = &m->layers[l];
-		for (uint32_t t = 0; t < n_tok; t++)
-			rmsnorm(c->h + t * E, c->x + t * E, ly->attn_norm, E, hp->rms_eps);
-		{
+		{ /* h = rmsnorm(x) * attn_norm (in the quantisation job) */
 			const struct atl_wmat *w[3] = {&ly->wq, &ly->wk, &ly->wv};
 			float *const y[3] = {c->q, c->k, c->v};
 			const size_t ys[3] = {qd, kvd, kvd};
-			matmul_shared(c, 3, w, y, ys, c->h, E, n_tok);
+			matmul_shared(c, 3, w, y, ys, c->h, E, n_tok, c->x, ly->attn_norm,
+				      hp->rms_eps);
 		}
 		float *kc = c->k_cache + ((size_t)l * c->n_ctx + pos0) * kvd;
 		float *vc = c->v_cache + ((size_t)l * c->n_ctx + pos0) * kvd;
@@ -492,19 +517,21 @@ static void forward(struct atl_model_ctx *c, const int32_t *tokens, uint32_t n_t
 		for (size_t i = 0; i < (size_t)n_tok * E; i++)
 			c->x[i] += c->h[i];
 
-		for (uint32_t t = 0; t < n_tok; t++)
-			rmsnorm(c->h + t * E, c->x + t * E, ly->ffn_norm, E, hp->rms_eps);
-		{
+		{ /* h = rmsnorm(x) * ffn_norm (in the quantisation job) */
 			const struct atl_wmat *w[2] = {&ly->gate, &ly->up};
 			float *const y[2] = {c->ff_g, c->ff_u};
 			const size_t ys[2] = {F, F};
-			matmul_shared(c, 2, w, y, ys, c->h, E, n_tok);
+			matmul_shared(c, 2, w, y, ys, c->h, E, n_tok, c->x, ly->ffn_norm,
+				      hp->rms_eps);
 		}
-		for (size_t i = 0; i < (size_t)n_tok * F; i++) {
-			const float g = c->ff_g[i];
-			c->ff_g[i] = (g / (1.0f + expf(-g))) * c->ff_u[i];
+		/* down (silu(gate) * up): the SwiGLU runs in the quantisation job */
+		{
+			const struct atl_wmat *w = &ly->down;
+			float *y = c->h;
+			const size_t ys = E;
+			const struct pre_op pre = {c->ff_g, c->ff_u, NULL, 0.0f};
+			matmul_n(c, 1, &w, &y, &ys, c->ff_g, F, n_tok, &pre);
 		}
-		matmul(c, &ly->down, c->ff_g, F, n_tok, c->h, E);
 		for (size_t i = 0; i < (size_t)n_tok * E; i++)
 			c->x[i] += c->h[i];
 	}

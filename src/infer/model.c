@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "atoll/limits.h"
 #include "atoll/quant.h"
+#include "infer/gguf_int.h"
 #include "infer/kernels.h"
 #include "infer/model_int.h"
 
@@ -248,29 +251,45 @@ static enum atl_err get_vec(struct atl_model *m, const char *name, uint32_t n, b
  * (kernels.h; the same size as the weights, owned by the model). The
  * embedding table is only read row by row and stays as it is; a tied output
  * gets its own packed copy. */
-static enum atl_err pack_one(struct atl_wmat *w)
+static enum atl_err pack_one(const struct atl_model *m, struct atl_wmat *w, bool drop)
 {
 	const struct atl_kernels *k = atl_kernels_get();
 	if (w->data == NULL || k->gemm[w->type] == NULL)
 		return ATL_OK;
 	enum atl_err rc = atl_pack_matrix(w->type, w->data, w->rows, w->cols, w->row_size,
 					  &w->packed);
-	if (rc != ATL_OK)
+	if (rc != ATL_OK) {
 		set_err("cannot repack the weights: %s", atl_strerror(rc));
-	return rc;
+		return rc;
+	}
+	/* The original rows are not read again: give their pages of a file
+	 * mapping back (read-only MAP_PRIVATE, never written: a later access
+	 * would simply fault them in again from the page cache), so RSS is not
+	 * the packed copy plus the file. Never for borrowed buffers (a decrypted
+	 * model is anonymous memory that DONTNEED would zero). */
+	if (drop && m->g->mapped) {
+		const long ps = sysconf(_SC_PAGESIZE);
+		const uintptr_t pg = ps > 0 ? (uintptr_t)ps : 4096, a = (uintptr_t)w->data;
+		const uintptr_t lo = (a + pg - 1) & ~(pg - 1);
+		const uintptr_t hi = (a + (size_t)w->rows * w->row_size) & ~(pg - 1);
+		if (hi > lo)
+			(void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only */
+	}
+	return ATL_OK;
 }
 
 static enum atl_err pack_all(struct atl_model *m)
 {
 	enum atl_err rc = ATL_OK;
 	m->output.packed = NULL; /* a struct copy of tok_embd when tied */
-	ATL_TRY(pack_one(&m->output));
+	/* a tied output's rows are still read as embeddings: keep them mapped */
+	ATL_TRY(pack_one(m, &m->output, !m->hp.tied_output));
 	for (uint32_t l = 0; l < m->hp.n_layer; l++) {
 		struct atl_layer *ly = &m->layers[l];
 		struct atl_wmat *w[7] = {&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->gate, &ly->up,
 					 &ly->down};
 		for (int i = 0; i < 7; i++)
-			ATL_TRY(pack_one(w[i]));
+			ATL_TRY(pack_one(m, w[i], true));
 	}
 out:
 	return rc;
