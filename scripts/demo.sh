@@ -16,7 +16,9 @@
 #      key only to an enclave whose evidence matches the model's policy; the
 #      islands relay, the enclave decrypts into locked memory; the same
 #      predictions; the plaintext weights appear nowhere on the operator side;
-#      the broker's audit log verifies
+#      the broker's audit log verifies; then a tiny LLM (GGUF) encrypted the
+#      same way generates text in the enclave (the `llm` workload), equal to
+#      `atoll infer` on the plaintext model
 # Usage: scripts/demo.sh BUILD_DIR   (TEE=sim; TEE=tpm runs scripts/demo_tpm.sh on swtpm)
 set -euo pipefail
 BUILD=${1:-build}
@@ -164,6 +166,9 @@ if [ ! -x "$KBSD" ]; then
 	echo "(skipped: $BIN/atoll-kbs is not built)"
 else
 	KDIR=$W/kbs
+	# the tiny LLM of the second part: a random-weight llama (n_embd 64, 2 layers)
+	LLM_GGUF=$SRC/tests/vectors/llm/logits/tiny-llama-random-q8_0.gguf
+	LMID=
 	# the model owner's side: a broker tenant, the model encrypted under its
 	# key-encryption key and registered with a release policy (this build only)
 	# the broker signs its audit log's heads with this key (when openssl is here)
@@ -180,9 +185,13 @@ else
 		"$ATOLL" kbs tenant add demo-clinic --dir "$KDIR" "${AK[@]}" >/dev/null
 		MID=$("$ATOLL" kbs model add --dir "$KDIR" --tenant demo-clinic --in "$W/model.json" \
 			--out "$W/model.atm" --policy "$W/policy.json" "${AK[@]}")
+		[ ! -f "$LLM_GGUF" ] || LMID=$("$ATOLL" kbs model add --dir "$KDIR" --tenant demo-clinic \
+			--in "$LLM_GGUF" --out "$W/tiny-llm.atm" --policy "$W/policy.json" "${AK[@]}")
 	else
 		MID=$("$SETUP_HELPER" model "$KDIR" demo-clinic "$W/model.json" "$W/model.atm" \
 			"$W/policy.json")
+		[ ! -f "$LLM_GGUF" ] || LMID=$("$SETUP_HELPER" model "$KDIR" demo-clinic "$LLM_GGUF" \
+			"$W/tiny-llm.atm" "$W/policy.json")
 	fi
 	echo "model.json ($(wc -c <"$W/model.json") bytes) encrypted to model.atm ($(wc -c <"$W/model.atm") bytes), model id $MID"
 	echo "model.atm starts with: $(head -c 8 "$W/model.atm") (chunked AES-256-GCM; the data key is wrapped by the tenant's KEK)"
@@ -221,6 +230,42 @@ else
 	fi
 	echo "searched the island caches, the coordinator's database and every log for the model's"
 	echo "plaintext weights: found only in step 6's plaintext model file, never for the .atm workload"
+	if [ -n "$LMID" ]; then
+		echo
+		echo "a tiny LLM: $(basename "$LLM_GGUF") ($(wc -c <"$LLM_GGUF") bytes, random weights)"
+		echo "encrypted to tiny-llm.atm ($(wc -c <"$W/tiny-llm.atm") bytes), model id $LMID"
+		"$COORD" workload add --db "$DB" --id tiny-llm-enc --kind llm --model "$W/tiny-llm.atm" \
+			--kbs "$KURL" --kbs-tenant demo-clinic --tee sim | sed 's/^/  /'
+		LLM_PROMPT="Once upon a time"
+		printf '{"prompt":"%s","max_tokens":16}' "$LLM_PROMPT" >"$W/llm-in.json"
+		echo "prompt (sealed here): $LLM_PROMPT"
+		"$ATOLL" run --workload tiny-llm-enc --input "$W/llm-in.json" --policy "$W/policy.json" \
+			>"$W/llm-out.json"
+		"$ATOLL" infer --model "$LLM_GGUF" --prompt "$LLM_PROMPT" -n 16 >"$W/llm-ref.txt" 2>/dev/null
+		python3 - "$W/llm-out.json" "$W/llm-ref.txt" <<'PY' || { echo "demo: the encrypted LLM's output differs from atoll infer's" >&2; exit 1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+ref = open(sys.argv[2], encoding="utf-8").read()
+print(f"generated in the enclave ({r['n_prompt']} prompt tokens, {r['n_gen']} generated): {r['text']!r}")
+print("(random weights, so gibberish) tokens:", " ".join(map(str, r["tokens"])))
+sys.exit(0 if r["text"] == ref.rstrip("\n") else 1)
+PY
+		echo "identical to 'atoll infer' on the plaintext GGUF, here"
+		python3 - "$LLM_GGUF" "$W"/island-*-cache "$DB"* "$W"/island-*.log "$W/coordinator.log" \
+			"$W/kbs.log" <<'PY' || { echo "demo: plaintext LLM bytes found on the operator side" >&2; exit 1; }
+import os, sys
+m = open(sys.argv[1], "rb").read()
+runs = [m[o:o + 64] for o in (len(m) // 3, len(m) // 2, len(m) - 4096)]
+hits = []
+for root in sys.argv[2:]:
+    paths = [root] if os.path.isfile(root) else [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+    hits += [p for p in paths if any(r in open(p, "rb").read() for r in runs)]
+hits and print("\n".join(hits))
+sys.exit(1 if hits else 0)
+PY
+		echo "searched the island caches, the coordinator's database and every log for runs of the"
+		echo "GGUF's bytes: none found (the islands cached only tiny-llm.atm's ciphertext)"
+	fi
 	kill -TERM "$KBSPID"; wait "$KBSPID" 2>/dev/null || true
 	if "$ATOLL" kbs --help >/dev/null 2>&1; then
 		"$ATOLL" kbs audit verify --dir "$KDIR" "${AKPUB[@]}" | sed 's/^/  audit: /'
@@ -228,6 +273,5 @@ else
 		"$SETUP_HELPER" audit "$KDIR" | sed 's/^/  audit: /'
 	fi
 fi
-echo "(a tiny LLM on an encrypted GGUF is not part of this demo: no enclave LLM workload exists yet)"
 
-say "Done: attested, sealed, opened inside the enclave, result opened here; a changed build was refused; the platform served confidential predictions, also from an encrypted model whose key only the attested enclave got."
+say "Done: attested, sealed, opened inside the enclave, result opened here; a changed build was refused; the platform served confidential predictions, also from an encrypted model (a classifier and a tiny LLM) whose key only the attested enclave got."

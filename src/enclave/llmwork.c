@@ -4,7 +4,8 @@
  * Input (the job's plaintext, JSON):
  *   {"prompt":"…","max_tokens":N (1..ATL_ENCLAVE_LLM_GEN_MAX, default 32),
  *    "temperature":T (0..100, default 0: greedy),"seed":S (default 0)}
- * Output: {"text":"…","tokens":[ids],"n_prompt":P,"n_gen":G}. The prompt is
+ * Output: {"text":"…","tokens":[ids],"n_prompt":P,"n_gen":G} (a generated
+ * NUL byte becomes U+FFFD in text). The prompt is
  * tokenized like `atoll infer --prompt` (BOS as the model asks, control-token
  * texts stay plain text), so greedy output equals the CLI's.
  * Bad input (not JSON, unknown key, empty or too long prompt, max_tokens out
@@ -153,8 +154,9 @@ static bool on_token(void *arg, int32_t id, const char *text, size_t len)
 	if (id >= 0 && o->n_ids < o->cap_ids)
 		o->ids[o->n_ids++] = id;
 	if (len > 0) {
-		if (o->len + len + 1 > o->cap) {
-			size_t cap = (o->len + len + 1) * 2;
+		/* room for every byte as U+FFFD (3 bytes) and a NUL */
+		if (o->len + 3 * len + 1 > o->cap) {
+			size_t cap = (o->len + 3 * len + 1) * 2;
 			char *t = malloc(cap);
 			if (t == NULL) {
 				o->failed = true;
@@ -168,8 +170,16 @@ static bool on_token(void *arg, int32_t id, const char *text, size_t len)
 			o->text = t;
 			o->cap = cap;
 		}
-		memcpy(o->text + o->len, text, len);
-		o->len += len;
+		/* a NUL byte (a byte token <0x00>) becomes U+FFFD: the client's
+		 * JSON parser refuses NUL in strings */
+		for (size_t i = 0; i < len; i++) {
+			if (text[i] != '\0') {
+				o->text[o->len++] = text[i];
+			} else {
+				memcpy(o->text + o->len, "\xef\xbf\xbd", 3);
+				o->len += 3;
+			}
+		}
 		o->text[o->len] = '\0';
 	}
 	return true;
