@@ -37,7 +37,7 @@
 enum atl_store_backend { ATL_STORE_SQLITE = 1, ATL_STORE_POSTGRES = 2 };
 
 /* Current schema version the code migrates to. */
-#define ATL_STORE_SCHEMA_VERSION 3
+#define ATL_STORE_SCHEMA_VERSION 4
 /* "job_" + 32 hex digits + NUL */
 #define ATL_JOB_ID_LEN (4 + 32 + 1)
 /* Default busy timeout (ms) when another connection holds the write lock. */
@@ -235,6 +235,9 @@ struct atl_store_job_new {
 	size_t input_len;           /* 1..ATL_JOB_INPUT_MAX */
 	const char *const *kids;    /* recipient key ids (ek_…/ck_…) */
 	size_t n_kids;              /* 1..ATL_JOB_RECIPIENTS_MAX */
+	/* The envelope's replay identity (atl_env_info.digest, 32 bytes) or
+	 * NULL: a second job with the same digest is refused (ATL_E_EXISTS). */
+	const uint8_t *env_digest;
 };
 struct atl_store_job {
 	char id[ATL_JOB_ID_LEN];
@@ -256,7 +259,9 @@ void atl_store_job_clear(struct atl_store_job *j);
 
 /* Stores and queues a sealed job (input and recipient kids in one transaction)
  * and meters it for the tenant. ATL_E_NOTFOUND if the tenant or workload does
- * not exist. id_out gets the new random job id. */
+ * not exist; ATL_E_EXISTS if a job with the same env_digest exists (any
+ * tenant, any status: the same sealed envelope submitted again). id_out gets
+ * the new random job id. */
 ATL_NODISCARD enum atl_err atl_store_job_submit(struct atl_store *s,
 						const struct atl_store_job_new *j, int64_t now,
 						char id_out[ATL_JOB_ID_LEN]);

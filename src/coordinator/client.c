@@ -3,7 +3,6 @@
  * API key "ak_…" (looked up by SHA-256). Envelopes are routed by their
  * recipient key ids read with atl_env_inspect: never authenticated, never
  * trusted for security (only the enclave that opens a job authenticates it). */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,44 +153,6 @@ static enum atl_err routable(struct atl_coord *c, const struct atl_store_workloa
 	return ATL_OK;
 }
 
-/* Byte-identical envelopes submitted twice (a client retrying, or someone
- * replaying a captured envelope) are refused here with 409
- * duplicate_envelope, instead of queueing a job that the enclave's replay
- * check fails on every attempt. The identity is atl_env_info.digest (the
- * canonical header with nonce and recipients, the ciphertext length and the
- * tag: the enclave's replay digest), remembered for DUP_WINDOW_S around its
- * created_at, at most ATL_ENV_REPLAY_MAX of them. Process-wide: a replay is
- * a replay whichever coordinator instance sees it. In memory only: a
- * restarted coordinator forgets, and an envelope outside the window or a
- * full cache is let through; the enclave stays the authority (its own
- * replay and freshness checks). Nothing here is authenticated, so an
- * unauthenticated digest only costs its submitter a refusal. */
-#define DUP_WINDOW_S 900
-
-static pthread_mutex_t dup_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct atl_env_replay *dup_cache; /* lives as long as the process */
-
-/* false when the envelope was submitted before (within the window). */
-static bool dup_first(const struct atl_env_info *info, int64_t now)
-{
-	enum atl_err rc = ATL_OK;
-	bool first = true;
-
-	if (info->created_at < now - DUP_WINDOW_S || info->created_at > now + DUP_WINDOW_S)
-		return true; /* the enclave refuses it as stale or early anyway */
-	pthread_mutex_lock(&dup_mu);
-	if (dup_cache == NULL)
-		rc = atl_env_replay_new(DUP_WINDOW_S, ATL_ENV_REPLAY_MAX, &dup_cache);
-	if (rc == ATL_OK)
-		rc = atl_env_replay_check(dup_cache, info->digest, info->created_at, now);
-	pthread_mutex_unlock(&dup_mu);
-	if (rc == ATL_E_REPLAY)
-		first = false;
-	else if (rc != ATL_OK)
-		atl_debug("duplicate check skipped: %s", atl_strerror(rc));
-	return first;
-}
-
 /* The sealed envelope of a job's input (issue 4's shape):
  *   {"encrypted":true, "key_id":"ck_…" (= encryption_key_id), "ciphertext":{envelope}}
  * A bare envelope object (the first version of this API) is still accepted.
@@ -295,13 +256,6 @@ void coord_h_submit(struct atl_coord *c, const struct atl_http_req *req,
 		atl_http_resp_error(resp, 409, "no_attested_recipient", msg);
 		goto out;
 	}
-	if (!dup_first(info, now)) {
-		atl_info("duplicate envelope refused for tenant %s (workload %s)", t.name, w.id);
-		atl_http_resp_error(resp, 409, "duplicate_envelope",
-				    "this sealed envelope was already submitted; seal the input "
-				    "again for a new job");
-		goto out;
-	}
 	for (size_t i = 0; i < info->n_recipients; i++)
 		kids[i] = info->kids[i];
 	nj.tenant_id = t.id;
@@ -310,7 +264,22 @@ void coord_h_submit(struct atl_coord *c, const struct atl_http_req *req,
 	nj.input_len = strlen(text);
 	nj.kids = kids;
 	nj.n_kids = info->n_recipients;
+	/* Byte-identical envelopes submitted twice (a client retrying, or someone
+	 * replaying a captured envelope) are refused with 409 instead of queueing
+	 * a job that the enclave's replay check fails on every attempt: the store
+	 * keeps each job's envelope digest (the enclave's replay identity:
+	 * canonical header with nonce and recipients, ciphertext length, tag)
+	 * under a unique index. Not authenticated, so a forged digest only costs
+	 * its own submitter a refusal; the enclave stays the authority. */
+	nj.env_digest = info->digest;
 	rc = atl_store_job_submit(c->store, &nj, now, id);
+	if (rc == ATL_E_EXISTS) {
+		atl_info("duplicate envelope refused for tenant %s (workload %s)", t.name, w.id);
+		atl_http_resp_error(resp, 409, "duplicate_envelope",
+				    "this sealed envelope was already submitted; seal the input "
+				    "again for a new job");
+		goto out;
+	}
 	if (rc != ATL_OK) {
 		coord_store_error(resp, rc, "submit");
 		goto out;

@@ -112,6 +112,11 @@ static const char *const migrations[] = {
 	/* version 3: encrypted models (issue 9): where a workload's model key
 	 * comes from, "" for a plaintext model */
 	"ALTER TABLE workloads ADD COLUMN model_key TEXT NOT NULL DEFAULT '';",
+	/* version 4: the replay digest of each job's envelope (header, nonce,
+	 * recipients, ciphertext length, tag), unique: the same sealed envelope
+	 * is not queued twice (NULL for jobs stored before) */
+	"ALTER TABLE jobs ADD COLUMN env_digest BLOB;"
+	"CREATE UNIQUE INDEX jobs_env_digest ON jobs(env_digest) WHERE env_digest IS NOT NULL;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ATL_STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
@@ -167,7 +172,7 @@ static const char *const sql[ST__COUNT] = {
 	[ST_WORKLOAD_LIST] = "SELECT id,kind,model_sha256,model_path,tees,created_at,model_key "
 			     "FROM workloads ORDER BY id LIMIT ?1",
 	[ST_JOB_INSERT] = "INSERT INTO jobs(id,tenant_id,workload_id,status,input,created_at,"
-			  "updated_at) VALUES(?1,?2,?3,0,?4,?5,?5)",
+			  "updated_at,env_digest) VALUES(?1,?2,?3,0,?4,?5,?5,?6)",
 	[ST_JOB_RCPT] = "INSERT OR IGNORE INTO job_recipients(kid,job_seq) VALUES(?1,?2)",
 	[ST_USAGE_SUBMIT] = "INSERT INTO usage(tenant_id,jobs_submitted,bytes_in) VALUES(?1,1,?2)"
 			    " ON CONFLICT(tenant_id) DO UPDATE SET"
@@ -1030,6 +1035,10 @@ static enum atl_err sq_job_submit(struct atl_store *s, const struct atl_store_jo
 	bind_text(st, 3, j->workload_id);
 	bind_blob(st, 4, j->input, j->input_len);
 	sqlite3_bind_int64(st, 5, now);
+	if (j->env_digest != NULL)
+		bind_blob(st, 6, j->env_digest, 32);
+	else
+		sqlite3_bind_null(st, 6);
 	ATL_TRY(run(q, st, "job submit"));
 	seq = sqlite3_last_insert_rowid(q->db);
 	for (size_t i = 0; i < j->n_kids; i++) {

@@ -138,6 +138,8 @@ printf 'patient record %s: HbA1c 6.1%%\n' "$CANARY" >"$T/input.txt"
 PIDS+=($!); APID=$!
 wait_file "$T/a.ready" 30 || { bad "island a attested"; sed 's/^/  /' "$T/a.err" "$T/a.out"; }
 check "replayed evidence (used nonce) refused" grep -q '^replay refused' "$T/a.out"
+# the peer re-attests after writing its ready file: wait for its answer
+i=0; while ! grep -q '^reattest ok' "$T/a.out" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
 check "re-attestation with the same enclave key accepted" grep -q '^reattest ok' "$T/a.out"
 check "targets list the attested island" [ "$(req GET '/api/v1/confidential/targets?workload_id=echo1&count=2' "$ALICE")" = 200 ]
 check "  with its key and evidence" grep -q "\"key_id\":\"$(cat "$T/a.ready")\".*\"evidence\"\|\"evidence\".*\"key_id\":\"$(cat "$T/a.ready")\"" "$T/body"

@@ -384,6 +384,41 @@ static void test_workloads(void **state)
 	atl_store_close(s);
 }
 
+/* The same envelope digest twice is refused (schema version 4), whatever
+ * the tenant or status; jobs without a digest are unaffected. */
+static void test_job_env_digest(void **state)
+{
+	struct atl_store *s = open_db();
+	const char *kids[1] = {"ek_00112233445566778899aabbccddeeff"};
+	uint8_t d1[32], d2[32];
+	struct atl_store_job_new j = {.workload_id = "clf", .input = (const uint8_t *)"{}",
+				      .input_len = 2, .kids = kids, .n_kids = 1};
+	char id[ATL_JOB_ID_LEN], id2[ATL_JOB_ID_LEN];
+	int64_t t, a;
+	uint64_t counts[ATL_JOB_STATUS_COUNT] = {0};
+
+	(void)state;
+	seed(s, &t, &a);
+	memset(d1, 1, sizeof(d1));
+	memset(d2, 2, sizeof(d2));
+	j.tenant_id = t;
+	j.env_digest = d1;
+	assert_int_equal(atl_store_job_submit(s, &j, 200, id), ATL_OK);
+	assert_int_equal(atl_store_job_submit(s, &j, 201, id2), ATL_E_EXISTS);
+	assert_string_equal(id2, "");
+	assert_int_equal(atl_store_job_cancel(s, t, id, 202), ATL_OK);
+	assert_int_equal(atl_store_job_submit(s, &j, 203, id2), ATL_E_EXISTS);
+	j.env_digest = d2;
+	assert_int_equal(atl_store_job_submit(s, &j, 204, id2), ATL_OK);
+	j.env_digest = NULL;
+	assert_int_equal(atl_store_job_submit(s, &j, 205, id2), ATL_OK);
+	assert_int_equal(atl_store_job_submit(s, &j, 206, id2), ATL_OK);
+	assert_int_equal(atl_store_job_counts(s, counts), ATL_OK);
+	assert_int_equal(counts[ATL_JOB_QUEUED], 3);
+	assert_int_equal(counts[ATL_JOB_CANCELLED], 1);
+	atl_store_close(s);
+}
+
 static void test_jobs(void **state)
 {
 	struct atl_store *s;
@@ -649,7 +684,7 @@ static void test_migrate_from_v1(void **state)
 	int v = 0;
 
 	(void)state;
-	/* a version-1 database: the current one with steps 2 and 3 taken back */
+	/* a version-1 database: the current one with steps 2, 3 and 4 taken back */
 	s = open_db();
 	seed(s, &t, &a);
 	atl_store_close(s);
@@ -657,6 +692,8 @@ static void test_migrate_from_v1(void **state)
 	assert_int_equal(sqlite3_exec(db,
 				      "DROP TABLE challenges; DROP INDEX jobs_queued_age;"
 				      "ALTER TABLE workloads DROP COLUMN model_key;"
+				      "DROP INDEX jobs_env_digest;"
+				      "ALTER TABLE jobs DROP COLUMN env_digest;"
 				      "DELETE FROM schema_migrations WHERE version>=2",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -909,6 +946,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_islands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_env_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_challenges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
