@@ -30,6 +30,7 @@
 #include "atoll/sig.h"
 
 #define ATL_KBS_MASTER_FILE "master.key"
+#define ATL_KBS_MASTER_TPM_FILE "master.tpm" /* the master key sealed by a TPM */
 #define ATL_KBS_STATE_FILE "state.json"
 #define ATL_KBS_AUDIT_FILE "audit.log"
 /* HPKE info of a released key; the AAD is the model id (32 hex digits). */
@@ -49,6 +50,17 @@ ATL_NODISCARD enum atl_err atl_kbs_open(const char *dir, const struct atl_privke
 					struct atl_kbs **out);
 /* Signs a final audit head, wipes every key, frees; NULL-safe. */
 void atl_kbs_close(struct atl_kbs *b);
+
+/* Process-wide (call before atl_kbs_open; --master-tpm): the TPM (a TCTI
+ * config: "swtpm:host=..,port=..", "device:/dev/tpmrm0") that seals the
+ * master key (src/kbs/master_tpm.c). With a TPM set, a new state gets a
+ * random master key sealed by it in master.tpm (mode 0600) and no
+ * master.key; a state with master.tpm is unsealed on the TPM set here, else
+ * on the one recorded in the file. A state with master.key and a TPM set is
+ * refused (ATL_E_STATE). atl_kbs_open then also fails with ATL_E_AUTH (does
+ * not unseal on that TPM), ATL_E_FORMAT (master.tpm malformed), ATL_E_IO (TPM
+ * unreachable). NULL: none. ATL_E_ARG (empty, too long, not printable). */
+ATL_NODISCARD enum atl_err atl_kbs_master_tpm_set(const char *uri);
 
 /* Adds a tenant (1..ATL_KBS_TENANT_MAX bytes of [A-Za-z0-9._-]) with kek
  * (NULL: a fresh random one) under the KEK id "<tenant>.k1"; kek_id_out (may

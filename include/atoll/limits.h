@@ -126,6 +126,11 @@
 #define ATL_TPM_EVENT_DATA_MAX      (256u * 1024u)         /* bytes of one event's data */
 #define ATL_TPM_CERTS_MAX           8u                     /* certificates carried in one evidence */
 #define ATL_TPM_PB_DEPTH_MAX        3u                     /* protobuf message nesting read */
+/* tpm: secrets sealed to a TPM (src/attest/tpm_seal.c; the kbs master key) */
+#define ATL_TPM_SEAL_FILE_MAX       4096u                  /* bytes of a sealed blob file (master.tpm) */
+#define ATL_TPM_SEAL_URI_MAX        256u                   /* bytes of the TPM URI recorded in it */
+#define ATL_TPM_SEAL_PRIV_MAX       1024u                  /* bytes of its TPM2B_PRIVATE */
+#define ATL_TPM_SEAL_SECRET_MAX     128u                   /* bytes of a sealed secret */
 
 /* crypto: HPKE inputs and sealed envelopes/results (DESIGN §3) */
 #define ATL_HPKE_INFO_MAX           1024u                  /* bytes of HPKE info */

@@ -37,6 +37,7 @@
 
 #include "atoll/attest.h"
 #include "atoll/err.h"
+#include "atoll/limits.h"
 #include "atoll/sig.h"
 
 /* TCG Algorithm Registry (TPM_ALG_ID) and TPM 2.0 Part 2 constants. */
@@ -323,5 +324,37 @@ ATL_NODISCARD enum atl_err atl_tpm_expected_pcr(const uint8_t *meas, size_t meas
 /* A "tpm" policy section expecting the measurement in `pcr` (new reference). */
 ATL_NODISCARD enum atl_err atl_tpm_policy_init(const uint8_t *meas, size_t meas_len, int pcr,
 					       json_t **section_out);
+
+/* ---- sealing a small secret to a TPM (tpm_seal.c; the key broker's master
+ * key, docs/internals/kbs.md "Master key on a TPM") ----
+ *
+ * uri: a TCTI config as cfg "tpm" above ("swtpm:host=..,port=..",
+ * "device:/dev/tpmrm0"). The secret becomes a keyedHash data object under the
+ * owner hierarchy's ECC P-256 storage primary key (recreated from the owner
+ * seed on each call, nothing persisted in the TPM), empty authValue, no PCR
+ * policy; the commands use a salted, parameter-encrypting session. */
+struct atl_tpm_sealed {
+	char uri[ATL_TPM_SEAL_URI_MAX + 1]; /* the TPM it was sealed on ("" if unrecorded) */
+	const uint8_t *pub;                 /* TPMT_PUBLIC of the sealed object (view) */
+	size_t pub_len;
+	const uint8_t *priv;                /* TPM2B_PRIVATE contents (view) */
+	size_t priv_len;
+};
+/* Parses a blob of atl_tpm_seal (bounded reader; needs no TPM). ATL_E_FORMAT,
+ * ATL_E_TRUNCATED, ATL_E_LIMIT, ATL_E_TRAILING; *out zeroed on failure. */
+ATL_NODISCARD enum atl_err atl_tpm_sealed_parse(const uint8_t *buf, size_t len,
+						struct atl_tpm_sealed *out);
+/* Seals secret[0..len) (1..ATL_TPM_SEAL_SECRET_MAX bytes) on the TPM at uri;
+ * *blob_out (malloc'd, not secret) records uri. ATL_E_IO (TPM unreachable or
+ * refusing), ATL_E_ARG, ATL_E_UNSUPPORTED (built without tpm2-tss). */
+ATL_NODISCARD enum atl_err atl_tpm_seal(const char *uri, const uint8_t *secret, size_t len,
+					uint8_t **blob_out, size_t *blob_len_out);
+/* Unseals a blob on the TPM at uri (NULL or "": the one recorded in the
+ * blob) into out[0..cap) (the caller's secret memory). Parse errors as
+ * atl_tpm_sealed_parse; ATL_E_AUTH when the TPM refuses to load the object
+ * (another TPM, a cleared owner hierarchy, an altered blob); ATL_E_IO (TPM
+ * unreachable); ATL_E_LIMIT (secret larger than cap). */
+ATL_NODISCARD enum atl_err atl_tpm_unseal(const char *uri, const uint8_t *blob, size_t blob_len,
+					  uint8_t *out, size_t cap, size_t *len_out);
 
 #endif

@@ -73,7 +73,11 @@ static void usage(FILE *f)
 		"                models are not re-encrypted), then the old KEK is dropped.\n"
 		"audit verify    checks the audit log's hash chain and, with --pub, its signed heads.\n"
 		"status          tenants, KEK ids and ages, quotas, models (JSON; no key material).\n\n"
-		"  --audit-key PEM   ECDSA P-256 private key signing the audit heads written\n\n"
+		"  --audit-key PEM   ECDSA P-256 private key signing the audit heads written\n"
+		"  --master-tpm URI  the master key is sealed by this TPM (swtpm:host=H,port=P,\n"
+		"                    device:/dev/tpmrm0): init writes master.tpm, never\n"
+		"                    master.key; later commands find master.tpm (URI overrides\n"
+		"                    the TPM recorded in it)\n\n"
 		"Exit codes: 0 ok, 1 refused or failed, 2 usage or I/O error.\n",
 		ATL_KBS_TENANT_MAX);
 }
@@ -122,6 +126,7 @@ static int parse(int argc, char **argv, struct kopts *o)
 		{"audit-key", required_argument, NULL, 'k'},
 		{"quota", required_argument, NULL, 'q'},
 		{"chunk", required_argument, NULL, 'c'},
+		{"master-tpm", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -144,6 +149,14 @@ static int parse(int argc, char **argv, struct kopts *o)
 		case 'P': o->pub = optarg; break;
 		case 'k': o->audit_key = optarg; break;
 		case 'q': o->quota = optarg; break;
+		case 'T': /* the master key sealed by this TPM (master.tpm) */
+			if (atl_kbs_master_tpm_set(optarg) != ATL_OK) {
+				fprintf(stderr, "atoll kbs %s: --master-tpm takes a TPM URI "
+						"(swtpm:host=H,port=P or device:/dev/tpmrm0)\n",
+					o->verb);
+				return ATL_EXIT_USAGE;
+			}
+			break;
 		case 'c':
 			v = strtoull(optarg, &end, 10);
 			if (end == optarg || *end != '\0' || v < ATL_ATM_CHUNK_MIN ||

@@ -36,6 +36,7 @@
 #include "atoll/secmem.h"
 #include "atoll/timeutil.h"
 #include "atoll/verify.h"
+#include "master_tpm.h"
 
 /* Returns the error of a fallible call (for steps with nothing to undo). */
 #define RET_IF(expr)                          \
@@ -158,6 +159,15 @@ static enum atl_err master_load(struct atl_kbs *b)
 	if (b->master == NULL) {
 		free(path);
 		return ATL_E_NOMEM;
+	}
+	{ /* master.tpm, or --master-tpm: sealed by a TPM (master_tpm.c) */
+		bool tpm = false;
+
+		e = atl_kbs_master_tpm_load(b->dir, b->master, MASTER_LEN, &tpm);
+		if (e != ATL_OK || tpm) {
+			free(path);
+			return e;
+		}
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT) {

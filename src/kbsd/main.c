@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "atoll/file.h"
+#include "atoll/kbs.h"
 #include "atoll/kbsd.h"
 #include "atoll/log.h"
 #include "atoll/secmem.h"
@@ -41,6 +42,9 @@ static void usage(FILE *f)
 		"                      and key (PEM files); clients verify it (atl_kbsc:\n"
 		"                      ATOLL_KBS_CA_FILE or the system store)\n"
 		"  --audit-key PEM     ECDSA P-256 private key (PKCS#8) signing audit heads\n"
+		"  --master-tpm URI    unseal the master key (master.tpm) on this TPM\n"
+		"                      (swtpm:host=H,port=P, device:/dev/tpmrm0) instead of\n"
+		"                      the one recorded at 'atoll kbs init --master-tpm'\n"
 		"  --rotate-days N     rotate a tenant's KEK once it is N days old, checked at\n"
 		"                      start and every minute (default %d; 0: never)\n"
 		"  --quota N/WINDOW_S  default release quota per tenant: at most N key releases\n"
@@ -76,6 +80,7 @@ static int serve(int argc, char **argv)
 		{"allow-public", no_argument, NULL, 'P'},
 		{"tls-cert", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'K'},
+		{"master-tpm", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		/* tests only: rotate after S seconds, check every S seconds */
 		{"test-rotate-after-s", required_argument, NULL, 'A'},
@@ -105,6 +110,13 @@ static int serve(int argc, char **argv)
 		case 'P': allow_public = true; break;
 		case 'c': cert_path = optarg; break;
 		case 'K': tls_key_path = optarg; break;
+		case 'T': /* the master key sealed by this TPM (master.tpm) */
+			if (atl_kbs_master_tpm_set(optarg) != ATL_OK) {
+				fprintf(stderr, "atoll-kbs serve: --master-tpm takes a TPM URI "
+						"(swtpm:host=H,port=P or device:/dev/tpmrm0)\n");
+				return EXIT_USAGE_;
+			}
+			break;
 		case 'h': usage(stdout); return EXIT_OK_;
 		case 'r':
 			if (!parse_i64(optarg, 0, ROTATE_DAYS_MAX, &days)) {
