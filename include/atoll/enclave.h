@@ -58,6 +58,11 @@ void atl_enclave_stop(pid_t pid, int fd, int grace_ms);
  * which network sockets, exec, ptrace and opening files for writing fail with
  * EPERM. Irreversible; call after start-up I/O is done. */
 ATL_NODISCARD enum atl_err atl_enclave_sandbox(void);
+/* Lets the next atl_enclave_sandbox() allow ioctl(fd, request, ...) on this
+ * one descriptor, opened before the sandbox (the Nitro NSM device, with
+ * ATL_NSM_IOCTL_RAW, include/atoll/nitro.h); every other ioctl stays denied
+ * (EPERM). ATL_E_ARG for fd < 0, ATL_E_LIMIT beyond ATL_ENCLAVE_IOCTLS_MAX. */
+ATL_NODISCARD enum atl_err atl_enclave_sandbox_allow_ioctl(int fd, unsigned long request);
 
 /* ---- the enclave side: serving jobs (src/enclave/serve.c) ----
  *

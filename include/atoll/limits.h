@@ -159,6 +159,7 @@
 
 /* enclave: message protocol over the socketpair */
 #define ATL_ENCLAVE_MSG_MAX         (64u * 1024u * 1024u)  /* bytes of one message (type + payload) */
+#define ATL_ENCLAVE_IOCTLS_MAX      4u                     /* ioctl allowances of the sandbox (nitro NSM) */
 /* enclave: encrypted models handed over with MODEL_KEY (src/enclave/modelkey.c) */
 #define ATL_ENCLAVE_MODELS_MAX      8u                     /* decrypted models one enclave keeps */
 #define ATL_ENCLAVE_ATM_MAX         (256u * 1024u * 1024u) /* bytes of one .atm file the enclave reads */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "atoll/digest.h"
+#include "atoll/encoding.h"
 #include "atoll/limits.h"
 #include "attest/backends.h"
 #include "attest/cose.h"
@@ -343,6 +344,46 @@ out:
 	atl_x509_free(leaf);
 	atl_cbor_free(payload);
 	atl_cose_sign1_free(&s);
+	return rc;
+}
+
+/* One field of the verified document's "nitro" claim against the wrapper's
+ * value: absent or null records nothing (the binding rests on user_data). */
+static enum atl_err bound_field(struct atl_ar *ar, const json_t *claim, const char *field,
+				const char *check, const char *what, const uint8_t *want,
+				size_t want_len)
+{
+	const json_t *v = json_object_get(claim, field);
+	uint8_t got[ATL_NITRO_PUBKEY_MAX > ATL_NITRO_NONCE_MAX ? ATL_NITRO_PUBKEY_MAX
+								: ATL_NITRO_NONCE_MAX];
+	size_t got_len = 0;
+	bool ok;
+
+	if (v == NULL || json_is_null(v))
+		return ATL_OK;
+	if (!json_is_string(v) ||
+	    atl_hex_decode(json_string_value(v), json_string_length(v), got, sizeof(got),
+			   &got_len) != ATL_OK)
+		return atl_ar_check(ar, check, false, "the document's %s claim is not hex", field);
+	ok = want != NULL && got_len == want_len && atl_crypto_memeq(got, want, want_len);
+	return atl_ar_check(ar, check, ok, ok ? "the document's %s is the wrapper's %s"
+					      : "the document's %s is not the wrapper's %s",
+			    field, what);
+}
+
+enum atl_err atl_nitro_check_wrapper(struct atl_ar *ar, const uint8_t *enclave_key,
+				     size_t enclave_key_len, const uint8_t *nonce,
+				     size_t nonce_len)
+{
+	const json_t *claim = atl_ar_get(ar, "nitro");
+	enum atl_err rc;
+
+	if (!json_is_object(claim))
+		return ATL_OK;
+	ATL_TRY(bound_field(ar, claim, "public_key", "nitro.public_key", "enclave key",
+			    enclave_key, enclave_key_len));
+	ATL_TRY(bound_field(ar, claim, "nonce", "nitro.nonce", "nonce", nonce, nonce_len));
+out:
 	return rc;
 }
 

@@ -58,6 +58,17 @@ struct atl_nitro_opts {
 ATL_NODISCARD enum atl_err atl_nitro_verify_doc(const uint8_t *doc, size_t len,
 						const struct atl_nitro_opts *o, struct atl_ar *ar);
 
+/* The dispatcher's cross-check of a verified document against its evidence
+ * wrapper (verify.c, issue 7): when the "nitro" claim carries public_key, it
+ * must be the wrapper's enclave key (check "nitro.public_key"); when it
+ * carries nonce, the wrapper's nonce (check "nitro.nonce", which the
+ * dispatcher compares with the verifier's). Absent or null fields record
+ * nothing: the DESIGN §4 binding through user_data (report_data) stays the
+ * rule. No "nitro" claim: nothing. ATL_OK or ATL_E_NOMEM. */
+ATL_NODISCARD enum atl_err atl_nitro_check_wrapper(struct atl_ar *ar, const uint8_t *enclave_key,
+						   size_t enclave_key_len, const uint8_t *nonce,
+						   size_t nonce_len);
+
 /* ---- evidence through the Nitro Secure Module (nitro_nsm.c) ---- */
 
 #define ATL_NSM_DEVICE "/dev/nsm"

@@ -24,6 +24,7 @@
 #include "atoll/encoding.h"
 #include "atoll/json.h"
 #include "atoll/limits.h"
+#include "atoll/nitro.h"
 #define ATL_LOG_MODULE "nitro"
 #include "atoll/log.h"
 #include "attest/cbor.h"
@@ -52,6 +53,8 @@ _Static_assert(sizeof(struct nsm_raw) == 32, "struct nsm_raw is two 16-byte iove
  * library computes with nix::request_code_readwrite! on these ABIs. */
 _Static_assert(NSM_IOCTL_RAW == 0xC0200A00u, "NSM_IOCTL_RAW is 0xC0200A00");
 #endif
+/* the public constant the enclave's sandbox allows (include/atoll/nitro.h) */
+_Static_assert(NSM_IOCTL_RAW == ATL_NSM_IOCTL_RAW, "ATL_NSM_IOCTL_RAW is NSM_IOCTL_RAW");
 
 /* ---- request ---- */
 
@@ -200,14 +203,14 @@ static enum atl_err open_errno(int e)
 	return e == EACCES || e == EPERM ? ATL_E_DENIED : ATL_E_IO;
 }
 
-/* One NSM_IOCTL_RAW round trip on the NSM device. */
-static enum atl_err nsm_ioctl(const char *device, const uint8_t *req, size_t req_len,
-			      uint8_t *resp, size_t resp_cap, size_t *resp_len)
+/* The device opened before the sandbox (include/atoll/nitro.h), or -1. */
+static int g_session_fd = -1;
+
+static enum atl_err nsm_open(const char *device, int *fd_out)
 {
-	struct nsm_raw raw;
 	int fd, e;
 
-	*resp_len = 0;
+	*fd_out = -1;
 	fd = open(device, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
@@ -217,6 +220,37 @@ static enum atl_err nsm_ioctl(const char *device, const uint8_t *req, size_t req
 			atl_warn("cannot open %s: %s", device, strerror(e));
 		return open_errno(e);
 	}
+	*fd_out = fd;
+	return ATL_OK;
+}
+
+enum atl_err atl_nitro_nsm_session_open(const char *device)
+{
+	if (g_session_fd >= 0)
+		return ATL_E_BUSY;
+	return nsm_open(device != NULL ? device : ATL_NSM_DEVICE, &g_session_fd);
+}
+
+int atl_nitro_nsm_session_fd(void)
+{
+	return g_session_fd;
+}
+
+void atl_nitro_nsm_session_close(void)
+{
+	if (g_session_fd >= 0)
+		(void)close(g_session_fd);
+	g_session_fd = -1;
+}
+
+/* One NSM_IOCTL_RAW round trip on an open NSM descriptor. */
+static enum atl_err nsm_ioctl_fd(int fd, const uint8_t *req, size_t req_len, uint8_t *resp,
+				 size_t resp_cap, size_t *resp_len)
+{
+	struct nsm_raw raw;
+	int e;
+
+	*resp_len = 0;
 	memset(&raw, 0, sizeof(raw));
 	raw.request.addr = (uint64_t)(uintptr_t)req;
 	raw.request.len = req_len;
@@ -224,16 +258,32 @@ static enum atl_err nsm_ioctl(const char *device, const uint8_t *req, size_t req
 	raw.response.len = resp_cap;
 	if (ioctl(fd, NSM_IOCTL_RAW, &raw) != 0) {
 		e = errno;
-		(void)close(fd);
 		atl_warn("NSM_IOCTL_RAW failed: %s", strerror(e));
 		return e == EMSGSIZE ? ATL_E_LIMIT : ATL_E_IO;
 	}
-	(void)close(fd);
 	/* the driver reports the response's length; never beyond our buffer */
 	if (raw.response.len > resp_cap)
 		return ATL_E_IO;
 	*resp_len = (size_t)raw.response.len;
 	return ATL_OK;
+}
+
+/* The session's descriptor when one is open, else the device opened for
+ * this one exchange. */
+static enum atl_err nsm_ioctl(const char *device, const uint8_t *req, size_t req_len,
+			      uint8_t *resp, size_t resp_cap, size_t *resp_len)
+{
+	enum atl_err rc;
+	int fd;
+
+	*resp_len = 0;
+	if (g_session_fd >= 0)
+		return nsm_ioctl_fd(g_session_fd, req, req_len, resp, resp_cap, resp_len);
+	ATL_TRY(nsm_open(device, &fd));
+	rc = nsm_ioctl_fd(fd, req, req_len, resp, resp_cap, resp_len);
+	(void)close(fd);
+out:
+	return rc;
 }
 
 enum atl_err atl_nitro_nsm_attest(const char *device, const uint8_t *user_data, size_t user_data_len,

@@ -17,6 +17,7 @@
 #include "atoll/policy.h"
 #include "atoll/secmem.h"
 #include "atoll/verify.h"
+#include "attest/nitro.h"
 
 #define SHOW_MAX 80
 
@@ -443,6 +444,11 @@ enum atl_err atl_verify_evidence(const uint8_t *wrapper, size_t wrapper_len, con
 	appraise_debug(&r, policy);
 	appraise_age(&r, policy, now, nonce_matched);
 	appraise_binding(&r, &ev);
+	/* Nitro documents may carry the enclave key and nonce in fields of
+	 * their own: when present they must be the wrapper's (issue 7). */
+	if (strcmp(ev.tee, "nitro") == 0)
+		claim(&r, atl_nitro_check_wrapper(r.ar, ev.enclave_key, sizeof(ev.enclave_key),
+						  ev.nonce, ev.nonce_len));
 	if (expected_nonce == NULL)
 		warn(&r, "nonce", "no expected nonce given: freshness rests on the age alone");
 	else if (nonce_matched)

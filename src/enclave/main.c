@@ -21,6 +21,7 @@
 #include "atoll/json.h"
 #include "atoll/keys.h"
 #include "atoll/limits.h"
+#include "atoll/nitro.h"
 #include "atoll/policy.h"
 #include "atoll/secmem.h"
 #include "atoll/tpm.h"
@@ -50,7 +51,8 @@ static void usage(FILE *f)
 		"usage: atoll-enclave --tee sim --sim-root DIR --attest --nonce HEX\n"
 		"       atoll-enclave --tee sim --sim-root DIR --serve [--fd N] [--skew S]\n"
 		"       atoll-enclave --tee tpm --tpm URI [--pcr N] [--reset-pcr]\n"
-		"                     [--tpm-activation FILE] (--attest --nonce HEX | --serve)\n\n"
+		"                     [--tpm-activation FILE] (--attest --nonce HEX | --serve)\n"
+		"       atoll-enclave --tee nitro (--attest --nonce HEX | --serve)\n\n"
 		"The Atoll enclave: the only trusted code on the server side.\n\n"
 		"  --attest          generate a fresh enclave key pair, print one evidence JSON\n"
 		"                    binding its public key and the nonce, and exit\n"
@@ -61,7 +63,8 @@ static void usage(FILE *f)
 		"  --skew S          accept envelopes created at most S seconds from now\n"
 		"                    (--serve; default 300)\n"
 		"  --no-sandbox      do not apply the seccomp sandbox (debugging only)\n"
-		"  --tee KIND        the TEE to attest with (sim, tpm)\n"
+		"  --tee KIND        the TEE to attest with (sim, tpm, nitro: the NSM at /dev/nsm,\n"
+		"                    opened once before the sandbox with --serve)\n"
 		"  --sim-root DIR    the simulation root (from 'atoll sim init'); sim only\n"
 		"  --tpm URI         the TPM (swtpm:host=H,port=P or device:/dev/tpmrm0); tpm only.\n"
 		"                    The SHA-384 of this binary is extended into the PCR and\n"
@@ -263,6 +266,21 @@ static int enclave_serve(const struct enclave_opts *o)
 			goto out;
 		}
 	}
+	if (strcmp(o->tee, "nitro") == 0) {
+		/* The sandbox refuses read-write opens and every ioctl: open the
+		 * NSM now and allow exactly NSM_IOCTL_RAW on that descriptor. */
+		rc = atl_nitro_nsm_session_open(NULL);
+		if (rc == ATL_OK && !o->no_sandbox)
+			rc = atl_enclave_sandbox_allow_ioctl(atl_nitro_nsm_session_fd(),
+							     ATL_NSM_IOCTL_RAW);
+		if (rc != ATL_OK) {
+			fprintf(stderr, "atoll-enclave: cannot use the NSM: %s\n",
+				rc == ATL_E_UNSUPPORTED
+					? "/dev/nsm is not available (not inside an AWS Nitro enclave)"
+					: atl_strerror(rc));
+			goto out;
+		}
+	}
 	{
 		struct atl_enclave_cfg c = {.tee = o->tee, .tee_cfg = cfg, .skew_s = o->skew_s,
 					    .replay_capacity = ATL_ENV_REPLAY_MAX,
@@ -276,6 +294,7 @@ static int enclave_serve(const struct enclave_opts *o)
 	ret = EXIT_OK;
 out:
 	atl_tpm_session_close();
+	atl_nitro_nsm_session_close();
 	json_decref(cfg);
 	return ret;
 }

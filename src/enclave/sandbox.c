@@ -8,7 +8,9 @@
  *     (socket, connect, open for writing, execve, ptrace, fork...) fails with
  *     EPERM, so no network and no new files are reachable from job code.
  * Opening files read-only stays allowed: workloads load their pinned model
- * file by path (the model digest is checked before use). */
+ * file by path (the model digest is checked before use). ioctl is denied,
+ * except the (descriptor, request) pairs allowed before the filter goes on
+ * (atl_enclave_sandbox_allow_ioctl: the Nitro NSM device's one request). */
 #define ATL_LOG_MODULE "enclave"
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <sys/resource.h>
 
 #include "atoll/enclave.h"
+#include "atoll/limits.h"
 #include "atoll/log.h"
 
 #ifdef ATL_SANITIZED
@@ -55,6 +58,25 @@ static const int allowed[] = {
 #endif
 };
 
+/* ioctl(fd, request, ...) pairs the filter allows (atl_enclave_sandbox_allow_ioctl). */
+static struct {
+	int fd;
+	unsigned long request;
+} g_ioctls[ATL_ENCLAVE_IOCTLS_MAX];
+static size_t g_n_ioctls;
+
+enum atl_err atl_enclave_sandbox_allow_ioctl(int fd, unsigned long request)
+{
+	if (fd < 0)
+		return ATL_E_ARG;
+	if (g_n_ioctls >= ATL_ENCLAVE_IOCTLS_MAX)
+		return ATL_E_LIMIT;
+	g_ioctls[g_n_ioctls].fd = fd;
+	g_ioctls[g_n_ioctls].request = request;
+	g_n_ioctls++;
+	return ATL_OK;
+}
+
 enum atl_err atl_enclave_sandbox(void)
 {
 	enum atl_err err = ATL_E_INTERNAL;
@@ -87,6 +109,15 @@ enum atl_err atl_enclave_sandbox(void)
 				     O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY),
 				     O_RDONLY)) != 0)
 		goto out;
+	/* ioctl only on a descriptor opened before the sandbox, with exactly
+	 * the request allowed for it (the NSM's NSM_IOCTL_RAW); every other
+	 * ioctl, on any descriptor, fails with EPERM. */
+	for (size_t i = 0; i < g_n_ioctls; i++) {
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)g_ioctls[i].fd),
+				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)g_ioctls[i].request)) != 0)
+			goto out;
+	}
 	if (seccomp_load(ctx) != 0)
 		goto out;
 	err = ATL_OK;

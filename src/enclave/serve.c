@@ -80,13 +80,35 @@ out:
 	return rc;
 }
 
+/* nitro: the backend config of one ATTEST, the base config plus the
+ * challenge nonce and the enclave's X25519 key for the NSM document's own
+ * nonce and public_key fields (issue 7; as --attest does in main.c). */
+static enum atl_err nitro_attest_cfg(const struct serve *s, const uint8_t *nonce,
+				     size_t nonce_len, json_t **cfg_out)
+{
+	char nonce_hex[2 * ATL_ATTEST_NONCE_MAX + 1], pub_hex[2 * ATL_X25519_LEN + 1];
+	json_t *c;
+
+	*cfg_out = NULL;
+	c = json_is_object(s->cfg->tee_cfg) ? json_deep_copy(s->cfg->tee_cfg) : json_object();
+	if (c == NULL || atl_hex_encode(nonce, nonce_len, nonce_hex, sizeof(nonce_hex)) != ATL_OK ||
+	    atl_hex_encode(s->kp.pub, sizeof(s->kp.pub), pub_hex, sizeof(pub_hex)) != ATL_OK ||
+	    json_object_set_new(c, "nonce", json_string(nonce_hex)) != 0 ||
+	    json_object_set_new(c, "public_key", json_string(pub_hex)) != 0) {
+		json_decref(c);
+		return ATL_E_NOMEM;
+	}
+	*cfg_out = c;
+	return ATL_OK;
+}
+
 static enum atl_err on_attest(struct serve *s, const uint8_t *p, size_t n)
 {
 	static const char *const keys[] = {"nonce", NULL};
 	uint8_t nonce[ATL_ATTEST_NONCE_MAX];
 	size_t nonce_len = 0;
 	const char *hex = NULL;
-	json_t *j = NULL;
+	json_t *j = NULL, *ncfg = NULL;
 	char *wrapper = NULL;
 	enum atl_err rc;
 
@@ -102,8 +124,11 @@ static enum atl_err on_attest(struct serve *s, const uint8_t *p, size_t n)
 		rc = send_error(s, NULL, ATL_E_FORMAT, "ATTEST needs {\"nonce\":\"<hex>\"}");
 		goto out;
 	}
-	rc = atl_evidence_produce(s->cfg->tee, s->cfg->tee_cfg, s->kp.pub, nonce, nonce_len,
-				  &wrapper);
+	if (strcmp(s->cfg->tee, "nitro") == 0)
+		rc = nitro_attest_cfg(s, nonce, nonce_len, &ncfg);
+	if (rc == ATL_OK)
+		rc = atl_evidence_produce(s->cfg->tee, ncfg != NULL ? ncfg : s->cfg->tee_cfg,
+					  s->kp.pub, nonce, nonce_len, &wrapper);
 	if (rc != ATL_OK) {
 		atl_error("cannot produce evidence: %s", atl_strerror(rc));
 		rc = send_error(s, NULL, rc, "cannot produce evidence");
@@ -112,6 +137,7 @@ static enum atl_err on_attest(struct serve *s, const uint8_t *p, size_t n)
 	rc = atl_msg_send(s->fd, ATL_MSG_EVIDENCE, wrapper, strlen(wrapper));
 out:
 	json_decref(j);
+	json_decref(ncfg);
 	free(wrapper);
 	return rc;
 }

@@ -14,6 +14,7 @@
 
 #include "atoll/attest.h"
 #include "atoll/encoding.h"
+#include "atoll/nitro.h"
 #include "atoll/policy.h"
 #include "atoll/verify.h"
 #include "attest/backends.h"
@@ -457,12 +458,164 @@ static void test_generate(void **state)
 	free(doc);
 }
 
+/* ok field of the named check, or -1 when absent. */
+static int check_ok(const struct atl_ar *ar, const char *name)
+{
+	json_t *j = atl_ar_to_json(ar), *c;
+	size_t i;
+	int r = -1;
+
+	json_array_foreach(json_object_get(j, "checks"), i, c) {
+		if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
+			r = json_is_true(json_object_get(c, "ok"));
+	}
+	json_decref(j);
+	return r;
+}
+
+/* The NSM session of a sandboxed enclave (include/atoll/nitro.h): opened
+ * once, then every evidence() uses that descriptor (cfg nsm_device ignored). */
+static void test_session(void **state)
+{
+	(void)state;
+	const struct atl_tee_ops *ops = atl_tee_find("nitro");
+	uint8_t rd[ATL_REPORT_DATA_LEN] = {0}, *ev = NULL;
+	size_t ev_len = 0;
+	json_t *cfg = json_pack("{s:s}", "nsm_device", "/nonexistent/nsm");
+
+	assert_non_null(cfg);
+	assert_int_equal(atl_nitro_nsm_session_fd(), -1);
+	assert_int_equal(atl_nitro_nsm_session_open("/nonexistent/nsm"), ATL_E_UNSUPPORTED);
+	assert_int_equal(atl_nitro_nsm_session_fd(), -1);
+	assert_int_equal(ops->evidence(cfg, rd, &ev, &ev_len), ATL_E_UNSUPPORTED);
+	/* /dev/null stands in for the NSM: the ioctl reaches it and fails (ENOTTY) */
+	assert_int_equal(atl_nitro_nsm_session_open("/dev/null"), ATL_OK);
+	assert_true(atl_nitro_nsm_session_fd() >= 0);
+	assert_int_equal(atl_nitro_nsm_session_open("/dev/null"), ATL_E_BUSY);
+	assert_int_equal(ops->evidence(cfg, rd, &ev, &ev_len), ATL_E_IO);
+	assert_null(ev);
+	atl_nitro_nsm_session_close();
+	assert_int_equal(atl_nitro_nsm_session_fd(), -1);
+	atl_nitro_nsm_session_close();
+	assert_int_equal(ops->evidence(cfg, rd, &ev, &ev_len), ATL_E_UNSUPPORTED);
+	if (access(ATL_NSM_DEVICE, F_OK) != 0)
+		assert_int_equal(atl_nitro_nsm_session_open(NULL), ATL_E_UNSUPPORTED);
+	json_decref(cfg);
+}
+
+/* The dispatcher's cross-check of the document's own public_key and nonce
+ * against the wrapper (issue 7). The Eternis sample carries nonce 00..01
+ * (20 bytes) and public_key "dummy"; the nsm-qvl sample carries neither. */
+static void test_wrapper_fields(void **state)
+{
+	(void)state;
+	struct hook h = {0};
+	size_t doc_len, qn, item;
+	uint8_t *doc = eternis_doc(&doc_len), *qf;
+	uint8_t pub[32], nonce[20] = {0}, other[16];
+	json_t *pol = NULL;
+	char why[256], *wrapper = NULL;
+	struct atl_ar *ar;
+	struct atl_nitro_opts o = {.now = T_ETERNIS, .max_age_s = -1};
+	static const char pol_txt[] =
+		"{\"tee_types\":[\"nitro\"],\"allow_debug\":true,\"max_age_s\":3600,"
+		"\"measurements\":{\"nitro\":[\"0000000000000000000000000000000000000000000000"
+		"00000000000000000000000000000000000000000000000000\"]}}";
+
+	for (size_t i = 0; i < sizeof(pub); i++)
+		pub[i] = (uint8_t)(0xc0 + i);
+	nonce[19] = 1;
+	memset(other, 0x42, sizeof(other));
+	assert_int_equal(atl_policy_parse(pol_txt, sizeof(pol_txt) - 1, &pol, why, sizeof(why)),
+			 ATL_OK);
+	atl_nitro_nsm_set_transport(hook_fn, &h);
+	hook_answer(&h, NULL, doc, doc_len);
+
+	/* through the dispatcher: the document's public_key ("dummy") is not this
+	 * wrapper's enclave key: refused by name; its nonce is the wrapper's */
+	assert_int_equal(atl_evidence_produce("nitro", NULL, pub, nonce, sizeof(nonce), &wrapper),
+			 ATL_OK);
+	assert_int_equal(atl_verify_evidence((const uint8_t *)wrapper, strlen(wrapper), pol, nonce,
+					     sizeof(nonce), T_ETERNIS + 60, NULL, &ar),
+			 ATL_E_POLICY);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_CONTRAINDICATED);
+	assert_int_equal(check_ok(ar, "nitro.public_key"), 0);
+	assert_int_equal(check_ok(ar, "nitro.nonce"), 1);
+	assert_int_equal(check_ok(ar, "nonce"), 1);
+	atl_ar_free(ar);
+	free(wrapper);
+	wrapper = NULL;
+	/* a wrapper of another nonce around the same document: nitro.nonce refused */
+	assert_int_equal(atl_evidence_produce("nitro", NULL, pub, other, sizeof(other), &wrapper),
+			 ATL_OK);
+	assert_int_equal(atl_verify_evidence((const uint8_t *)wrapper, strlen(wrapper), pol, other,
+					     sizeof(other), T_ETERNIS + 60, NULL, &ar),
+			 ATL_E_POLICY);
+	assert_int_equal(check_ok(ar, "nitro.nonce"), 0);
+	assert_int_equal(check_ok(ar, "nitro.public_key"), 0);
+	atl_ar_free(ar);
+	free(wrapper);
+	atl_nitro_nsm_set_transport(NULL, NULL);
+
+	/* the check itself on the verified claims */
+	ar = atl_ar_new("nitro");
+	assert_int_equal(atl_nitro_verify_doc(doc, doc_len, &o, ar), ATL_OK);
+	assert_int_equal(atl_nitro_check_wrapper(ar, (const uint8_t *)"dummy", 5, nonce,
+						 sizeof(nonce)), ATL_OK);
+	assert_int_equal(check_ok(ar, "nitro.public_key"), 1);
+	assert_int_equal(check_ok(ar, "nitro.nonce"), 1);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+	atl_ar_free(ar);
+	ar = atl_ar_new("nitro");
+	assert_int_equal(atl_nitro_verify_doc(doc, doc_len, &o, ar), ATL_OK);
+	assert_int_equal(atl_nitro_check_wrapper(ar, (const uint8_t *)"dumm", 4, nonce, 19),
+			 ATL_OK);
+	assert_int_equal(check_ok(ar, "nitro.public_key"), 0);
+	assert_int_equal(check_ok(ar, "nitro.nonce"), 0);
+	assert_string_equal(atl_ar_first_failure(ar), "nitro.public_key");
+	atl_ar_free(ar);
+	/* absent fields (nsm-qvl: nonce and public_key null): nothing recorded,
+	 * the binding stays user_data's */
+	qf = hw2_read("nitro/dstack/nsm-qvl_nitro_attestation.bin", &qn);
+	assert_int_equal(atl_cbor_item_len(qf + 4, qn - 4, &item), ATL_OK);
+	o.now = 1766668537;
+	ar = atl_ar_new("nitro");
+	assert_int_equal(atl_nitro_verify_doc(qf + 4, item, &o, ar), ATL_OK);
+	assert_true(json_is_null(json_object_get(atl_ar_get(ar, "nitro"), "nonce")));
+	assert_true(json_is_null(json_object_get(atl_ar_get(ar, "nitro"), "public_key")));
+	assert_int_equal(atl_nitro_check_wrapper(ar, pub, sizeof(pub), other, sizeof(other)),
+			 ATL_OK);
+	assert_int_equal(check_ok(ar, "nitro.public_key"), -1);
+	assert_int_equal(check_ok(ar, "nitro.nonce"), -1);
+	assert_int_equal(atl_ar_status(ar), ATL_AR_AFFIRMING);
+	atl_ar_free(ar);
+	/* no "nitro" claim: nothing; a claim that is not hex: refused */
+	ar = atl_ar_new("nitro");
+	assert_int_equal(atl_nitro_check_wrapper(ar, pub, sizeof(pub), other, sizeof(other)),
+			 ATL_OK);
+	assert_int_equal(check_ok(ar, "nitro.public_key"), -1);
+	assert_int_equal(atl_ar_set_json(ar, "nitro", json_pack("{s:s, s:n}", "public_key", "zz",
+								  "nonce")), ATL_OK);
+	assert_int_equal(atl_nitro_check_wrapper(ar, pub, sizeof(pub), other, sizeof(other)),
+			 ATL_OK);
+	assert_int_equal(check_ok(ar, "nitro.public_key"), 0);
+	assert_int_equal(check_ok(ar, "nitro.nonce"), -1);
+	atl_ar_free(ar);
+	json_decref(pol);
+	free(qf);
+	free(h.req);
+	free(h.resp);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request),
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_generate),
+		cmocka_unit_test(test_session),
+		cmocka_unit_test(test_wrapper_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
