@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "atoll/digest.h"
+#include "atoll/enclavecfg.h"
 #include "atoll/encoding.h"
 #include "atoll/file.h"
 #include "atoll/json.h"
@@ -30,9 +31,11 @@ static void usage(FILE *f)
 		"       running in the simulated TEE with the root PEM (sim-root.pub.pem):\n"
 		"       allow_sim true, its SHA-384 as the only measurement, the root pinned,\n"
 		"       no debug, max_age_s SECONDS (default %d).\n"
-		"       With --tee tpm: tee_types [\"tpm\"], the SHA-384 of PATH as the\n"
-		"       measurement, the expected value of PCR N (default 23) after the enclave\n"
-		"       extends it, the EK CA root as trust_anchors.tpm, the EK CA intermediate\n"
+		"       With --tee tpm: tee_types [\"tpm\"], the measurement of PATH\n"
+		"       (SHA-384 of the binary and of the configuration of a sandboxed\n"
+		"       'atoll-enclave --tee tpm --pcr N' serving this build's workloads), the\n"
+		"       expected value of PCR N (default 23) after the enclave extends it,\n"
+		"       the EK CA root as trust_anchors.tpm, the EK CA intermediate\n"
 		"       and the coordinator's AK activation key (see 'atoll tpm record').\n"
 		"check  validates a policy file; exit 0 when valid, 1 with the reason when not.\n\n"
 		"The sim TEE gives NO hardware protection: for development and tests only.\n",
@@ -53,11 +56,15 @@ struct tpm_init_args {
 };
 
 /* --tee tpm: the policy for this enclave binary (shared with `atoll tpm
- * policy`, cmd_tpm.c). */
+ * policy`, cmd_tpm.c). The measurement covers the binary and the workload
+ * configuration of a sandboxed atoll-enclave --tee tpm --pcr N serving the
+ * workload table linked here (include/atoll/enclavecfg.h): the same function
+ * the enclave uses, so this CLI and the enclave must come from one build. */
 static int policy_init_tpm(const struct tpm_init_args *a)
 {
+	const struct atl_enclave_config ec = {.tee = "tpm", .pcr = a->pcr, .sandbox = true};
 	uint8_t meas[ATL_SHA384_LEN];
-	enum atl_err rc = atl_sim_measure(a->enclave, meas);
+	enum atl_err rc = atl_enclave_measure(a->enclave, &ec, meas);
 
 	if (rc != ATL_OK) {
 		fprintf(stderr, "atoll policy init: cannot read the enclave binary %s: %s\n",

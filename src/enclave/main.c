@@ -17,6 +17,7 @@
 
 #include "atoll/digest.h"
 #include "atoll/enclave.h"
+#include "atoll/enclavecfg.h"
 #include "atoll/encoding.h"
 #include "atoll/json.h"
 #include "atoll/keys.h"
@@ -67,8 +68,10 @@ static void usage(FILE *f)
 		"                    opened once before the sandbox with --serve)\n"
 		"  --sim-root DIR    the simulation root (from 'atoll sim init'); sim only\n"
 		"  --tpm URI         the TPM (swtpm:host=H,port=P or device:/dev/tpmrm0); tpm only.\n"
-		"                    The SHA-384 of this binary is extended into the PCR and\n"
-		"                    quoted (--serve: connected once, before the sandbox)\n"
+		"                    The measurement (SHA-384 of this binary and of its workload\n"
+		"                    configuration: PCR, sandbox, workload kinds and limits) is\n"
+		"                    extended into the PCR and quoted (--serve: connected once,\n"
+		"                    before the sandbox)\n"
 		"  --pcr N           the PCR for the measurement (tpm; default %d)\n"
 		"  --reset-pcr       reset PCR 23 before extending (tpm; test setups only)\n"
 		"  --tpm-activation FILE  the AK activation record ('atoll tpm record') to attach\n"
@@ -80,10 +83,14 @@ static void usage(FILE *f)
 }
 
 /* The tpm backend configuration (atl_tpm_evidence): the TPM, the PCR, the
- * measurement = SHA-384 of this very binary (what `atoll policy init --tee tpm
- * --enclave PATH` expects) and the activation record when given. */
+ * measurement = SHA-384(SHA-384 of this very binary || digest of the workload
+ * configuration: tee, PCR, sandbox, workload kinds and limits;
+ * include/atoll/enclavecfg.h), what `atoll policy init --tee tpm --enclave
+ * PATH` expects, and the activation record when given. */
 static bool tpm_cfg(const struct enclave_opts *o, json_t **cfg_out)
 {
+	const struct atl_enclave_config ec = {.tee = "tpm", .pcr = (int)o->pcr,
+					      .sandbox = !o->no_sandbox};
 	uint8_t meas[ATL_SHA384_LEN];
 	char hex[2 * ATL_SHA384_LEN + 1];
 	json_t *cfg = NULL, *act = NULL;
@@ -98,7 +105,7 @@ static bool tpm_cfg(const struct enclave_opts *o, json_t **cfg_out)
 			ATL_TPM_DEFAULT_PCR);
 		return false;
 	}
-	rc = atl_sim_measure("/proc/self/exe", meas);
+	rc = atl_enclave_measure("/proc/self/exe", &ec, meas);
 	if (rc != ATL_OK || atl_hex_encode(meas, sizeof(meas), hex, sizeof(hex)) != ATL_OK) {
 		fprintf(stderr, "atoll-enclave: cannot measure this binary: %s\n",
 			atl_strerror(rc));

@@ -8,6 +8,8 @@
 #   AK activation: atoll tpm info -> challenge -> activate -> record
 #   atoll-enclave --tee tpm --attest --nonce N  -> atoll verify exits 0
 #   a changed enclave binary -> 1 (pcr_policy / measurement), wrong nonce -> 1,
+#   the same binary with --no-sandbox -> 1 (pcr_policy, measurement: the
+#   workload configuration is measured), a --pcr 16 policy and enclave -> 0,
 #   no activation record -> 1 (ak_trust); --serve (sandboxed) answers two
 #   ATTESTs on one TPM connection, each verifying with its own nonce.
 # Skips (exit 0, with a message) when swtpm or its tools are not installed.
@@ -96,6 +98,29 @@ cp "$T/out" "$T/ev-changed.json"
 expect_exit 1 "$A" verify --evidence "$T/ev-changed.json" --policy "$T/policy.json" \
 	--nonce "$NONCE"
 failed pcr_policy || failed measurement || fail "changed binary: check not named"
+
+# The same binary started with --no-sandbox: the workload configuration is
+# part of the measurement, so the policy for the sandboxed enclave refuses it.
+expect_exit 0 "$E" --tee tpm --tpm "$TPM" --reset-pcr --tpm-activation "$T/record.json" \
+	--no-sandbox --attest --nonce "$NONCE"
+cp "$T/out" "$T/ev-nosandbox.json"
+expect_exit 1 "$A" verify --evidence "$T/ev-nosandbox.json" --policy "$T/policy.json" \
+	--nonce "$NONCE"
+failed pcr_policy || fail "--no-sandbox: pcr_policy not named"
+failed measurement || fail "--no-sandbox: measurement not named"
+
+# The PCR index is part of the configuration too: a policy for PCR 16 takes an
+# enclave measured into PCR 16 (fresh TPM: one extend) and refuses the PCR 23 one.
+expect_exit 0 "$A" policy init --tee tpm --enclave "$E" --pcr 16 \
+	--ek-ca "$T/ca/swtpm-localca-rootca-cert.pem" --ek-intermediate "$T/ca/issuercert.pem" \
+	--activation-key "$T/coord.pub"
+cp "$T/out" "$T/policy16.json"
+expect_exit 0 "$E" --tee tpm --tpm "$TPM" --pcr 16 --tpm-activation "$T/record.json" \
+	--attest --nonce "$NONCE"
+cp "$T/out" "$T/ev16.json"
+expect_exit 0 "$A" verify --evidence "$T/ev16.json" --policy "$T/policy16.json" --nonce "$NONCE"
+expect_exit 1 "$A" verify --evidence "$T/ev.json" --policy "$T/policy16.json" --nonce "$NONCE"
+failed measurement || fail "PCR 23 enclave under a PCR 16 policy: measurement not named"
 
 # No activation record: the AK is not trusted.
 expect_exit 0 "$E" --tee tpm --tpm "$TPM" --reset-pcr --attest --nonce "$NONCE"
