@@ -184,14 +184,15 @@ else
 		"$ATOLL" kbs init --dir "$KDIR" "${AK[@]}" >/dev/null
 		"$ATOLL" kbs tenant add demo-clinic --dir "$KDIR" "${AK[@]}" >/dev/null
 		MID=$("$ATOLL" kbs model add --dir "$KDIR" --tenant demo-clinic --in "$W/model.json" \
-			--out "$W/model.atm" --policy "$W/policy.json" "${AK[@]}")
+			--out "$W/model.atm" --policy "$W/policy.json" --workload breast-cancer-enc "${AK[@]}")
 		[ ! -f "$LLM_GGUF" ] || LMID=$("$ATOLL" kbs model add --dir "$KDIR" --tenant demo-clinic \
-			--in "$LLM_GGUF" --out "$W/tiny-llm.atm" --policy "$W/policy.json" "${AK[@]}")
+			--in "$LLM_GGUF" --out "$W/tiny-llm.atm" --policy "$W/policy.json" \
+			--workload tiny-llm-enc "${AK[@]}")
 	else
 		MID=$("$SETUP_HELPER" model "$KDIR" demo-clinic "$W/model.json" "$W/model.atm" \
-			"$W/policy.json")
+			"$W/policy.json" breast-cancer-enc)
 		[ ! -f "$LLM_GGUF" ] || LMID=$("$SETUP_HELPER" model "$KDIR" demo-clinic "$LLM_GGUF" \
-			"$W/tiny-llm.atm" "$W/policy.json")
+			"$W/tiny-llm.atm" "$W/policy.json" tiny-llm-enc)
 	fi
 	echo "model.json ($(wc -c <"$W/model.json") bytes) encrypted to model.atm ($(wc -c <"$W/model.atm") bytes), model id $MID"
 	echo "model.atm starts with: $(head -c 8 "$W/model.atm") (chunked AES-256-GCM; the data key is wrapped by the tenant's KEK)"

@@ -35,6 +35,11 @@
 #define ATL_KBS_AUDIT_FILE "audit.log"
 /* HPKE info of a released key; the AAD is the model id (32 hex digits). */
 #define ATL_KBS_RELEASE_INFO "atoll kbs release v1"
+/* HPKE info of a key released for a workload (sealed format "v":2); its AAD
+ * is model id || 0x00 || workload id. */
+#define ATL_KBS_RELEASE_INFO_WL "atoll kbs release v2"
+/* Workload ids one model may be released for (atl_kbs_model_allow_workload). */
+#define ATL_KBS_MODEL_WORKLOADS_MAX 64u
 /* A model id as text: hex of the 16-byte .atm model id, NUL-terminated. */
 #define ATL_KBS_MODEL_ID_HEX (2 * ATL_ATM_MODEL_ID_LEN + 1)
 
@@ -85,6 +90,15 @@ ATL_NODISCARD enum atl_err atl_kbs_model_register(struct atl_kbs *b, const char 
 						  const char *atm_path, const json_t *policy,
 						  char model_id_out[ATL_KBS_MODEL_ID_HEX]);
 
+/* Allows model_id's key to be released for the workload workload_id
+ * (1..ATL_STORE_NAME_MAX bytes of [A-Za-z0-9._-], the coordinator's workload
+ * id); idempotent, stored in the state ("workloads" of the model), audited.
+ * A model with allowed workloads is released only through
+ * atl_kbs_release_workload for one of them. ATL_E_NOTFOUND (model), ATL_E_ARG,
+ * ATL_E_LIMIT (ATL_KBS_MODEL_WORKLOADS_MAX). */
+ATL_NODISCARD enum atl_err atl_kbs_model_allow_workload(struct atl_kbs *b, const char *model_id,
+							const char *workload_id);
+
 /* Revokes a model (no release ever again) / a measurement (hex, any case; no
  * release to evidence with that measurement for any model). Take effect at the
  * next release. ATL_E_NOTFOUND (model), ATL_E_ARG, ATL_E_LIMIT. */
@@ -108,12 +122,27 @@ ATL_NODISCARD enum atl_err atl_kbs_nonce_new(struct atl_kbs *b, int64_t now,
  * HPKE (default suite, info ATL_KBS_RELEASE_INFO, aad = model id text) to the
  * enclave key the evidence vouches for. *sealed_out (malloc'd, NUL-terminated):
  *   {"v":1,"model_id":"<hex>","enc":"<b64>","ct":"<b64>"}
- * Every release and refusal is an audit record (ids and reasons only); a
+ * Refused (ATL_E_DENIED) for a model with allowed workloads (use
+ * atl_kbs_release_workload). Every release and refusal is an audit record
+ * (ids and reasons only); a
  * release whose record cannot be written is refused (ATL_E_IO). */
 ATL_NODISCARD enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant,
 					   const char *model_id, const uint8_t *evidence,
 					   size_t evidence_len, const uint8_t *expected_nonce,
 					   size_t nonce_len, int64_t now, char **sealed_out);
+
+/* atl_kbs_release for one workload: additionally refused (ATL_E_DENIED,
+ * audited) unless workload_id is among the model's allowed workloads
+ * (atl_kbs_model_allow_workload); the key is sealed with info
+ * ATL_KBS_RELEASE_INFO_WL and aad = model id || 0x00 || workload id:
+ *   {"v":2,"model_id":"<hex>","workload_id":"<W>","enc":"<b64>","ct":"<b64>"}
+ * atl_kbs_release (no workload) is refused (ATL_E_DENIED) for a model that has
+ * allowed workloads. */
+ATL_NODISCARD enum atl_err atl_kbs_release_workload(struct atl_kbs *b, const char *tenant,
+						    const char *model_id, const char *workload_id,
+						    const uint8_t *evidence, size_t evidence_len,
+						    const uint8_t *expected_nonce, size_t nonce_len,
+						    int64_t now, char **sealed_out);
 
 /* KEK rotation: a new random KEK "<tenant>.k<N+1>" is recorded as pending,
  * every model of the tenant is rewrapped (atl_model_rewrap) and checked to
@@ -162,6 +191,16 @@ ATL_NODISCARD enum atl_err atl_kbs_sealed_open(const char *sealed, size_t len,
 					       const struct atl_kp *kp,
 					       const char *expect_model_id,
 					       uint8_t dek_out[ATL_ATM_DEK_LEN]);
+
+/* Enclave side, sealed format 2 (atl_kbs_release_workload): opens it only if
+ * it is for expect_model_id and expect_workload_id (both in the HPKE AAD, so
+ * a sealed key relabelled for another workload does not open). A version 1
+ * key is refused (ATL_E_FORMAT). ATL_E_FORMAT, ATL_E_AUTH, ATL_E_ARG. */
+ATL_NODISCARD enum atl_err atl_kbs_sealed_open_workload(const char *sealed, size_t len,
+							const struct atl_kp *kp,
+							const char *expect_model_id,
+							const char *expect_workload_id,
+							uint8_t dek_out[ATL_ATM_DEK_LEN]);
 
 /* ---- DEK helpers (src/kbs/dek.c) ---- */
 

@@ -102,6 +102,14 @@ ATL_NODISCARD enum atl_err atl_kbsc_auth(const char *base_url, const char *tee, 
 ATL_NODISCARD enum atl_err atl_kbsc_fetch(struct atl_kbsc *s, const char *evidence_json,
 					  const uint8_t enclave_pub[ATL_X25519_LEN],
 					  char **sealed_out, size_t *sealed_len);
+/* atl_kbsc_fetch for the workload workload_id (1..ATL_STORE_NAME_MAX bytes of
+ * [A-Za-z0-9._-]): GET /resource/...?workload=W, answered with a sealed key of
+ * format 2 bound to that workload (open with atl_kbs_sealed_open_workload);
+ * 403 when the model is not allowed for it. ATL_E_ARG for a bad id. */
+ATL_NODISCARD enum atl_err atl_kbsc_fetch_workload(struct atl_kbsc *s, const char *evidence_json,
+						   const uint8_t enclave_pub[ATL_X25519_LEN],
+						   const char *workload_id, char **sealed_out,
+						   size_t *sealed_len);
 /* The HTTP status and the error message of the last failed request ("" and 0
  * when none); printable ASCII. */
 const char *atl_kbsc_last_error(const struct atl_kbsc *s, long *status_out);

@@ -42,6 +42,8 @@ struct kopts {
 	const char *dir, *tenant, *in, *out, *atm, *policy, *model, *measurement, *pub;
 	const char *audit_key, *quota;
 	uint32_t chunk;
+	const char *workloads[ATL_KBS_MODEL_WORKLOADS_MAX]; /* --workload (model add/register) */
+	size_t n_workloads;
 };
 
 static void usage(FILE *f)
@@ -67,6 +69,9 @@ static void usage(FILE *f)
 		"model add       encrypts MODEL into M.atm under the tenant's KEK and registers it\n"
 		"                with the release policy (atoll policy init); prints the model id.\n"
 		"model register  registers an .atm already under the tenant's KEK.\n"
+		"  --workload W    (model add/register, repeatable) a workload id the model's key\n"
+		"                  may be released for; the key is then released only to an\n"
+		"                  enclave that asks for one of them, bound to that workload.\n"
 		"revoke          a model (never released again) or an enclave measurement (no\n"
 		"                release to evidence with it); effective at the next release.\n"
 		"rotate          a new KEK for the tenant; every model key is re-wrapped (the\n"
@@ -127,6 +132,7 @@ static int parse(int argc, char **argv, struct kopts *o)
 		{"quota", required_argument, NULL, 'q'},
 		{"chunk", required_argument, NULL, 'c'},
 		{"master-tpm", required_argument, NULL, 'T'},
+		{"workload", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -156,6 +162,14 @@ static int parse(int argc, char **argv, struct kopts *o)
 					o->verb);
 				return ATL_EXIT_USAGE;
 			}
+			break;
+		case 'W': /* a workload the model may be released for */
+			if (o->n_workloads >= ATL_KBS_MODEL_WORKLOADS_MAX) {
+				fprintf(stderr, "atoll kbs %s: at most %u --workload\n", o->verb,
+					ATL_KBS_MODEL_WORKLOADS_MAX);
+				return ATL_EXIT_USAGE;
+			}
+			o->workloads[o->n_workloads++] = optarg;
 			break;
 		case 'c':
 			v = strtoull(optarg, &end, 10);
@@ -284,6 +298,11 @@ static int run(struct kopts *o)
 	    (!need(o, "--tenant T", o->tenant) || !need(o, "--atm M.atm", o->atm) ||
 	     !need(o, "--policy FILE", o->policy)))
 		return ATL_EXIT_USAGE;
+	if (o->n_workloads > 0 && strcmp(o->verb, "model add") != 0 &&
+	    strcmp(o->verb, "model register") != 0) {
+		fprintf(stderr, "atoll kbs %s: --workload is for model add/register\n", o->verb);
+		return ATL_EXIT_USAGE;
+	}
 	if (strcmp(o->verb, "revoke") == 0 && (o->model == NULL) == (o->measurement == NULL)) {
 		fprintf(stderr, "atoll kbs revoke: give exactly one of --model ID and "
 				"--measurement HEX\n");
@@ -358,6 +377,8 @@ static int run(struct kopts *o)
 			rc = abs != NULL ? atl_kbs_model_register(b, o->tenant, abs, pol, mid)
 					 : ATL_E_IO;
 		}
+		for (size_t i = 0; rc == ATL_OK && i < o->n_workloads; i++)
+			rc = atl_kbs_model_allow_workload(b, mid, o->workloads[i]);
 		if (rc == ATL_OK)
 			printf("%s\n", mid);
 	} else if (strcmp(o->verb, "revoke") == 0) {

@@ -9,21 +9,25 @@
  *    "model_sha256":"<64 hex>","sealed":"<sealed key JSON text>"}
  *
  * Here the sealed key is opened with the enclave's own key pair (HPKE; the
- * broker sealed it to the key the evidence vouches for, and the model id is
- * its associated data), the .atm ciphertext is read (read-only open, allowed
+ * broker sealed it to the key the evidence vouches for, and the model id and
+ * the workload id it was released for are its associated data: sealed format
+ * 2, atl_kbs_sealed_open_workload), the .atm ciphertext is read (read-only open, allowed
  * by the sandbox) and checked against the pinned SHA-256, and decrypted into
  * secret memory (locked, excluded from core dumps) by
  * atl_kbs_dek_decrypt_mem, which verifies every chunk tag, the final flag and
  * the plaintext digest before anything is returned: no partial plaintext on
  * failure and never a plaintext file. The data key is wiped at once.
  *
- * Binding: a model is kept for the workload id named when it was handed over
- * and used only for jobs whose envelope-authenticated workload id is that one;
- * a second MODEL_KEY naming the same model for another workload is refused,
- * so one release cannot serve two workloads in one enclave instance. Which
- * workload a model belongs to is the coordinator's configuration relayed by
- * the (untrusted) island; who may get the key at all is the broker's policy
- * (measurement, TEE kind, debug, revocation, tenant). */
+ * Binding: a model is kept for the workload id the broker released its key
+ * for (authenticated by the HPKE AAD: a MODEL_KEY whose "workload_id" is not
+ * the sealed key's does not open) and used only for jobs whose
+ * envelope-authenticated workload id is that one; a second MODEL_KEY naming
+ * the same model for another workload is refused, so one release cannot
+ * serve two workloads in one enclave instance. Which workloads a model may
+ * serve is the model owner's broker configuration
+ * (atl_kbs_model_allow_workload), never the island's word; who may get the
+ * key at all is the broker's policy (measurement, TEE kind, debug,
+ * revocation, tenant). */
 #define ATL_LOG_MODULE "enclave"
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,9 +156,10 @@ static enum atl_err reply(int fd, enum atl_err e, const char *model_id, const ch
 	return rc;
 }
 
-/* Opens the key and decrypts the model; *pt_out secret memory. */
-static enum atl_err load(const struct atl_kp *kp, const char *id_hex, const char *path,
-			 const uint8_t pinned[ATL_SHA256_LEN], const char *sealed,
+/* Opens the key (released for model id_hex and workload wid) and decrypts the
+ * model; *pt_out secret memory. */
+static enum atl_err load(const struct atl_kp *kp, const char *id_hex, const char *wid,
+			 const char *path, const uint8_t pinned[ATL_SHA256_LEN], const char *sealed,
 			 uint8_t **pt_out, size_t *len_out, const char **why)
 {
 	uint8_t dek[ATL_ATM_DEK_LEN], id[ATL_ATM_MODEL_ID_LEN], digest[ATL_SHA256_LEN];
@@ -164,9 +169,9 @@ static enum atl_err load(const struct atl_kp *kp, const char *id_hex, const char
 
 	*pt_out = NULL;
 	*len_out = 0;
-	*why = "the model key did not open for this enclave";
+	*why = "the model key did not open for this enclave, model and workload";
 	ATL_TRY(atl_hex_decode(id_hex, strlen(id_hex), id, sizeof(id), &n));
-	rc = atl_kbs_sealed_open(sealed, strlen(sealed), kp, id_hex, dek);
+	rc = atl_kbs_sealed_open_workload(sealed, strlen(sealed), kp, id_hex, wid, dek);
 	if (rc != ATL_OK)
 		goto out;
 	*why = "the encrypted model could not be read";
@@ -229,7 +234,7 @@ enum atl_err enc_model_key(int fd, struct enc_models *m, const struct atl_kp *kp
 		rc = reply(fd, ATL_OK, id, NULL);
 		goto out;
 	}
-	rc = load(kp, id, path, pinned, sealed, &pt, &pt_len, &why);
+	rc = load(kp, id, wid, path, pinned, sealed, &pt, &pt_len, &why);
 	if (rc != ATL_OK) {
 		atl_warn("model %.8s refused: %s (%s)", id, why, atl_err_name(rc));
 		rc = reply(fd, rc, NULL, why);

@@ -155,7 +155,9 @@ enum atl_err isl_model_key(struct island *is, const char *wid, const json_t *mk,
 		rc = ATL_E_STATE;
 		goto out;
 	}
-	rc = atl_kbsc_fetch(s, wrapper, e.enclave_key, &sealed, &sl);
+	/* the broker binds the key to wid (HPKE AAD): the enclave keeps the
+	 * model for that workload only, whatever this island claims later */
+	rc = atl_kbsc_fetch_workload(s, wrapper, e.enclave_key, wid, &sealed, &sl);
 	if (rc != ATL_OK) {
 		const char *m = atl_kbsc_last_error(s, &st);
 		char esc[200];

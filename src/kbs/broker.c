@@ -7,7 +7,8 @@
  *                    "quota":{"n":N,"window_s":W},           (optional)
  *                    "pending":{"kek_id":..,"nonce":..,"wrapped":..}}},   (during rotation)
  *    "models":{"<model id hex>":{"tenant":"T","kek_id":..,"path":..,"chunk_size":N,
- *                    "pt_len":N,"pt_sha256":HEX32,"policy":{..},"revoked":false}},
+ *                    "pt_len":N,"pt_sha256":HEX32,"policy":{..},"revoked":false,
+ *                    "workloads":["W",...]}},                   (optional: allowed workloads)
  *    "revoked_measurements":["<lowercase hex>",...]}
  * KEKs are unwrapped from it with the master key only for the moment they are
  * used, into secret memory, and wiped right after. Every change is written
@@ -288,6 +289,39 @@ static enum atl_err tenant_kek(const struct atl_kbs *b, const char *tenant, cons
 
 /* ---- state load and validation ---- */
 
+/* A model's "workloads": absent, or an array of at most
+ * ATL_KBS_MODEL_WORKLOADS_MAX distinct workload ids. */
+static bool workloads_ok(const json_t *w)
+{
+	size_t i, j;
+	json_t *v;
+
+	if (w == NULL)
+		return true;
+	if (!json_is_array(w) || json_array_size(w) > ATL_KBS_MODEL_WORKLOADS_MAX)
+		return false;
+	json_array_foreach(w, i, v) {
+		if (!json_is_string(v) || !id_ok(json_string_value(v), ATL_STORE_NAME_MAX))
+			return false;
+		for (j = 0; j < i; j++)
+			if (strcmp(json_string_value(json_array_get(w, j)),
+				   json_string_value(v)) == 0)
+				return false;
+	}
+	return true;
+}
+
+/* Whether workload_id is among model m's allowed workloads. */
+static bool workload_allowed(const json_t *m, const char *workload_id)
+{
+	const json_t *w = json_object_get(m, "workloads");
+
+	for (size_t i = 0; i < json_array_size(w); i++)
+		if (strcmp(json_string_value(json_array_get(w, i)), workload_id) == 0)
+			return true;
+	return false;
+}
+
 static enum atl_err state_check(struct atl_kbs *b)
 {
 	static const char *const top[] = {"v", "tenants", "models", "revoked_measurements", NULL};
@@ -296,7 +330,7 @@ static enum atl_err state_check(struct atl_kbs *b)
 	static const char *const qkeys[] = {"n", "window_s", NULL};
 	static const char *const mkeys[] = {"tenant",	 "kek_id", "path",   "chunk_size",
 					    "pt_len",	 "pt_sha256", "policy", "revoked",
-					    NULL};
+					    "workloads", NULL};
 	json_t *s = b->state, *tenants, *models, *rev, *v;
 	const char *k;
 	int64_t ver = 0;
@@ -361,7 +395,8 @@ static enum atl_err state_check(struct atl_kbs *b)
 			    atl_json_get_hex(v, "pt_sha256", sha, sizeof(sha)) != ATL_OK ||
 			    atl_json_get_bool(v, "revoked", &revoked) != ATL_OK ||
 			    atl_policy_validate(json_object_get(v, "policy"), why, sizeof(why)) !=
-				    ATL_OK) {
+				    ATL_OK ||
+			    !workloads_ok(json_object_get(v, "workloads"))) {
 				e = ATL_E_FORMAT;
 				break;
 			}
@@ -588,6 +623,43 @@ enum atl_err atl_kbs_model_register(struct atl_kbs *b, const char *tenant, const
 	return ATL_OK;
 }
 
+enum atl_err atl_kbs_model_allow_workload(struct atl_kbs *b, const char *model_id,
+					  const char *workload_id)
+{
+	json_t *m, *w;
+	char why[96];
+	enum atl_err e;
+
+	if (b == NULL || !model_id_ok(model_id) || !id_ok(workload_id, ATL_STORE_NAME_MAX))
+		return ATL_E_ARG;
+	m = json_object_get(json_object_get(b->state, "models"), model_id);
+	if (m == NULL)
+		return ATL_E_NOTFOUND;
+	if (workload_allowed(m, workload_id))
+		return ATL_OK;
+	w = json_object_get(m, "workloads");
+	if (w == NULL) {
+		w = json_array();
+		if (w == NULL || json_object_set_new(m, "workloads", w) != 0)
+			return ATL_E_NOMEM;
+	}
+	if (json_array_size(w) >= ATL_KBS_MODEL_WORKLOADS_MAX)
+		return ATL_E_LIMIT;
+	if (json_array_append_new(w, json_string(workload_id)) != 0)
+		return ATL_E_NOMEM;
+	e = save_state(b);
+	if (e != ATL_OK) {
+		json_array_remove(w, json_array_size(w) - 1);
+		if (json_array_size(w) == 0)
+			json_object_del(m, "workloads");
+		return e;
+	}
+	snprintf(why, sizeof(why), "workload=%s", workload_id);
+	audit_rec(b, 0, "allow-workload", model_id,
+		  json_string_value(json_object_get(m, "tenant")), why, NULL);
+	return ATL_OK;
+}
+
 enum atl_err atl_kbs_model_revoke(struct atl_kbs *b, const char *model_id)
 {
 	json_t *m;
@@ -700,26 +772,50 @@ static bool measurement_revoked(const struct atl_kbs *b, const char *meas)
 	return false;
 }
 
+/* The HPKE associated data of a release: the model id (format 1), or model id
+ * || 0x00 || workload id (format 2, wid non-NULL). */
+static enum atl_err release_aad(const char *mid, const char *wid, uint8_t *aad, size_t cap,
+				size_t *len)
+{
+	size_t ml = strlen(mid), wl = wid != NULL ? strlen(wid) : 0;
+
+	if (ml + 1 + wl > cap)
+		return ATL_E_LIMIT;
+	memcpy(aad, mid, ml);
+	*len = ml;
+	if (wid != NULL) {
+		aad[ml] = 0;
+		memcpy(aad + ml + 1, wid, wl);
+		*len = ml + 1 + wl;
+	}
+	return ATL_OK;
+}
+
 static enum atl_err seal_dek(const uint8_t dek[ATL_ATM_DEK_LEN], const uint8_t pub[ATL_X25519_LEN],
-			     const char *mid, char **out)
+			     const char *mid, const char *wid, char **out)
 {
 	uint8_t enc[ATL_HPKE_ENC_LEN], ct[ATL_ATM_DEK_LEN + ATL_HPKE_TAG_LEN];
+	uint8_t aad[ATL_KBS_MODEL_ID_HEX + ATL_STORE_NAME_MAX + 1];
+	const char *info = wid != NULL ? ATL_KBS_RELEASE_INFO_WL : ATL_KBS_RELEASE_INFO;
 	char *enc_b64 = NULL, *ct_b64 = NULL;
-	size_t n = 0;
+	size_t n = 0, aad_len = 0;
 	json_t *j = NULL;
 	enum atl_err e;
 
-	e = atl_hpke_seal_single(ATL_HPKE_SUITE_DEFAULT, pub, ATL_X25519_LEN,
-				 (const uint8_t *)ATL_KBS_RELEASE_INFO,
-				 strlen(ATL_KBS_RELEASE_INFO), NULL, (const uint8_t *)mid,
-				 strlen(mid), dek, ATL_ATM_DEK_LEN, enc, ct, sizeof(ct), &n);
+	e = release_aad(mid, wid, aad, sizeof(aad), &aad_len);
+	if (e == ATL_OK)
+		e = atl_hpke_seal_single(ATL_HPKE_SUITE_DEFAULT, pub, ATL_X25519_LEN,
+					 (const uint8_t *)info, strlen(info), NULL, aad, aad_len,
+					 dek, ATL_ATM_DEK_LEN, enc, ct, sizeof(ct), &n);
 	if (e == ATL_OK)
 		e = atl_b64_encode(enc, sizeof(enc), 0, &enc_b64);
 	if (e == ATL_OK)
 		e = atl_b64_encode(ct, n, 0, &ct_b64);
 	if (e == ATL_OK) {
-		j = json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "model_id", mid, "enc", enc_b64, "ct",
-			      ct_b64);
+		j = wid != NULL ? json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", 2, "model_id", mid,
+					    "workload_id", wid, "enc", enc_b64, "ct", ct_b64)
+				: json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "model_id", mid, "enc",
+					    enc_b64, "ct", ct_b64);
 		*out = j ? atl_json_dump(j) : NULL;
 		if (*out == NULL)
 			e = ATL_E_NOMEM;
@@ -730,10 +826,11 @@ static enum atl_err seal_dek(const uint8_t dek[ATL_ATM_DEK_LEN], const uint8_t p
 	return e;
 }
 
-enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *model_id,
-			     const uint8_t *evidence, size_t evidence_len,
-			     const uint8_t *expected_nonce, size_t nonce_len, int64_t now,
-			     char **sealed_out)
+/* atl_kbs_release (wid NULL) and atl_kbs_release_workload. */
+static enum atl_err release(struct atl_kbs *b, const char *tenant, const char *model_id,
+			    const char *wid, const uint8_t *evidence, size_t evidence_len,
+			    const uint8_t *expected_nonce, size_t nonce_len, int64_t now,
+			    char **sealed_out)
 {
 	const char *subject = model_id_ok(model_id) ? model_id : "-";
 	const char *who = id_ok(tenant, ATL_KBS_TENANT_MAX) ? tenant : "-";
@@ -754,9 +851,10 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
 	if (!nonce_take(b, expected_nonce, nonce_len, now)) {
 		e = ATL_E_REPLAY;
 		reason = "nonce unknown, expired or already used";
-	} else if (!model_id_ok(model_id) || !id_ok(tenant, ATL_KBS_TENANT_MAX)) {
+	} else if (!model_id_ok(model_id) || !id_ok(tenant, ATL_KBS_TENANT_MAX) ||
+		   (wid != NULL && !id_ok(wid, ATL_STORE_NAME_MAX))) {
 		e = ATL_E_ARG;
-		reason = "bad model id or tenant";
+		reason = "bad model id, tenant or workload id";
 	} else if ((m = json_object_get(json_object_get(b->state, "models"), model_id)) == NULL) {
 		e = ATL_E_NOTFOUND;
 		reason = "unknown model";
@@ -766,6 +864,13 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
 	} else if (json_is_true(json_object_get(m, "revoked"))) {
 		e = ATL_E_POLICY;
 		reason = "model revoked";
+	} else if (wid == NULL && json_array_size(json_object_get(m, "workloads")) > 0) {
+		e = ATL_E_DENIED;
+		reason = "the model is bound to workloads: the request names none";
+	} else if (wid != NULL && !workload_allowed(m, wid)) {
+		e = ATL_E_DENIED;
+		snprintf(rbuf, sizeof(rbuf), "workload %s is not allowed for this model", wid);
+		reason = rbuf;
 	}
 	if (e == ATL_OK) {
 		e = atl_verify_evidence(evidence, evidence_len, json_object_get(m, "policy"),
@@ -810,7 +915,7 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
 				e = ATL_E_AUTH;
 		}
 		if (e == ATL_OK)
-			e = seal_dek(dek, pub, model_id, sealed_out);
+			e = seal_dek(dek, pub, model_id, wid, sealed_out);
 		if (e != ATL_OK) {
 			snprintf(rbuf, sizeof(rbuf), "key unwrap or seal failed: %s",
 				 atl_err_name(e));
@@ -821,7 +926,8 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
 	}
 	if (e == ATL_OK) {
 		char ok[160];
-		snprintf(ok, sizeof(ok), "measurement %.96s", meas ? meas : "-");
+		snprintf(ok, sizeof(ok), "measurement %.96s%s%s", meas ? meas : "-",
+			 wid ? " workload=" : "", wid ? wid : "");
 		audit_rec(b, now, "release", subject, who, ok, &e_audit);
 		if (e_audit != ATL_OK) {
 			free(*sealed_out);
@@ -840,6 +946,29 @@ enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *
 	}
 	atl_ar_free(ar);
 	return e;
+}
+
+enum atl_err atl_kbs_release(struct atl_kbs *b, const char *tenant, const char *model_id,
+			     const uint8_t *evidence, size_t evidence_len,
+			     const uint8_t *expected_nonce, size_t nonce_len, int64_t now,
+			     char **sealed_out)
+{
+	return release(b, tenant, model_id, NULL, evidence, evidence_len, expected_nonce,
+		       nonce_len, now, sealed_out);
+}
+
+enum atl_err atl_kbs_release_workload(struct atl_kbs *b, const char *tenant,
+				      const char *model_id, const char *workload_id,
+				      const uint8_t *evidence, size_t evidence_len,
+				      const uint8_t *expected_nonce, size_t nonce_len, int64_t now,
+				      char **sealed_out)
+{
+	if (sealed_out)
+		*sealed_out = NULL;
+	if (workload_id == NULL)
+		return ATL_E_ARG;
+	return release(b, tenant, model_id, workload_id, evidence, evidence_len, expected_nonce,
+		       nonce_len, now, sealed_out);
 }
 
 /* ---- rotation ---- */
@@ -1013,27 +1142,36 @@ enum atl_err atl_kbs_rotate_due(struct atl_kbs *b, int64_t now, int64_t max_age_
 
 /* ---- enclave side ---- */
 
-enum atl_err atl_kbs_sealed_open(const char *sealed, size_t len, const struct atl_kp *kp,
-				 const char *expect_model_id, uint8_t dek_out[ATL_ATM_DEK_LEN])
+/* Opens a sealed key of format 1 (ewid NULL) or 2 (for ewid). */
+static enum atl_err sealed_open(const char *sealed, size_t len, const struct atl_kp *kp,
+				const char *emid, const char *ewid, uint8_t dek_out[ATL_ATM_DEK_LEN])
 {
-	static const char *const keys[] = {"v", "model_id", "enc", "ct", NULL};
+	static const char *const keys1[] = {"v", "model_id", "enc", "ct", NULL};
+	static const char *const keys2[] = {"v", "model_id", "workload_id", "enc", "ct", NULL};
+	const char *info = ewid != NULL ? ATL_KBS_RELEASE_INFO_WL : ATL_KBS_RELEASE_INFO;
+	uint8_t aad[ATL_KBS_MODEL_ID_HEX + ATL_STORE_NAME_MAX + 1];
 	json_t *j = NULL;
-	const char *mid = NULL;
+	const char *mid = NULL, *wid = NULL;
 	int64_t v = 0;
 	uint8_t *enc = NULL, *ct = NULL;
-	size_t enc_len = 0, ct_len = 0, n = 0;
+	size_t enc_len = 0, ct_len = 0, n = 0, aad_len = 0;
 	enum atl_err e;
 
-	if (sealed == NULL || kp == NULL || expect_model_id == NULL || dek_out == NULL)
+	if (sealed == NULL || kp == NULL || emid == NULL || dek_out == NULL)
 		return ATL_E_ARG;
 	atl_wipe(dek_out, ATL_ATM_DEK_LEN);
+	if (ewid != NULL && !id_ok(ewid, ATL_STORE_NAME_MAX))
+		return ATL_E_ARG;
 	RET_IF(atl_json_parse(sealed, len, &j));
-	e = atl_json_check_keys(j, keys, NULL);
-	if (e == ATL_OK && (atl_json_get_int(j, "v", &v) != ATL_OK || v != 1 ||
-			    atl_json_get_str(j, "model_id", &mid) != ATL_OK))
+	e = atl_json_check_keys(j, ewid != NULL ? keys2 : keys1, NULL);
+	if (e == ATL_OK && (atl_json_get_int(j, "v", &v) != ATL_OK || v != (ewid != NULL ? 2 : 1) ||
+			    atl_json_get_str(j, "model_id", &mid) != ATL_OK ||
+			    (ewid != NULL && atl_json_get_str(j, "workload_id", &wid) != ATL_OK)))
 		e = ATL_E_FORMAT;
-	if (e == ATL_OK && strcmp(mid, expect_model_id) != 0)
+	if (e == ATL_OK && (strcmp(mid, emid) != 0 || (ewid != NULL && strcmp(wid, ewid) != 0)))
 		e = ATL_E_AUTH;
+	if (e == ATL_OK)
+		e = release_aad(emid, ewid, aad, sizeof(aad), &aad_len);
 	if (e == ATL_OK)
 		e = atl_json_get_b64(j, "enc", ATL_HPKE_ENC_LEN, &enc, &enc_len);
 	if (e == ATL_OK)
@@ -1042,9 +1180,7 @@ enum atl_err atl_kbs_sealed_open(const char *sealed, size_t len, const struct at
 		e = ATL_E_FORMAT;
 	if (e == ATL_OK)
 		e = atl_hpke_open_single(ATL_HPKE_SUITE_DEFAULT, enc, enc_len, kp,
-					 (const uint8_t *)ATL_KBS_RELEASE_INFO,
-					 strlen(ATL_KBS_RELEASE_INFO), NULL,
-					 (const uint8_t *)expect_model_id, strlen(expect_model_id),
+					 (const uint8_t *)info, strlen(info), NULL, aad, aad_len,
 					 ct, ct_len, dek_out, ATL_ATM_DEK_LEN, &n);
 	if (e == ATL_OK && n != ATL_ATM_DEK_LEN)
 		e = ATL_E_INTERNAL;
@@ -1054,6 +1190,25 @@ enum atl_err atl_kbs_sealed_open(const char *sealed, size_t len, const struct at
 	free(enc);
 	free(ct);
 	return e;
+}
+
+enum atl_err atl_kbs_sealed_open(const char *sealed, size_t len, const struct atl_kp *kp,
+				 const char *expect_model_id, uint8_t dek_out[ATL_ATM_DEK_LEN])
+{
+	return sealed_open(sealed, len, kp, expect_model_id, NULL, dek_out);
+}
+
+enum atl_err atl_kbs_sealed_open_workload(const char *sealed, size_t len, const struct atl_kp *kp,
+					  const char *expect_model_id,
+					  const char *expect_workload_id,
+					  uint8_t dek_out[ATL_ATM_DEK_LEN])
+{
+	if (expect_workload_id == NULL) {
+		if (dek_out != NULL)
+			atl_wipe(dek_out, ATL_ATM_DEK_LEN);
+		return ATL_E_ARG;
+	}
+	return sealed_open(sealed, len, kp, expect_model_id, expect_workload_id, dek_out);
 }
 
 /* ---- service hooks (src/kbsd/) ---- */
@@ -1178,6 +1333,9 @@ json_t *atl_kbs_status(const struct atl_kbs *b)
 				      json_object_get(m, "revoked"));
 		if (e == NULL || json_object_set_new(ml, k, e) != 0)
 			goto fail;
+		if (json_object_get(m, "workloads"))
+			json_object_set_new(e, "workloads",
+					    json_deep_copy(json_object_get(m, "workloads")));
 	}
 	return out;
 fail:

@@ -38,6 +38,15 @@ enum atl_err atl_kbsc_set_ca_file(const char *ca_file)
 	return ATL_OK;
 }
 
+/* A workload id: 1..ATL_STORE_NAME_MAX bytes of [A-Za-z0-9._-] (URL-safe). */
+static bool workload_ok(const char *s)
+{
+	size_t n = s ? strnlen(s, ATL_STORE_NAME_MAX + 1) : 0;
+
+	return n > 0 && n <= ATL_STORE_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 struct atl_kbsc {
 	struct atl_http_client *http;
 	char base[BASE_URL_MAX + sizeof(ATL_KBSD_PREFIX)]; /* ".../kbs/v0" */
@@ -117,7 +126,7 @@ static enum atl_err status_err(struct atl_kbsc *s, const struct atl_http_respons
 static enum atl_err call(struct atl_kbsc *s, const char *method, const char *path,
 			 const char *body, struct atl_http_response *r)
 {
-	char url[sizeof(s->base) + 128];
+	char url[sizeof(s->base) + 256];
 	struct atl_http_call c = {0};
 	enum atl_err e;
 
@@ -223,14 +232,15 @@ out:
 	return e;
 }
 
-enum atl_err atl_kbsc_fetch(struct atl_kbsc *s, const char *evidence_json,
-			    const uint8_t enclave_pub[ATL_X25519_LEN], char **sealed_out,
-			    size_t *sealed_len)
+/* atl_kbsc_fetch (wid NULL) and atl_kbsc_fetch_workload. */
+static enum atl_err fetch(struct atl_kbsc *s, const char *evidence_json,
+			  const uint8_t enclave_pub[ATL_X25519_LEN], const char *wid,
+			  char **sealed_out, size_t *sealed_len)
 {
 	struct atl_http_response r = {0};
 	json_t *req = NULL;
 	char *body = NULL, *x = NULL, *sealed = NULL;
-	char path[64 + ATL_KBS_TENANT_MAX + ATL_KBS_MODEL_ID_HEX];
+	char path[96 + ATL_KBS_TENANT_MAX + ATL_KBS_MODEL_ID_HEX + ATL_STORE_NAME_MAX];
 	size_t ev_len;
 	enum atl_err e;
 
@@ -238,7 +248,8 @@ enum atl_err atl_kbsc_fetch(struct atl_kbsc *s, const char *evidence_json,
 		*sealed_out = NULL;
 	if (sealed_len)
 		*sealed_len = 0;
-	if (s == NULL || evidence_json == NULL || enclave_pub == NULL || sealed_out == NULL)
+	if (s == NULL || evidence_json == NULL || enclave_pub == NULL || sealed_out == NULL ||
+	    (wid != NULL && !workload_ok(wid)))
 		return ATL_E_ARG;
 	if (s->used)
 		return ATL_E_STATE;
@@ -261,7 +272,8 @@ enum atl_err atl_kbsc_fetch(struct atl_kbsc *s, const char *evidence_json,
 	atl_http_response_clear(&r);
 	if (e != ATL_OK)
 		goto out;
-	snprintf(path, sizeof(path), "/resource/%s/model-key/%s", s->tenant, s->model_id);
+	snprintf(path, sizeof(path), "/resource/%s/model-key/%s%s%s", s->tenant, s->model_id,
+		 wid != NULL ? "?workload=" : "", wid != NULL ? wid : "");
 	e = call(s, "GET", path, NULL, &r);
 	if (e != ATL_OK)
 		goto out;
@@ -288,6 +300,27 @@ out:
 	json_decref(req);
 	atl_http_response_clear(&r);
 	return e;
+}
+
+enum atl_err atl_kbsc_fetch(struct atl_kbsc *s, const char *evidence_json,
+			    const uint8_t enclave_pub[ATL_X25519_LEN], char **sealed_out,
+			    size_t *sealed_len)
+{
+	return fetch(s, evidence_json, enclave_pub, NULL, sealed_out, sealed_len);
+}
+
+enum atl_err atl_kbsc_fetch_workload(struct atl_kbsc *s, const char *evidence_json,
+				     const uint8_t enclave_pub[ATL_X25519_LEN],
+				     const char *workload_id, char **sealed_out, size_t *sealed_len)
+{
+	if (workload_id == NULL) {
+		if (sealed_out)
+			*sealed_out = NULL;
+		if (sealed_len)
+			*sealed_len = 0;
+		return ATL_E_ARG;
+	}
+	return fetch(s, evidence_json, enclave_pub, workload_id, sealed_out, sealed_len);
 }
 
 const char *atl_kbsc_last_error(const struct atl_kbsc *s, long *status_out)

@@ -106,6 +106,15 @@ static bool model_id_ok(const char *s)
 	return true;
 }
 
+/* A workload id: 1..ATL_STORE_NAME_MAX bytes of [A-Za-z0-9._-]. */
+static bool workload_ok(const char *s)
+{
+	size_t n = s ? strnlen(s, ATL_STORE_NAME_MAX + 1) : 0;
+
+	return n > 0 && n <= ATL_STORE_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 static bool printable_ok(const char *s, size_t max)
 {
 	size_t n = strnlen(s, max + 1);
@@ -430,6 +439,7 @@ static void h_resource(void *ctx, const struct atl_http_req *req, struct atl_htt
 	struct atl_kbsd *d = ctx;
 	const char *tenant = req->n_params == 2 ? req->params[0] : NULL;
 	const char *mid = req->n_params == 2 ? req->params[1] : NULL;
+	const char *wid = atl_http_req_query(req, "workload"); /* optional: bind the key to it */
 	struct session *s, ses;
 	char *sealed = NULL;
 	char msg[320];
@@ -440,6 +450,11 @@ static void h_resource(void *ctx, const struct atl_http_req *req, struct atl_htt
 	if (!tenant_ok(tenant) || !model_id_ok(mid)) {
 		atl_http_resp_error(resp, 400, "bad_request",
 				    "expected /kbs/v0/resource/<tenant>/model-key/<32 hex digits>");
+		return;
+	}
+	if (wid != NULL && !workload_ok(wid)) {
+		atl_http_resp_error(resp, 400, "bad_request",
+				    "'workload' must be a workload id ([A-Za-z0-9._-], 1..64)");
 		return;
 	}
 	pthread_mutex_lock(&d->mu);
@@ -475,8 +490,12 @@ static void h_resource(void *ctx, const struct atl_http_req *req, struct atl_htt
 		atl_http_resp_error(resp, 429, "too_many_requests", why);
 		goto out;
 	}
-	e = atl_kbs_release(d->b, tenant, mid, ses.evidence, ses.ev_len, ses.nonce,
-			    sizeof(ses.nonce), now, &sealed);
+	if (wid != NULL)
+		e = atl_kbs_release_workload(d->b, tenant, mid, wid, ses.evidence, ses.ev_len,
+					     ses.nonce, sizeof(ses.nonce), now, &sealed);
+	else
+		e = atl_kbs_release(d->b, tenant, mid, ses.evidence, ses.ev_len, ses.nonce,
+				    sizeof(ses.nonce), now, &sealed);
 	snprintf(msg, sizeof(msg), "%s", e == ATL_OK ? "" : atl_kbs_last_reason(d->b));
 	if (e == ATL_OK)
 		quota_count(d, tenant, now);

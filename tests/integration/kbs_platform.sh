@@ -77,10 +77,12 @@ PT_SHA=$(sha256sum "$T/model.json" | cut -c1-64)
 [ ${#CANARY} = 48 ] || { echo "FAIL: canary"; exit 1; }
 
 mkdir -p "$T/models"
+# the broker releases bc.atm's key for the workloads bc and tam only (tampered.atm
+# has the same model id), bad.atm's for badm only
 MID=$(run "$SETUP" model "$T/kbs" acme "$T/model.json" "$T/models/bc.atm" "$T/policy.json" \
-	2>"$T/setup.err") || { echo "FAIL: broker setup"; cat "$T/setup.err"; exit 1; }
+	bc tam 2>"$T/setup.err") || { echo "FAIL: broker setup"; cat "$T/setup.err"; exit 1; }
 MID_BAD=$(run "$SETUP" model "$T/kbs" acme "$T/model.json" "$T/models/bad.atm" \
-	"$T/other-policy.json" 2>"$T/setup.err") || { echo "FAIL: broker setup 2"; exit 1; }
+	"$T/other-policy.json" badm 2>"$T/setup.err") || { echo "FAIL: broker setup 2"; exit 1; }
 check "model ids are 32 hex digits" bash -c "[[ '$MID' =~ ^[0-9a-f]{32}$ && '$MID_BAD' =~ ^[0-9a-f]{32}$ ]]"
 check "the .atm holds no plaintext" bash -c "! grep -qaF '$CANARY' '$T/models/bc.atm'"
 # a copy of bc.atm with one ciphertext byte flipped (same header, same model id)
@@ -179,6 +181,11 @@ while [ $i -lt 300 ]; do
 	[ -n "$NEWKEY" ] && [ "$NEWKEY" != "$OLDKEY" ] && break
 	sleep 0.1; i=$((i + 1))
 done
+# a fresh enclave holds nothing: bc2 (same model, not allowed for it) asks the broker
+expect 1 "a workload the model is not allowed for: refused by the broker" "$ATOLL" run \
+	--workload bc2 --input "$T/rows.csv" --policy "$T/policy.json" --timeout 90
+check "  403: the workload is not allowed for the model" \
+	grep -q "model_key_refused.*workload bc2 is not allowed for this model" "$T/err"
 expect 0 "an encrypted-model job after the enclave restart" "$ATOLL" run --workload bc \
 	--input "$T/rows.csv" --policy "$T/policy.json"
 check "  predictions" cmp -s "$T/out" "$T/enc.out"

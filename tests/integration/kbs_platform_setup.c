@@ -2,10 +2,10 @@
  * key broker's state directory through the broker core (atl_kbs_*), before
  * `atoll-kbs serve` opens it, and checks its audit log afterwards.
  *
- *   kbs_platform_setup model DIR TENANT IN OUT.atm POLICY.json
+ *   kbs_platform_setup model DIR TENANT IN OUT.atm POLICY.json [WORKLOAD...]
  *       adds TENANT (once), encrypts IN to OUT.atm under the tenant's KEK
- *       (4 KiB chunks), registers it with the release policy; prints the
- *       model id
+ *       (4 KiB chunks), registers it with the release policy and allows the
+ *       workloads named (atl_kbs_model_allow_workload); prints the model id
  *   kbs_platform_setup audit DIR
  *       verifies DIR/audit.log (hash chain); prints the record count and the
  *       counts of releases and refusals
@@ -19,7 +19,7 @@
 #include "atoll/json.h"
 #include "atoll/kbs.h"
 
-static int model(char **argv)
+static int model(int argc, char **argv)
 {
 	struct atl_kbs *b = NULL;
 	char mid[ATL_KBS_MODEL_ID_HEX], *abs = NULL;
@@ -51,6 +51,8 @@ static int model(char **argv)
 		rc = ATL_E_IO;
 	if (rc == ATL_OK)
 		rc = atl_kbs_model_register(b, argv[3], abs, policy, mid);
+	for (int i = 7; rc == ATL_OK && i < argc; i++)
+		rc = atl_kbs_model_allow_workload(b, mid, argv[i]);
 	if (rc != ATL_OK) {
 		fprintf(stderr, "kbs_platform_setup: model %s: %s\n", argv[4], atl_strerror(rc));
 		goto out;
@@ -101,11 +103,12 @@ static int audit(char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc == 7 && strcmp(argv[1], "model") == 0)
-		return model(argv);
+	if (argc >= 7 && strcmp(argv[1], "model") == 0)
+		return model(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "audit") == 0)
 		return audit(argv);
-	fprintf(stderr, "usage: kbs_platform_setup model DIR TENANT IN OUT.atm POLICY.json\n"
+	fprintf(stderr, "usage: kbs_platform_setup model DIR TENANT IN OUT.atm POLICY.json "
+			"[WORKLOAD...]\n"
 			"       kbs_platform_setup audit DIR\n");
 	return 2;
 }

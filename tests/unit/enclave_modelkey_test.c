@@ -9,7 +9,11 @@
  * another model id, a tampered chunk, a truncated file, another pinned digest,
  * a job for a model not loaded and for another workload (sealed error
  * documents), the same model handed over for a second workload, an encrypted
- * model with a kind that cannot use one.
+ * model with a kind that cannot use one. Workload binding: the broker releases
+ * the key for one allowed workload (HPKE AAD); a MODEL_KEY claiming another
+ * workload, or a sealed key relabelled for one, does not open; a model
+ * released for W1 never serves an envelope sealed for W2, whatever workload
+ * the island names in the JOB message.
  * atl-test-deps: atoll_enclave atoll_kbs atoll_workload atoll_attest atoll_crypto atoll_core */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,6 +111,7 @@ static void make_model(struct fixture *f)
 	/* small chunks: the model spans many of them */
 	assert_int_equal(atl_kbs_model_encrypt(f->kbs, "acme", path, f->atm, 1024, NULL), ATL_OK);
 	assert_int_equal(atl_kbs_model_register(f->kbs, "acme", f->atm, f->policy, f->mid), ATL_OK);
+	assert_int_equal(atl_kbs_model_allow_workload(f->kbs, f->mid, "clf"), ATL_OK);
 	sha_hex(f->atm, f->atm_sha);
 	free(mj);
 	free(csv);
@@ -161,8 +166,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* What the island does: broker nonce -> evidence bound to it -> release. */
-static char *release(struct fixture *f, const char *mid)
+/* What the island does: broker nonce -> evidence bound to it -> release for
+ * workload wid; NULL when the broker refuses with want. */
+static char *release_for(struct fixture *f, const char *mid, const char *wid, enum atl_err want)
 {
 	uint8_t nonce[ATL_KBS_NONCE_LEN];
 	struct atl_evidence e = {0};
@@ -174,17 +180,23 @@ static char *release(struct fixture *f, const char *mid)
 			 ATL_OK);
 	assert_int_equal(atl_evidence_parse((const uint8_t *)w, wl, &e, NULL, 0), ATL_OK);
 	memcpy(f->ek, e.enclave_key, sizeof(f->ek));
-	assert_int_equal(atl_kbs_release(f->kbs, "acme", mid, (const uint8_t *)w, wl, nonce,
-					 sizeof(nonce), atl_time_now(), &sealed),
-			 ATL_OK);
+	assert_int_equal(atl_kbs_release_workload(f->kbs, "acme", mid, wid, (const uint8_t *)w, wl,
+						  nonce, sizeof(nonce), atl_time_now(), &sealed),
+			 want);
 	atl_evidence_clear(&e);
 	free(w);
 	return sealed;
 }
 
-/* A classifier job naming the encrypted model; returns the opened result. */
-static char *run(struct fixture *f, const char *job_id, const char *workload, const char *kind,
-		 const char *mid, enum atl_err want)
+static char *release(struct fixture *f, const char *mid)
+{
+	return release_for(f, mid, "clf", ATL_OK);
+}
+
+/* A classifier job naming the encrypted model, its envelope sealed for
+ * workload and the JOB message claiming claimed; returns the opened result. */
+static char *run_as(struct fixture *f, const char *job_id, const char *workload,
+		    const char *claimed, const char *kind, const char *mid, enum atl_err want)
 {
 	const char *req = "{\"instances\":[[17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,"
 			  "0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,0.04904,0.05373,"
@@ -200,7 +212,7 @@ static char *run(struct fixture *f, const char *job_id, const char *workload, co
 	assert_int_equal(atl_env_seal(&r, 1, workload, "ck_test", atl_time_now(),
 				      (const uint8_t *)req, strlen(req), &env, &len, &dek),
 			 ATL_OK);
-	assert_int_equal(atl_enclave_job(f->fd, job_id, workload, kind, params, env, len,
+	assert_int_equal(atl_enclave_job(f->fd, job_id, claimed, kind, params, env, len,
 					 TIMEOUT_MS, &res, &rl, why, sizeof(why)),
 			 want);
 	if (want == ATL_OK) {
@@ -214,6 +226,12 @@ static char *run(struct fixture *f, const char *job_id, const char *workload, co
 	free(env);
 	free(res);
 	return out;
+}
+
+static char *run(struct fixture *f, const char *job_id, const char *workload, const char *kind,
+		 const char *mid, enum atl_err want)
+{
+	return run_as(f, job_id, workload, workload, kind, mid, want);
 }
 
 static enum atl_err hand(struct fixture *f, const char *mid, const char *wid, const char *path,
@@ -325,11 +343,56 @@ static void test_refusals(void **state)
 	free(sealed);
 }
 
+/* The island cannot attach the model to another workload: the broker binds
+ * the release to "clf", and the enclave takes that binding from the sealed
+ * key, never from the island's message. */
+static void test_workload_binding(void **state)
+{
+	struct fixture *f = *state;
+	char *sealed, *forged, *out, *p;
+	const char *tag = "\"workload_id\":\"clf\"";
+
+	/* the broker refuses a workload the model is not allowed for */
+	assert_null(release_for(f, f->mid, "w2", ATL_E_DENIED));
+	sealed = release(f, f->mid);
+	assert_non_null(strstr(sealed, tag));
+	/* released for clf, handed over claiming w2: does not open */
+	assert_int_equal(hand(f, f->mid, "w2", f->atm, f->atm_sha, sealed), ATL_E_AUTH);
+	/* relabelled for w2 (the "workload_id" of the sealed JSON): the AAD differs */
+	forged = malloc(strlen(sealed) + 1);
+	assert_non_null(forged);
+	p = strstr(sealed, tag);
+	memcpy(forged, sealed, (size_t)(p - sealed));
+	sprintf(forged + (p - sealed), "\"workload_id\":\"w2\"%s", p + strlen(tag));
+	assert_int_equal(hand(f, f->mid, "w2", f->atm, f->atm_sha, forged), ATL_E_AUTH);
+	free(forged);
+	/* nothing loaded for w2 */
+	out = run(f, "b1", "w2", "classifier", f->mid, ATL_OK);
+	assert_non_null(strstr(out, "model_unavailable"));
+	free(out);
+	/* loaded for clf: an envelope sealed for w2 is refused whether the
+	 * island claims clf (the envelope's authenticated workload differs) ... */
+	assert_int_equal(hand(f, f->mid, "clf", f->atm, f->atm_sha, sealed), ATL_OK);
+	assert_null(run_as(f, "b2", "w2", "clf", "classifier", f->mid, ATL_E_POLICY));
+	/* ... or w2 (the model is bound to clf): a sealed error document */
+	out = run(f, "b3", "w2", "classifier", f->mid, ATL_OK);
+	assert_non_null(strstr(out, "model_unavailable"));
+	assert_null(strstr(out, "predictions"));
+	free(out);
+	/* clf's own jobs run */
+	out = run(f, "b4", "clf", "classifier", f->mid, ATL_OK);
+	assert_non_null(strstr(out, "\"predictions\""));
+	free(out);
+	assert_int_equal(atl_enclave_ping(f->fd, TIMEOUT_MS), ATL_OK);
+	free(sealed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_load_and_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_workload_binding, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -535,6 +535,123 @@ static void test_state_tamper(void **st)
 	json_decref(state);
 }
 
+/* One release attempt for a workload (NULL: atl_kbs_release). */
+static enum atl_err try_release_wl(struct fx *f, const char *wid, char **sealed)
+{
+	uint8_t nonce[ATL_KBS_NONCE_LEN];
+	int64_t now = atl_time_now();
+	char *ev;
+	enum atl_err e;
+
+	assert_int_equal(atl_kbs_nonce_new(f->b, now, nonce), ATL_OK);
+	ev = evidence(f, nonce, false);
+	e = wid != NULL ? atl_kbs_release_workload(f->b, "acme", f->mid, wid, (const uint8_t *)ev,
+						   strlen(ev), nonce, sizeof(nonce), now, sealed)
+			: atl_kbs_release(f->b, "acme", f->mid, (const uint8_t *)ev, strlen(ev), nonce,
+					  sizeof(nonce), now, sealed);
+	free(ev);
+	if (e != ATL_OK)
+		assert_null(*sealed);
+	return e;
+}
+
+/* Workload binding: a model with allowed workloads is released only for one
+ * of them, the sealed key (format 2) opens only for that workload, and the
+ * allowed list survives a reopen. */
+static void test_workload_binding(void **st)
+{
+	struct fx f;
+	char *sealed = NULL, *forged, *log, *p;
+	uint8_t dek[ATL_ATM_DEK_LEN];
+	json_t *s;
+
+	(void)st;
+	fx_init(&f, NULL);
+	assert_int_equal(atl_kbs_model_allow_workload(f.b, f.mid, "bad/wl"), ATL_E_ARG);
+	assert_int_equal(atl_kbs_model_allow_workload(f.b, "00000000000000000000000000000000",
+						      "w1"),
+			 ATL_E_NOTFOUND);
+	/* no workload list yet: a workload release is refused, a plain one works */
+	assert_int_equal(try_release_wl(&f, "w1", &sealed), ATL_E_DENIED);
+	assert_string_equal(atl_kbs_last_reason(f.b), "workload w1 is not allowed for this model");
+	assert_int_equal(atl_kbs_model_allow_workload(f.b, f.mid, "w1"), ATL_OK);
+	assert_int_equal(atl_kbs_model_allow_workload(f.b, f.mid, "w1"), ATL_OK); /* idempotent */
+	assert_int_equal(atl_kbs_model_allow_workload(f.b, f.mid, "w3"), ATL_OK);
+	/* bound: a release without a workload, or for another one, is refused */
+	assert_int_equal(try_release_wl(&f, NULL, &sealed), ATL_E_DENIED);
+	assert_int_equal(try_release_wl(&f, "w2", &sealed), ATL_E_DENIED);
+	assert_int_equal(try_release_wl(&f, "bad/wl", &sealed), ATL_E_ARG);
+	assert_int_equal(try_release_wl(&f, "w1", &sealed), ATL_OK);
+	assert_non_null(strstr(sealed, "\"v\":2"));
+	assert_non_null(strstr(sealed, "\"workload_id\":\"w1\""));
+	/* opens for (model, w1) only */
+	assert_int_equal(atl_kbs_sealed_open_workload(sealed, strlen(sealed), &f.kp, f.mid, "w1",
+						      dek),
+			 ATL_OK);
+	assert_int_equal(atl_kbs_sealed_open_workload(sealed, strlen(sealed), &f.kp, f.mid, "w2",
+						      dek),
+			 ATL_E_AUTH);
+	assert_int_equal(atl_kbs_sealed_open_workload(sealed, strlen(sealed), &f.kp, f.mid, NULL,
+						      dek),
+			 ATL_E_ARG);
+	assert_int_equal(atl_kbs_sealed_open(sealed, strlen(sealed), &f.kp, f.mid, dek),
+			 ATL_E_FORMAT);
+	/* relabelled for another workload: the AAD does not match */
+	p = strstr(sealed, "\"workload_id\":\"w1\"");
+	forged = strdup(sealed);
+	assert_non_null(forged);
+	forged[(size_t)(p - sealed) + strlen("\"workload_id\":\"w")] = '3';
+	assert_int_equal(atl_kbs_sealed_open_workload(forged, strlen(forged), &f.kp, f.mid, "w3",
+						      dek),
+			 ATL_E_AUTH);
+	free(forged);
+	free(sealed);
+	sealed = NULL;
+	atl_wipe(dek, sizeof(dek));
+	/* revocation still applies to a bound model */
+	assert_int_equal(atl_kbs_model_revoke(f.b, f.mid), ATL_OK);
+	assert_int_equal(try_release_wl(&f, "w1", &sealed), ATL_E_POLICY);
+	/* kept across a reopen, shown in the status */
+	atl_kbs_close(f.b);
+	assert_int_equal(atl_kbs_open(f.bdir, signer, &f.b), ATL_OK);
+	s = atl_kbs_status(f.b);
+	assert_non_null(s);
+	assert_int_equal(
+		json_array_size(json_object_get(json_object_get(json_object_get(s, "models"),
+								 f.mid),
+						"workloads")),
+		2);
+	json_decref(s);
+	fx_done(&f);
+	/* audited: the allowance and the refusal */
+	{
+		char path[320];
+		snprintf(path, sizeof(path), "%s/%s", f.bdir, ATL_KBS_AUDIT_FILE);
+		log = read_text(path);
+	}
+	assert_non_null(strstr(log, "allow-workload"));
+	assert_non_null(strstr(log, "workload w2 is not allowed for this model"));
+	assert_non_null(strstr(log, "workload=w1"));
+	free(log);
+}
+
+/* Format 1 keys (atl_kbs_release of an unbound model) do not open as format 2. */
+static void test_sealed_v1_not_v2(void **st)
+{
+	struct fx f;
+	char *sealed = NULL;
+	uint8_t dek[ATL_ATM_DEK_LEN];
+
+	(void)st;
+	fx_init(&f, NULL);
+	assert_int_equal(try_release_wl(&f, NULL, &sealed), ATL_OK);
+	assert_int_equal(atl_kbs_sealed_open_workload(sealed, strlen(sealed), &f.kp, f.mid, "w1",
+						      dek),
+			 ATL_E_FORMAT);
+	free(sealed);
+	fx_done(&f);
+}
+
 static void test_master_key_file(void **st)
 {
 	struct fx f;
@@ -573,6 +690,8 @@ int main(void)
 		cmocka_unit_test(test_audit_and_secrets),
 		cmocka_unit_test(test_state_tamper),
 		cmocka_unit_test(test_master_key_file),
+		cmocka_unit_test(test_workload_binding),
+		cmocka_unit_test(test_sealed_v1_not_v2),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
