@@ -32,6 +32,13 @@
 #define ATL_KBSD_SID_HEX 64u /* a session id: hex of 32 random bytes */
 #define ATL_KBSD_ROTATE_DAYS_DEFAULT 90
 #define ATL_KBSD_ROTATE_CHECK_S_DEFAULT 60
+/* The admin API's token (docs/internals/kbsd.md "Admin API"): the token file
+ * (for the operator; mode 0600, 64 hex digits + newline) and the file the
+ * service reads, its SHA-256 (64 hex digits + newline, mode 0600). */
+#define ATL_KBSD_ADMIN_TOKEN_FILE "admin.token"
+#define ATL_KBSD_ADMIN_HASH_FILE "admin.token.sha256"
+#define ATL_KBSD_ADMIN_TOKEN_HEX 64u /* a generated token: hex of 32 random bytes */
+#define ATL_KBSD_ADMIN_HASH_LEN 32u  /* SHA-256 */
 
 /* ------------------------------------------------------------------ server */
 
@@ -59,6 +66,10 @@ struct atl_kbsd_opts {
 	/* The clock (Unix seconds); NULL: atl_time_now. For tests. */
 	int64_t (*clock)(void *clock_ctx);
 	void *clock_ctx;
+	/* No admin API (/kbs/v0/admin/...: 404). Otherwise the token's hash is
+	 * read from dir/ATL_KBSD_ADMIN_HASH_FILE, created with a fresh token
+	 * (atl_kbsd_admin_token_init) when absent. */
+	bool admin_disabled;
 };
 
 /* Opens the broker state (atl_kbs_open), runs the rotation check once, starts
@@ -79,6 +90,19 @@ ATL_NODISCARD enum atl_err atl_kbsd_quota_parse(const char *s, uint32_t *n, uint
  * exactly ATL_KBSD_SID_HEX lowercase hex digits, copied NUL-terminated into
  * sid; false when absent or malformed (hdr may be NULL). */
 bool atl_kbsd_cookie_sid(const char *hdr, char sid[ATL_KBSD_SID_HEX + 1]);
+
+/* Creates the admin token of the state directory dir when it has none: a
+ * fresh token (ATL_KBSD_ADMIN_TOKEN_HEX hex digits) into
+ * dir/ATL_KBSD_ADMIN_TOKEN_FILE and its SHA-256 into
+ * dir/ATL_KBSD_ADMIN_HASH_FILE, both mode 0600. *created (may be NULL) says
+ * whether it did. ATL_E_IO, ATL_E_FORMAT (a malformed hash file). */
+ATL_NODISCARD enum atl_err atl_kbsd_admin_token_init(const char *dir, bool *created);
+/* Reads dir/ATL_KBSD_ADMIN_HASH_FILE. ATL_E_NOTFOUND, ATL_E_FORMAT, ATL_E_IO. */
+ATL_NODISCARD enum atl_err atl_kbsd_admin_hash_load(const char *dir,
+						    uint8_t hash[ATL_KBSD_ADMIN_HASH_LEN]);
+/* True when SHA-256(token) equals hash (constant-time compare); false for
+ * NULL, "" or a token longer than ATL_KBSD_ADMIN_TOKEN_MAX. */
+bool atl_kbsd_admin_check(const uint8_t hash[ATL_KBSD_ADMIN_HASH_LEN], const char *token);
 
 /* ------------------------------------------------------------------ client */
 

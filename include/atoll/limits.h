@@ -206,5 +206,7 @@
 #define ATL_KBSD_ATTEST_BODY_MAX    (2u * ATL_KBSD_EVIDENCE_MAX + 4096u) /* /attest body (escaped JSON) */
 #define ATL_KBSD_TEE_MAX            32u                    /* bytes of a "tee" name */
 #define ATL_KBSD_SEALED_MAX         4096u                  /* bytes of a sealed key response (client) */
+#define ATL_KBSD_ADMIN_TOKEN_MAX    256u                   /* bytes of an admin bearer token */
+#define ATL_KBSD_ADMIN_BODY_MAX     1024u                  /* bytes of an admin request body */
 
 #endif

@@ -1,7 +1,9 @@
 /* `atoll kbs ...`: the key broker's operator commands, working on its state
  * directory directly (DESIGN §8, issue 9; docs/operations.md "Key broker
- * service"). The state is locked while `atoll-kbs serve` runs (these commands
- * then fail with "in use"): stop the service, change, start it again.
+ * service"), or, with --url URL --admin-token-file F, on a running
+ * `atoll-kbs serve` through its admin API (revoke, rotate, tenant add,
+ * tenant quota, status; the state is locked while the service runs, local
+ * commands then fail with "in use").
  *   init            --dir D
  *   tenant add T    --dir D [--quota N/WINDOW_S]
  *   tenant quota T  --dir D --quota N/WINDOW_S|none
@@ -11,7 +13,8 @@
  *   rotate          --dir D --tenant T
  *   audit verify    --dir D [--pub PEM]
  *   status          --dir D
- * Every command takes --audit-key PEM (signs the audit heads it writes).
+ * Every local command takes --audit-key PEM (signs the audit heads it writes).
+ * Remote: --url URL --admin-token-file F [--ca-file PEM] instead of --dir.
  * Exit codes: 0 ok, 1 refused or failed, 2 usage or I/O. */
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,6 +25,7 @@
 
 #include "atoll/audit.h"
 #include "atoll/file.h"
+#include "atoll/http.h"
 #include "atoll/json.h"
 #include "atoll/kbs.h"
 #include "atoll/kbsd.h"
@@ -41,10 +45,13 @@ struct kopts {
 	const char *arg;   /* the operand (tenant name), or NULL */
 	const char *dir, *tenant, *in, *out, *atm, *policy, *model, *measurement, *pub;
 	const char *audit_key, *quota;
+	const char *url, *token_file, *ca_file; /* remote mode */
 	uint32_t chunk;
 	const char *workloads[ATL_KBS_MODEL_WORKLOADS_MAX]; /* --workload (model add/register) */
 	size_t n_workloads;
 };
+
+static bool remote_verb(const char *verb);
 
 static void usage(FILE *f)
 {
@@ -58,11 +65,18 @@ static void usage(FILE *f)
 		"       atoll kbs revoke         --dir DIR (--model ID | --measurement HEX)\n"
 		"       atoll kbs rotate         --dir DIR --tenant T\n"
 		"       atoll kbs audit verify   --dir DIR [--pub PEM]\n"
-		"       atoll kbs status         --dir DIR\n\n"
+		"       atoll kbs status         --dir DIR\n"
+		"   or, on a running service (its admin API):\n"
+		"       atoll kbs revoke|rotate|tenant add|tenant quota|status\n"
+		"                 --url URL --admin-token-file FILE [--ca-file PEM] (other options\n"
+		"                 as above, without --dir)\n\n"
 		"The key broker's operator commands, on its state directory (master key, tenants'\n"
 		"wrapped KEKs, registered models, audit log). The service (atoll-kbs serve)\n"
-		"locks the directory while it runs: stop it first.\n\n"
-		"init            creates the state (master.key mode 0600, state.json, audit.log).\n"
+		"locks the directory while it runs: then use --url (revoke, rotate, tenant add,\n"
+		"tenant quota, status take effect at once, at the next release), or stop it.\n\n"
+		"init            creates the state (master.key mode 0600, state.json, audit.log)\n"
+		"                and the admin token DIR/admin.token (mode 0600; the service keeps\n"
+		"                only its SHA-256): move it where the operators keep secrets.\n"
 		"tenant add      a tenant with a fresh random KEK (T: 1..%u of A-Za-z0-9._-);\n"
 		"                --quota: at most N key releases per WINDOW_S seconds.\n"
 		"tenant quota    sets or (none) removes a tenant's own release quota.\n"
@@ -78,6 +92,10 @@ static void usage(FILE *f)
 		"                models are not re-encrypted), then the old KEK is dropped.\n"
 		"audit verify    checks the audit log's hash chain and, with --pub, its signed heads.\n"
 		"status          tenants, KEK ids and ages, quotas, models (JSON; no key material).\n\n"
+		"  --url URL         the service (http://127.0.0.1:PORT or https://...)\n"
+		"  --admin-token-file FILE  the admin token (first line of FILE)\n"
+		"  --ca-file PEM     CA bundle verifying an https service (default:\n"
+		"                    $ATOLL_KBS_CA_FILE, else the system store)\n"
 		"  --audit-key PEM   ECDSA P-256 private key signing the audit heads written\n"
 		"  --master-tpm URI  the master key is sealed by this TPM (swtpm:host=H,port=P,\n"
 		"                    device:/dev/tpmrm0): init writes master.tpm, never\n"
@@ -131,6 +149,9 @@ static int parse(int argc, char **argv, struct kopts *o)
 		{"audit-key", required_argument, NULL, 'k'},
 		{"quota", required_argument, NULL, 'q'},
 		{"chunk", required_argument, NULL, 'c'},
+		{"url", required_argument, NULL, 'u'},
+		{"admin-token-file", required_argument, NULL, 'F'},
+		{"ca-file", required_argument, NULL, 'C'},
 		{"master-tpm", required_argument, NULL, 'T'},
 		{"workload", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
@@ -155,6 +176,9 @@ static int parse(int argc, char **argv, struct kopts *o)
 		case 'P': o->pub = optarg; break;
 		case 'k': o->audit_key = optarg; break;
 		case 'q': o->quota = optarg; break;
+		case 'u': o->url = optarg; break;
+		case 'F': o->token_file = optarg; break;
+		case 'C': o->ca_file = optarg; break;
 		case 'T': /* the master key sealed by this TPM (master.tpm) */
 			if (atl_kbs_master_tpm_set(optarg) != ATL_OK) {
 				fprintf(stderr, "atoll kbs %s: --master-tpm takes a TPM URI "
@@ -198,8 +222,32 @@ static int parse(int argc, char **argv, struct kopts *o)
 		fprintf(stderr, "atoll kbs %s: unexpected argument '%s'\n", o->verb, argv[optind]);
 		return ATL_EXIT_USAGE;
 	}
+	if (o->url != NULL) {
+		if (!remote_verb(o->verb)) {
+			fprintf(stderr, "atoll kbs %s: works on the state directory only (--dir "
+					"DIR, service stopped); --url is for revoke, rotate, tenant "
+					"add, tenant quota and status\n", o->verb);
+			return ATL_EXIT_USAGE;
+		}
+		if (o->dir != NULL || o->audit_key != NULL) {
+			fprintf(stderr, "atoll kbs %s: --url goes without --dir and --audit-key "
+					"(the service writes its own audit log)\n", o->verb);
+			return ATL_EXIT_USAGE;
+		}
+		if (o->token_file == NULL) {
+			fprintf(stderr, "atoll kbs %s: --url needs --admin-token-file FILE\n",
+				o->verb);
+			return ATL_EXIT_USAGE;
+		}
+		return -1;
+	}
+	if (o->token_file != NULL || o->ca_file != NULL) {
+		fprintf(stderr, "atoll kbs %s: --admin-token-file and --ca-file go with --url\n",
+			o->verb);
+		return ATL_EXIT_USAGE;
+	}
 	if (o->dir == NULL) {
-		fprintf(stderr, "atoll kbs %s: --dir DIR is required\n", o->verb);
+		fprintf(stderr, "atoll kbs %s: --dir DIR (or --url URL) is required\n", o->verb);
 		return ATL_EXIT_USAGE;
 	}
 	return -1;
@@ -266,6 +314,180 @@ static int load_policy(const struct kopts *o, json_t **p)
 	return -1;
 }
 
+/* ---- remote mode: the running service's admin API ---- */
+
+static bool remote_verb(const char *verb)
+{
+	return strcmp(verb, "revoke") == 0 || strcmp(verb, "rotate") == 0 ||
+	       strcmp(verb, "tenant add") == 0 || strcmp(verb, "tenant quota") == 0 ||
+	       strcmp(verb, "status") == 0;
+}
+
+static enum atl_err err_for_status(long st)
+{
+	switch (st) {
+	case 400: return ATL_E_ARG;
+	case 401: return ATL_E_AUTH;
+	case 403: return ATL_E_DENIED;
+	case 404: return ATL_E_NOTFOUND;
+	case 409: return ATL_E_EXISTS;
+	case 413: return ATL_E_LIMIT;
+	case 503: return ATL_E_BUSY;
+	default: return ATL_E_IO;
+	}
+}
+
+/* Reads the admin token: the file's first line, 1..ATL_KBSD_ADMIN_TOKEN_MAX
+ * printable bytes. *tok is malloc'd (wipe and free). */
+static int read_token(const struct kopts *o, char **tok)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, got;
+
+	*tok = NULL;
+	if (atl_file_read(o->token_file, ATL_KBSD_ADMIN_TOKEN_MAX + 2, &buf, &len) != ATL_OK) {
+		fprintf(stderr, "atoll kbs %s: cannot read the admin token file %s\n", o->verb,
+			o->token_file);
+		return ATL_EXIT_USAGE;
+	}
+	got = len;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] <= 0x20 || buf[i] >= 0x7f)
+			len = 0;
+	if (len == 0 || len > ATL_KBSD_ADMIN_TOKEN_MAX) {
+		fprintf(stderr, "atoll kbs %s: %s does not hold an admin token (one line)\n",
+			o->verb, o->token_file);
+		atl_wipe(buf, got);
+		free(buf);
+		return ATL_EXIT_USAGE;
+	}
+	*tok = (char *)buf;
+	return -1;
+}
+
+/* One admin call: method to base URL + "/kbs/v0/admin/" + ep; *ans the
+ * answer of a 200. Returns -1 on success, else the exit code (reported). */
+static int admin_call(const struct kopts *o, struct atl_http_client *c, const char *method,
+		      const char *ep, const json_t *body, json_t **ans)
+{
+	char url[1200];
+	size_t n = strlen(o->url);
+	long st = 0;
+	enum atl_err rc;
+
+	*ans = NULL;
+	while (n > 0 && o->url[n - 1] == '/')
+		n--;
+	if (n > 1000) {
+		fprintf(stderr, "atoll kbs %s: --url too long\n", o->verb);
+		return ATL_EXIT_USAGE;
+	}
+	snprintf(url, sizeof(url), "%.*s" ATL_KBSD_PREFIX "/admin/%s", (int)n, o->url, ep);
+	rc = atl_http_client_json(c, method, url, body, &st, ans);
+	if (rc != ATL_OK) {
+		fprintf(stderr, "atoll kbs %s: %s: %s\n", o->verb, o->url, atl_strerror(rc));
+		json_decref(*ans);
+		*ans = NULL;
+		return ATL_EXIT_USAGE;
+	}
+	if (st != 200) {
+		json_t *er = json_object_get(*ans, "error");
+		const char *msg = json_string_value(json_object_get(er, "message"));
+		rc = err_for_status(st);
+		fprintf(stderr, "atoll kbs %s: the service refused (HTTP %ld): %s%s\n", o->verb, st,
+			msg ? msg : atl_strerror(rc),
+			st == 401 ? " (wrong admin token?)"
+			: st == 404 && strcmp(ep, "status") == 0 ? " (admin API disabled?)"
+								  : "");
+		json_decref(*ans);
+		*ans = NULL;
+		return exit_for(rc);
+	}
+	return -1;
+}
+
+static int remote(const struct kopts *o, uint32_t qn, uint32_t qw)
+{
+	struct atl_http_client_opts co = {0};
+	struct atl_http_client *c = NULL;
+	json_t *body = NULL, *ans = NULL;
+	char *tok = NULL, *txt = NULL;
+	const char *ca = o->ca_file ? o->ca_file : getenv("ATOLL_KBS_CA_FILE");
+	int ret;
+
+	if ((ret = read_token(o, &tok)) >= 0)
+		return ret;
+	co.bearer = tok;
+	co.ca_file = ca != NULL && ca[0] != '\0' ? ca : NULL;
+	co.timeout_ms = 120000; /* a rotation rewraps every model of the tenant */
+	if (atl_http_client_new(&co, &c) != ATL_OK) {
+		fprintf(stderr, "atoll kbs %s: cannot create an HTTP client\n", o->verb);
+		ret = ATL_EXIT_USAGE;
+		goto out;
+	}
+	if (strcmp(o->verb, "status") == 0) {
+		ret = admin_call(o, c, "GET", "status", NULL, &ans);
+		if (ret < 0) {
+			txt = atl_json_dump_pretty(ans);
+			if (txt != NULL)
+				printf("%s\n", txt);
+		}
+		goto out;
+	}
+	if (strcmp(o->verb, "revoke") == 0)
+		body = o->model ? json_pack("{s:s}", "model_id", o->model)
+				: json_pack("{s:s}", "measurement", o->measurement);
+	else if (strcmp(o->verb, "rotate") == 0)
+		body = json_pack("{s:s}", "tenant", o->tenant);
+	else if (strcmp(o->verb, "tenant add") == 0)
+		body = json_pack("{s:s}", "tenant", o->arg);
+	else
+		body = json_pack("{s:s, s:I, s:I}", "tenant", o->arg, "n", (json_int_t)qn,
+				 "window_s", (json_int_t)qw);
+	if (body == NULL) {
+		ret = ATL_EXIT_USAGE;
+		goto out;
+	}
+	if (strcmp(o->verb, "revoke") == 0)
+		ret = admin_call(o, c, "POST", "revoke", body, &ans);
+	else if (strcmp(o->verb, "rotate") == 0)
+		ret = admin_call(o, c, "POST", "rotate", body, &ans);
+	else if (strcmp(o->verb, "tenant add") == 0)
+		ret = admin_call(o, c, "POST", "tenant", body, &ans);
+	else
+		ret = admin_call(o, c, "POST", "quota", body, &ans);
+	if (ret >= 0)
+		goto out;
+	if (strcmp(o->verb, "rotate") == 0 || strcmp(o->verb, "tenant add") == 0) {
+		const char *kid = json_string_value(json_object_get(ans, "kek_id"));
+		printf("%s\n", kid ? kid : "");
+	}
+	if (strcmp(o->verb, "tenant add") == 0 && qn > 0) {
+		json_decref(body);
+		json_decref(ans);
+		ans = NULL;
+		body = json_pack("{s:s, s:I, s:I}", "tenant", o->arg, "n", (json_int_t)qn,
+				 "window_s", (json_int_t)qw);
+		ret = body ? admin_call(o, c, "POST", "quota", body, &ans) : ATL_EXIT_USAGE;
+		if (ret >= 0)
+			goto out;
+	}
+out:
+	if (ret < 0)
+		ret = ATL_EXIT_OK;
+	atl_http_client_free(c);
+	if (tok != NULL) {
+		atl_wipe(tok, strlen(tok));
+		free(tok);
+	}
+	free(txt);
+	json_decref(body);
+	json_decref(ans);
+	return ret;
+}
+
 static int run(struct kopts *o)
 {
 	struct atl_privkey *signer = NULL;
@@ -310,6 +532,8 @@ static int run(struct kopts *o)
 	}
 	if (strcmp(o->verb, "rotate") == 0 && !need(o, "--tenant T", o->tenant))
 		return ATL_EXIT_USAGE;
+	if (o->url != NULL)
+		return remote(o, qn, qw);
 	if (o->policy != NULL && (ret = load_policy(o, &pol)) >= 0)
 		return ret;
 	if (strcmp(o->verb, "audit verify") == 0) {
@@ -356,7 +580,14 @@ static int run(struct kopts *o)
 	}
 	ret = ATL_EXIT_OK;
 	if (strcmp(o->verb, "init") == 0) {
-		printf("ok: broker state in %s\n", o->dir);
+		bool created = false;
+		rc = atl_kbsd_admin_token_init(o->dir, &created);
+		if (rc == ATL_OK) {
+			printf("ok: broker state in %s\n", o->dir);
+			if (created)
+				printf("admin token: %s/%s (mode 0600; the service keeps only "
+				       "its SHA-256)\n", o->dir, ATL_KBSD_ADMIN_TOKEN_FILE);
+		}
 	} else if (strcmp(o->verb, "tenant add") == 0) {
 		rc = atl_kbs_tenant_add(b, o->arg, NULL, kid);
 		if (rc == ATL_OK && qn > 0)

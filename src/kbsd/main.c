@@ -2,6 +2,7 @@
  * service").
  *   atoll-kbs serve --listen HOST:PORT --dir DIR [--audit-key PEM]
  *                   [--rotate-days N] [--quota N/WINDOW_S] [--allow-public]
+ *                   [--no-admin]
  * Prints "listening on PORT" once it serves; SIGTERM or SIGINT stops it
  * (in-flight requests finish, the audit log gets a final signed head).
  * Exit codes: 0 ok, 1 refused (state unreadable by policy), 2 usage or I/O. */
@@ -31,11 +32,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: atoll-kbs serve --dir DIR [--listen HOST:PORT] [--audit-key PEM]\n"
 		"                       [--rotate-days N] [--quota N/WINDOW_S] [--allow-public]\n"
-		"                       [--tls-cert PEM --tls-key PEM]\n\n"
+		"                       [--tls-cert PEM --tls-key PEM] [--no-admin]\n\n"
 		"Serves the key broker (Trustee-shaped KBS protocol v0: /kbs/v0/auth, /attest,\n"
 		"/resource/<tenant>/model-key/<model_id>) over the state directory DIR (made\n"
-		"with 'atoll kbs init'; tenants and models are managed with 'atoll kbs' while the\n"
-		"service is stopped: the state is locked while it runs).\n\n"
+		"with 'atoll kbs init'). The state is locked while it runs: change it through\n"
+		"the admin API (/kbs/v0/admin/..., 'atoll kbs revoke|rotate|tenant add|tenant\n"
+		"quota|status --url URL --admin-token-file F'), authenticated by the admin\n"
+		"token (DIR/admin.token, created with the state or at the first start; the\n"
+		"service keeps only its SHA-256, DIR/admin.token.sha256).\n\n"
 		"  --listen HOST:PORT  address (default 127.0.0.1:0, a free port); a\n"
 		"                      non-loopback address needs --allow-public\n"
 		"  --tls-cert, --tls-key  serve HTTPS (TLS 1.2/1.3) with this certificate chain\n"
@@ -49,7 +53,8 @@ static void usage(FILE *f)
 		"                      start and every minute (default %d; 0: never)\n"
 		"  --quota N/WINDOW_S  default release quota per tenant: at most N key releases\n"
 		"                      per WINDOW_S seconds (429 beyond); a tenant's own quota\n"
-		"                      ('atoll kbs tenant quota') wins. Default: none\n\n"
+		"                      ('atoll kbs tenant quota') wins. Default: none\n"
+		"  --no-admin          no admin API (/kbs/v0/admin/... answer 404)\n\n"
 		"Prints 'listening on PORT'; SIGTERM or SIGINT stops it.\n"
 		"Exit codes: 0 ok, 1 refused, 2 usage or I/O error.\n",
 		ATL_KBSD_ROTATE_DAYS_DEFAULT);
@@ -80,6 +85,7 @@ static int serve(int argc, char **argv)
 		{"allow-public", no_argument, NULL, 'P'},
 		{"tls-cert", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'K'},
+		{"no-admin", no_argument, NULL, 'N'},
 		{"master-tpm", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		/* tests only: rotate after S seconds, check every S seconds */
@@ -110,6 +116,7 @@ static int serve(int argc, char **argv)
 		case 'P': allow_public = true; break;
 		case 'c': cert_path = optarg; break;
 		case 'K': tls_key_path = optarg; break;
+		case 'N': o.admin_disabled = true; break;
 		case 'T': /* the master key sealed by this TPM (master.tpm) */
 			if (atl_kbs_master_tpm_set(optarg) != ATL_OK) {
 				fprintf(stderr, "atoll-kbs serve: --master-tpm takes a TPM URI "

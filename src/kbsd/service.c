@@ -22,6 +22,7 @@
 
 #include "atoll/digest.h"
 #include "atoll/encoding.h"
+#include "atoll/file.h"
 #include "atoll/http.h"
 #include "atoll/json.h"
 #include "atoll/kbsd.h"
@@ -72,6 +73,9 @@ struct atl_kbsd {
 	bool stopping;
 	pthread_mutex_t rot_mu;
 	pthread_cond_t rot_cv;
+	/* admin API */
+	bool admin;
+	uint8_t admin_hash[ATL_KBSD_ADMIN_HASH_LEN]; /* SHA-256 of the admin token */
 };
 
 static int64_t now_of(const struct atl_kbsd *d)
@@ -537,12 +541,310 @@ out:
 	session_clear(&ses);
 }
 
+/* ---- admin API (bearer token; the broker audits every change) ---- */
+
+static enum atl_err admin_path(const char *dir, const char *name, char **out)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+
+	*out = malloc(n);
+	if (*out == NULL)
+		return ATL_E_NOMEM;
+	snprintf(*out, n, "%s/%s", dir, name);
+	return ATL_OK;
+}
+
+enum atl_err atl_kbsd_admin_hash_load(const char *dir, uint8_t hash[ATL_KBSD_ADMIN_HASH_LEN])
+{
+	char *path = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	enum atl_err e;
+
+	if (dir == NULL || hash == NULL)
+		return ATL_E_ARG;
+	e = admin_path(dir, ATL_KBSD_ADMIN_HASH_FILE, &path);
+	if (e != ATL_OK)
+		return e;
+	e = atl_file_read(path, 2 * ATL_KBSD_ADMIN_HASH_LEN + 2, &buf, &len);
+	free(path);
+	if (e == ATL_E_LIMIT)
+		return ATL_E_FORMAT;
+	if (e != ATL_OK)
+		return e;
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	e = len == 2 * ATL_KBSD_ADMIN_HASH_LEN
+		    ? atl_hex_decode_exact((const char *)buf, len, hash, ATL_KBSD_ADMIN_HASH_LEN)
+		    : ATL_E_FORMAT;
+	free(buf);
+	return e == ATL_OK ? ATL_OK : ATL_E_FORMAT;
+}
+
+enum atl_err atl_kbsd_admin_token_init(const char *dir, bool *created)
+{
+	uint8_t raw[ATL_KBSD_ADMIN_TOKEN_HEX / 2], hash[ATL_KBSD_ADMIN_HASH_LEN];
+	char tok[ATL_KBSD_ADMIN_TOKEN_HEX + 2], hhex[2 * ATL_KBSD_ADMIN_HASH_LEN + 2];
+	char *tpath = NULL, *hpath = NULL;
+	enum atl_err e;
+
+	if (created)
+		*created = false;
+	if (dir == NULL)
+		return ATL_E_ARG;
+	e = atl_kbsd_admin_hash_load(dir, hash);
+	if (e != ATL_E_NOTFOUND)
+		return e;
+	e = admin_path(dir, ATL_KBSD_ADMIN_TOKEN_FILE, &tpath);
+	if (e == ATL_OK)
+		e = admin_path(dir, ATL_KBSD_ADMIN_HASH_FILE, &hpath);
+	if (e == ATL_OK)
+		e = atl_random(raw, sizeof(raw));
+	if (e == ATL_OK)
+		e = atl_hex_encode(raw, sizeof(raw), tok, sizeof(tok));
+	if (e == ATL_OK)
+		e = atl_hash(ATL_HASH_SHA256, tok, ATL_KBSD_ADMIN_TOKEN_HEX, hash);
+	if (e == ATL_OK)
+		e = atl_hex_encode(hash, sizeof(hash), hhex, sizeof(hhex));
+	if (e == ATL_OK) {
+		tok[ATL_KBSD_ADMIN_TOKEN_HEX] = '\n';
+		hhex[2 * ATL_KBSD_ADMIN_HASH_LEN] = '\n';
+		/* the token first: a hash file without its token would lock the
+		 * operator out; a stale token file is overwritten */
+		e = atl_file_write(tpath, tok, ATL_KBSD_ADMIN_TOKEN_HEX + 1, 0600, 0);
+	}
+	if (e == ATL_OK)
+		e = atl_file_write(hpath, hhex, 2 * ATL_KBSD_ADMIN_HASH_LEN + 1, 0600, 1);
+	if (e == ATL_E_EXISTS)
+		e = ATL_E_IO; /* a concurrent init */
+	if (e == ATL_OK && created)
+		*created = true;
+	atl_wipe(raw, sizeof(raw));
+	atl_wipe(tok, sizeof(tok));
+	free(tpath);
+	free(hpath);
+	return e;
+}
+
+bool atl_kbsd_admin_check(const uint8_t hash[ATL_KBSD_ADMIN_HASH_LEN], const char *token)
+{
+	uint8_t h[ATL_KBSD_ADMIN_HASH_LEN];
+	size_t n;
+	bool ok;
+
+	if (hash == NULL || token == NULL)
+		return false;
+	n = strnlen(token, ATL_KBSD_ADMIN_TOKEN_MAX + 1);
+	if (n == 0 || n > ATL_KBSD_ADMIN_TOKEN_MAX)
+		return false;
+	if (atl_hash(ATL_HASH_SHA256, token, n, h) != ATL_OK)
+		return false;
+	ok = atl_ct_eq(h, hash, sizeof(h));
+	atl_wipe(h, sizeof(h));
+	return ok;
+}
+
+/* Answers 401 and returns false unless the request has the admin token. */
+static bool admin_auth(struct atl_kbsd *d, const struct atl_http_req *req,
+		       struct atl_http_resp *resp)
+{
+	if (atl_kbsd_admin_check(d->admin_hash, atl_http_req_bearer(req)))
+		return true;
+	atl_warn("admin request %s from %s refused: missing or wrong admin token", req->path,
+		 req->remote);
+	atl_http_resp_error(resp, 401, "unauthorized",
+			    "admin token required (Authorization: Bearer TOKEN)");
+	return false;
+}
+
+static void admin_fail(struct atl_http_resp *resp, enum atl_err e, const char *what)
+{
+	const char *code = "internal";
+	int st = atl_http_status_for(e, &code);
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, atl_strerror(e));
+	atl_http_resp_error(resp, st, code, msg);
+}
+
+static void admin_ok(struct atl_http_resp *resp, json_t *ans)
+{
+	if (ans == NULL) {
+		atl_http_resp_error(resp, 500, "internal", "out of memory");
+		return;
+	}
+	atl_http_resp_json(resp, 200, ans);
+	json_decref(ans);
+}
+
+/* The tenant field of an admin body, validated; NULL (and a 400) otherwise. */
+static const char *admin_tenant(const json_t *body, struct atl_http_resp *resp)
+{
+	const char *t = NULL;
+
+	if (atl_json_get_str(body, "tenant", &t) != ATL_OK || !tenant_ok(t)) {
+		atl_http_resp_error(resp, 400, "bad_request",
+				    "'tenant' must be 1..32 bytes of [A-Za-z0-9._-]");
+		return NULL;
+	}
+	return t;
+}
+
+static void h_admin_revoke(void *ctx, const struct atl_http_req *req, struct atl_http_resp *resp)
+{
+	static const char *const keys[] = {"model_id", "measurement", NULL};
+	struct atl_kbsd *d = ctx;
+	json_t *body = NULL;
+	const char *mid = NULL, *meas = NULL;
+	enum atl_err e;
+
+	if (!admin_auth(d, req, resp) ||
+	    atl_http_req_json_object(req, keys, &body, resp) != ATL_OK)
+		return;
+	if ((json_object_get(body, "model_id") &&
+	     atl_json_get_str(body, "model_id", &mid) != ATL_OK) ||
+	    (json_object_get(body, "measurement") &&
+	     atl_json_get_str(body, "measurement", &meas) != ATL_OK) ||
+	    (mid == NULL) == (meas == NULL) || (mid && !model_id_ok(mid)) ||
+	    (meas && !printable_ok(meas, 2 * ATL_HASH_MAX_LEN))) {
+		atl_http_resp_error(resp, 400, "bad_request",
+				    "give exactly one of 'model_id' (32 lowercase hex digits) and "
+				    "'measurement' (hex)");
+		goto out;
+	}
+	pthread_mutex_lock(&d->mu);
+	e = mid ? atl_kbs_model_revoke(d->b, mid) : atl_kbs_measurement_revoke(d->b, meas);
+	pthread_mutex_unlock(&d->mu);
+	if (e != ATL_OK) {
+		admin_fail(resp, e, mid ? "revoke model" : "revoke measurement");
+		goto out;
+	}
+	atl_info("admin: revoked %s %s", mid ? "model" : "measurement", mid ? mid : meas);
+	admin_ok(resp, json_pack("{s:s, s:s}", "revoked", mid ? "model" : "measurement", "id",
+				 mid ? mid : meas));
+out:
+	json_decref(body);
+}
+
+static void h_admin_rotate(void *ctx, const struct atl_http_req *req, struct atl_http_resp *resp)
+{
+	static const char *const keys[] = {"tenant", NULL};
+	struct atl_kbsd *d = ctx;
+	json_t *body = NULL;
+	const char *t;
+	char kid[ATL_ATM_KEK_ID_MAX + 1] = "";
+	enum atl_err e;
+
+	if (!admin_auth(d, req, resp) ||
+	    atl_http_req_json_object(req, keys, &body, resp) != ATL_OK)
+		return;
+	if ((t = admin_tenant(body, resp)) != NULL) {
+		pthread_mutex_lock(&d->mu);
+		e = atl_kbs_rotate(d->b, t, kid);
+		pthread_mutex_unlock(&d->mu);
+		if (e != ATL_OK) {
+			admin_fail(resp, e, "rotate");
+		} else {
+			atl_info("admin: rotated the KEK of tenant %s to %s", t, kid);
+			admin_ok(resp, json_pack("{s:s, s:s}", "tenant", t, "kek_id", kid));
+		}
+	}
+	json_decref(body);
+}
+
+static void h_admin_tenant(void *ctx, const struct atl_http_req *req, struct atl_http_resp *resp)
+{
+	static const char *const keys[] = {"tenant", NULL};
+	struct atl_kbsd *d = ctx;
+	json_t *body = NULL;
+	const char *t;
+	char kid[ATL_ATM_KEK_ID_MAX + 1] = "";
+	enum atl_err e;
+
+	if (!admin_auth(d, req, resp) ||
+	    atl_http_req_json_object(req, keys, &body, resp) != ATL_OK)
+		return;
+	if ((t = admin_tenant(body, resp)) != NULL) {
+		pthread_mutex_lock(&d->mu);
+		e = atl_kbs_tenant_add(d->b, t, NULL, kid);
+		pthread_mutex_unlock(&d->mu);
+		if (e != ATL_OK) {
+			admin_fail(resp, e, "tenant add");
+		} else {
+			atl_info("admin: added tenant %s (%s)", t, kid);
+			admin_ok(resp, json_pack("{s:s, s:s}", "tenant", t, "kek_id", kid));
+		}
+	}
+	json_decref(body);
+}
+
+static void h_admin_quota(void *ctx, const struct atl_http_req *req, struct atl_http_resp *resp)
+{
+	static const char *const keys[] = {"tenant", "n", "window_s", NULL};
+	struct atl_kbsd *d = ctx;
+	json_t *body = NULL, *jn, *jw;
+	const char *t;
+	json_int_t n, w;
+	enum atl_err e;
+
+	if (!admin_auth(d, req, resp) ||
+	    atl_http_req_json_object(req, keys, &body, resp) != ATL_OK)
+		return;
+	if ((t = admin_tenant(body, resp)) == NULL)
+		goto out;
+	jn = json_object_get(body, "n");
+	jw = json_object_get(body, "window_s");
+	n = json_is_integer(jn) ? json_integer_value(jn) : -1;
+	w = jw == NULL ? 0 : json_is_integer(jw) ? json_integer_value(jw) : -1;
+	if (n < 0 || n > (json_int_t)UINT32_MAX ||
+	    (n > 0 && (w < 1 || w > (json_int_t)ATL_KBS_QUOTA_WINDOW_MAX_S)) ||
+	    (n == 0 && w != 0)) {
+		atl_http_resp_error(resp, 400, "bad_request",
+				    "'n' (0: none) and 'window_s' (1..366 days in seconds) must be "
+				    "integers");
+		goto out;
+	}
+	pthread_mutex_lock(&d->mu);
+	e = atl_kbs_tenant_quota_set(d->b, t, (uint32_t)n, (uint32_t)w);
+	pthread_mutex_unlock(&d->mu);
+	if (e != ATL_OK) {
+		admin_fail(resp, e, "tenant quota");
+		goto out;
+	}
+	atl_info("admin: quota of tenant %s set to %" PRIu32 "/%" PRIu32, t, (uint32_t)n,
+		 (uint32_t)w);
+	admin_ok(resp, json_pack("{s:s, s:I, s:I}", "tenant", t, "n", (json_int_t)n, "window_s",
+				 (json_int_t)w));
+out:
+	json_decref(body);
+}
+
+static void h_admin_status(void *ctx, const struct atl_http_req *req, struct atl_http_resp *resp)
+{
+	struct atl_kbsd *d = ctx;
+	json_t *st;
+
+	if (!admin_auth(d, req, resp))
+		return;
+	pthread_mutex_lock(&d->mu);
+	st = atl_kbs_status(d->b);
+	pthread_mutex_unlock(&d->mu);
+	admin_ok(resp, st);
+}
+
 static const struct atl_http_route routes[] = {
 	{"POST", ATL_KBSD_PREFIX "/auth", h_auth, ATL_KBSD_AUTH_BODY_MAX},
 	{"POST", ATL_KBSD_PREFIX "/attest", h_attest, ATL_KBSD_ATTEST_BODY_MAX},
 	{"GET", ATL_KBSD_PREFIX "/resource/{tenant}/model-key/{model_id}", h_resource,
 	 RESOURCE_BODY_MAX},
+	/* the admin API: last, left out with admin_disabled (ADMIN_ROUTES) */
+	{"POST", ATL_KBSD_PREFIX "/admin/revoke", h_admin_revoke, ATL_KBSD_ADMIN_BODY_MAX},
+	{"POST", ATL_KBSD_PREFIX "/admin/rotate", h_admin_rotate, ATL_KBSD_ADMIN_BODY_MAX},
+	{"POST", ATL_KBSD_PREFIX "/admin/quota", h_admin_quota, ATL_KBSD_ADMIN_BODY_MAX},
+	{"POST", ATL_KBSD_PREFIX "/admin/tenant", h_admin_tenant, ATL_KBSD_ADMIN_BODY_MAX},
+	{"GET", ATL_KBSD_PREFIX "/admin/status", h_admin_status, RESOURCE_BODY_MAX},
 };
+#define ADMIN_ROUTES 5u
 
 /* ---- rotation schedule ---- */
 
@@ -648,6 +950,21 @@ enum atl_err atl_kbsd_start(const struct atl_kbsd_opts *opts, struct atl_kbsd **
 		atl_error("cannot open the broker state in %s: %s", opts->dir, atl_err_name(e));
 		goto fail;
 	}
+	if (!opts->admin_disabled) {
+		bool created = false;
+		e = atl_kbsd_admin_token_init(opts->dir, &created);
+		if (e == ATL_OK)
+			e = atl_kbsd_admin_hash_load(opts->dir, d->admin_hash);
+		if (e != ATL_OK) {
+			atl_error("cannot set up the admin token in %s: %s", opts->dir,
+				  atl_err_name(e));
+			goto fail;
+		}
+		if (created)
+			atl_info("admin token created: %s/" ATL_KBSD_ADMIN_TOKEN_FILE
+				 " (mode 0600; move it out of the state directory)", opts->dir);
+		d->admin = true;
+	}
 	if (d->rotate_after_s > 0)
 		rotate_check(d);
 	so.listen = opts->listen;
@@ -655,7 +972,9 @@ enum atl_err atl_kbsd_start(const struct atl_kbsd_opts *opts, struct atl_kbsd **
 	so.tls_cert_pem = opts->tls_cert_pem;
 	so.tls_key_pem = opts->tls_key_pem;
 	so.body_max = ATL_KBSD_ATTEST_BODY_MAX;
-	e = atl_http_server_start(&so, routes, sizeof(routes) / sizeof(routes[0]), d, &d->srv);
+	e = atl_http_server_start(&so, routes,
+				  sizeof(routes) / sizeof(routes[0]) - (d->admin ? 0 : ADMIN_ROUTES),
+				  d, &d->srv);
 	if (e != ATL_OK) {
 		atl_error("cannot listen on %s: %s", opts->listen ? opts->listen : "127.0.0.1:0",
 			  atl_err_name(e));

@@ -9,7 +9,10 @@
 # a replayed session (raw curl with the cookie); malformed and oversized
 # bodies; manual and scheduled KEK rotation; audit chain verifies, and an
 # edited or removed record is detected; the plaintext canary never appears in
-# the state directory, the logs or the audit log.
+# the state directory, the logs or the audit log. The admin API while the
+# service runs (atoll kbs --url --admin-token-file): a model and a measurement
+# revoked take effect at the next release, rotation while serving, tenant add
+# and quota, a missing or wrong token is 401, --no-admin is 404.
 # Usage: kbs_service.sh BIN_DIR KBS_PEER
 set -u
 BIN=${1:?usage: kbs_service.sh BIN_DIR KBS_PEER}
@@ -73,6 +76,16 @@ mkdir -p "$T/models"
 K=(--dir "$T/kbs" --audit-key "$T/audit.key")
 expect 0 "kbs init" "$ATOLL" kbs init "${K[@]}"
 [ "$(stat -c %a "$T/kbs/master.key")" = 600 ] || bad "master key mode"
+TOK=$T/kbs/admin.token
+[ "$(stat -c %a "$TOK" 2>/dev/null)" = 600 ] || bad "admin token missing or not mode 0600"
+[ "$(stat -c %a "$T/kbs/admin.token.sha256" 2>/dev/null)" = 600 ] || bad "admin token hash file"
+grep -q "admin token: .*admin.token" "$T/out" || bad "init names the admin token file"
+[ "$(sha256sum <"$TOK" | cut -c1-64)" != "$(cut -c1-64 "$T/kbs/admin.token.sha256")" ] ||
+	bad "the hash file covers the token line with its newline (want the token only)"
+[ "$(tr -d '\n' <"$TOK" | sha256sum | cut -c1-64)" = "$(cut -c1-64 "$T/kbs/admin.token.sha256")" ] ||
+	bad "admin.token.sha256 is not the SHA-256 of the token"
+expect 0 "kbs init again keeps the admin token" "$ATOLL" kbs init "${K[@]}"
+grep -q "admin token" "$T/out" && bad "a second init made a new admin token"
 expect 0 "tenant add acme" "$ATOLL" kbs tenant add acme "${K[@]}"
 grep -q "^acme.k1$" "$T/out" || bad "tenant add prints the KEK id"
 expect 0 "tenant add other" "$ATOLL" kbs tenant add other "${K[@]}"
@@ -86,6 +99,9 @@ MID_WRONG=$(cat "$T/out")
 expect 0 "model add (to revoke)" "$ATOLL" kbs model add "${K[@]}" --tenant acme \
 	--in "$T/m.gguf" --out "$T/models/rev.atm" --policy "$T/policy.json"
 MID_REV=$(cat "$T/out")
+expect 0 "model add (to revoke through the admin API)" "$ATOLL" kbs model add "${K[@]}" \
+	--tenant acme --in "$T/m.gguf" --out "$T/models/rev2.atm" --policy "$T/policy.json"
+MID_REV2=$(cat "$T/out")
 cp "$T/models/m.atm" "$T/m-copy.atm"
 expect 1 "model register (same model again)" "$ATOLL" kbs model register "${K[@]}" \
 	--tenant acme --atm "$T/m-copy.atm" --policy "$T/policy.json"
@@ -155,13 +171,73 @@ st=$("${C[@]}" -X POST "$URL/kbs/v0/auth" --data-binary @"$T/big")
 [ "$st" = 413 ] || bad "oversized auth body: $st"
 st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$URL/kbs/v0/resource/acme/model-key/$MID")
 [ "$st" = 401 ] || bad "resource without a session: $st"
+
+# ---- admin API while the service runs
+R=(--url "$URL" --admin-token-file "$TOK")
+echo "0000000000000000000000000000000000000000000000000000000000000000" >"$T/wrong.token"
+expect 1 "admin: wrong token refused" "$ATOLL" kbs status --url "$URL" \
+	--admin-token-file "$T/wrong.token"
+grep -q "HTTP 401" "$T/err" || bad "wrong admin token: want HTTP 401: $(cat "$T/err")"
+st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$URL/kbs/v0/admin/status")
+[ "$st" = 401 ] || bad "admin status without a token: $st, want 401"
+st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -X POST -H "Authorization: Bearer x" \
+	-d "{\"model_id\":\"$MID\"}" "$URL/kbs/v0/admin/revoke")
+[ "$st" = 401 ] || bad "admin revoke with a wrong token: $st, want 401"
+st=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -H "Authorization: Bearer $(cat "$TOK")" \
+	"$URL/kbs/v0/admin/status")
+[ "$st" = 200 ] || bad "admin status with the token (curl): $st"
+st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -X POST \
+	-H "Authorization: Bearer $(cat "$TOK")" -d '{"model_id":"x","bogus":1}' \
+	"$URL/kbs/v0/admin/revoke")
+[ "$st" = 400 ] || bad "admin revoke with a malformed body: $st, want 400"
+expect 2 "admin: --url without --admin-token-file" "$ATOLL" kbs status --url "$URL"
+expect 2 "admin: --url with a local-only command" "$ATOLL" kbs audit verify "${R[@]}"
+expect 2 "admin: --url with --dir" "$ATOLL" kbs status "${R[@]}" --dir "$T/kbs"
+expect 2 "admin: unreadable token file" "$ATOLL" kbs status --url "$URL" \
+	--admin-token-file "$T/nope"
+expect 0 "admin: status" "$ATOLL" kbs status "${R[@]}"
+[ "$(jq -r .tenants.acme.kek_id "$T/out")" = acme.k1 ] || bad "admin status: acme.k1"
+# a model revoked while serving: refused at the next release
+expect 0 "release before the revocation" "$PEER" fetch "$URL" acme "$MID_REV2" "$T/root" \
+	"$ENCLAVE" "$T/models/rev2.atm" "$T/plain.out"
+rm -f "$T/plain.out"
+expect 0 "admin: revoke model" "$ATOLL" kbs revoke "${R[@]}" --model "$MID_REV2"
+refused "model revoked while serving" 403 acme "$MID_REV2" "$T/root" "$ENCLAVE" \
+	"$T/models/rev2.atm" "$T/x"
+grep -q "revoked" "$T/out" || bad "revoked-while-serving reason: $(cat "$T/out")"
+expect 1 "admin: revoke an unknown model" "$ATOLL" kbs revoke "${R[@]}" \
+	--model 0123456789abcdef0123456789abcdef
+grep -q "HTTP 404" "$T/err" || bad "unknown model revocation: want 404: $(cat "$T/err")"
+# rotation while serving
+expect 0 "admin: rotate acme while serving" "$ATOLL" kbs rotate "${R[@]}" --tenant acme
+grep -q "^acme.k2$" "$T/out" || bad "admin rotate prints the new KEK id: $(cat "$T/out")"
+expect 0 "release after a rotation while serving" "$PEER" fetch "$URL" acme "$MID" "$T/root" \
+	"$ENCLAVE" "$T/models/m.atm" "$T/plain.out"
+cmp -s "$T/m.gguf" "$T/plain.out" || bad "round trip after a rotation while serving"
+rm -f "$T/plain.out"
+expect 0 "admin: status after rotation" "$ATOLL" kbs status "${R[@]}"
+[ "$(jq -r .tenants.acme.kek_id "$T/out")" = acme.k2 ] || bad "status shows acme.k2"
+[ "$(jq -r ".models[\"$MID\"].kek_id" "$T/out")" = acme.k2 ] || bad "model rewrapped to acme.k2"
+# tenants and quotas while serving
+expect 0 "admin: tenant add" "$ATOLL" kbs tenant add newt "${R[@]}" --quota 3/60
+grep -q "^newt.k1$" "$T/out" || bad "admin tenant add prints the KEK id"
+expect 1 "admin: tenant add twice" "$ATOLL" kbs tenant add newt "${R[@]}"
+grep -q "HTTP 409" "$T/err" || bad "tenant add twice: want 409: $(cat "$T/err")"
+expect 0 "admin: tenant quota" "$ATOLL" kbs tenant quota other "${R[@]}" --quota 7/120
+expect 0 "admin: status (quotas)" "$ATOLL" kbs status "${R[@]}"
+jq -e '.tenants.newt.quota.n == 3 and .tenants.other.quota.n == 7' "$T/out" >/dev/null ||
+	bad "admin status: quotas: $(jq -c .tenants "$T/out")"
+expect 0 "admin: tenant quota none" "$ATOLL" kbs tenant quota other "${R[@]}" --quota none
+expect 1 "admin: quota of an unknown tenant" "$ATOLL" kbs tenant quota nobody "${R[@]}" \
+	--quota 1/60
+grep -q "$(cat "$TOK")" "$T/kbs.log" && bad "the admin token appears in the service log"
 stop
 
 # ---- revocation, quota, rotation (the CLI works while the service is stopped)
 expect 0 "revoke model" "$ATOLL" kbs revoke "${K[@]}" --model "$MID_REV"
 expect 0 "tenant quota 1/3600" "$ATOLL" kbs tenant quota acme "${K[@]}" --quota 1/3600
 expect 0 "rotate acme" "$ATOLL" kbs rotate "${K[@]}" --tenant acme
-grep -q "^acme.k2$" "$T/out" || bad "rotate prints the new KEK id"
+grep -q "^acme.k3$" "$T/out" || bad "rotate prints the new KEK id"
 start
 refused "revoked model" 403 acme "$MID_REV" "$T/root" "$ENCLAVE" "$T/models/rev.atm" "$T/x"
 grep -q "revoked" "$T/out" || bad "revoked model refusal reason"
@@ -174,12 +250,12 @@ stop
 expect 0 "tenant quota none" "$ATOLL" kbs tenant quota acme "${K[@]}" --quota none
 # scheduled rotation: KEKs older than 1 s, checked every second (test flags)
 start --test-rotate-after-s 1 --test-rotate-check-s 1 --quota 100/60
-# at start (k2 -> k3) and at least once more (k3 -> k4, then every second)
+# at start (k3 -> k4) and at least once more (k4 -> k5, then every second)
 for _ in $(seq 50); do
-	jq -e '.tenants.acme.gen >= 4' "$T/kbs/state.json" >/dev/null 2>&1 && break
+	jq -e '.tenants.acme.gen >= 5' "$T/kbs/state.json" >/dev/null 2>&1 && break
 	sleep 0.2
 done
-jq -e '.tenants.acme.gen >= 4' "$T/kbs/state.json" >/dev/null || bad "scheduled rotation did not run"
+jq -e '.tenants.acme.gen >= 5' "$T/kbs/state.json" >/dev/null || bad "scheduled rotation did not run"
 expect 0 "release after scheduled rotations" "$PEER" fetch "$URL" acme "$MID" "$T/root" \
 	"$ENCLAVE" "$T/models/m.atm" "$T/plain.out"
 cmp -s "$T/m.gguf" "$T/plain.out" || bad "round trip after scheduled rotation"
@@ -200,8 +276,19 @@ expect 1 "HTTPS with an unknown certificate refused by the client" env ATOLL_KBS
 	"$PEER" fetch "$URL" acme "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/x"
 grep -q "^refused: ATL_E_IO 0" "$T/out" || bad "unverified TLS: $(cat "$T/out")"
 stop
-expect 0 "revoke measurement" "$ATOLL" kbs revoke "${K[@]}" --measurement "$MEAS"
+# --no-admin: the admin API is not there
+start --no-admin
+st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H "Authorization: Bearer $(cat "$TOK")" \
+	"$URL/kbs/v0/admin/status")
+[ "$st" = 404 ] || bad "admin status with --no-admin: $st, want 404"
+stop
+# a measurement revoked while serving: refused at the next release
 start
+expect 0 "release before the measurement revocation" "$PEER" fetch "$URL" acme "$MID" \
+	"$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/plain.out"
+rm -f "$T/plain.out"
+expect 0 "admin: revoke measurement" "$ATOLL" kbs revoke --url "$URL" --admin-token-file "$TOK" \
+	--measurement "$MEAS"
 refused "revoked measurement" 403 acme "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/x"
 grep -q "measurement revoked" "$T/out" || bad "revoked measurement reason: $(cat "$T/out")"
 stop
