@@ -34,6 +34,7 @@
 #define SID_HEX ATL_KBSD_SID_HEX
 #define VERSION_MAX 16u              /* bytes of the protocol version string */
 #define RESOURCE_BODY_MAX 16u        /* GET /resource carries no body */
+#define QUOTA_LINE_MAX (64u * 1024u) /* longer audit lines are not release records */
 
 struct session {
 	bool live;
@@ -253,6 +254,62 @@ static void quota_count(struct atl_kbsd *d, const char *tenant, int64_t now)
 		c->count = 0;
 	}
 	c->count++;
+}
+
+/* Rebuilds the quota counters from the audit log's release records (the
+ * chain was verified by atl_kbs_open), so a restart does not reset them:
+ * every "release" record is counted again, in order, against the tenant's
+ * quota as it is now. Lines that are not release records are skipped. */
+static void quota_restore(struct atl_kbsd *d, const char *dir)
+{
+	static const char needle[] = "\"action\":\"release\"";
+	size_t n = strlen(dir) + sizeof(ATL_KBS_AUDIT_FILE) + 2, cap = 0;
+	char *path = malloc(n), *line = NULL;
+	unsigned long counted = 0;
+	ssize_t len;
+	FILE *f;
+
+	if (path == NULL)
+		return;
+	snprintf(path, n, "%s/%s", dir, ATL_KBS_AUDIT_FILE);
+	f = fopen(path, "re");
+	free(path);
+	if (f == NULL)
+		return;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		json_t *r = NULL;
+		const char *action = NULL, *detail = NULL, *actor = NULL;
+		char tenant[ATL_KBS_TENANT_MAX + 1];
+		size_t tl;
+
+		if ((size_t)len > QUOTA_LINE_MAX || strstr(line, needle) == NULL ||
+		    atl_json_parse(line, (size_t)len, &r) != ATL_OK)
+			continue;
+		if (atl_json_get_str(r, "action", &action) == ATL_OK &&
+		    strcmp(action, "release") == 0 &&
+		    atl_json_get_str(r, "actor", &actor) == ATL_OK && strcmp(actor, "kbs") == 0 &&
+		    atl_json_get_str(r, "detail", &detail) == ATL_OK &&
+		    strncmp(detail, "tenant=", 7) == 0 &&
+		    json_is_integer(json_object_get(r, "time"))) {
+			tl = strcspn(detail + 7, " ");
+			if (tl >= 1 && tl <= ATL_KBS_TENANT_MAX) {
+				memcpy(tenant, detail + 7, tl);
+				tenant[tl] = '\0';
+				if (tenant_ok(tenant)) {
+					quota_count(d, tenant,
+						    (int64_t)json_integer_value(
+							    json_object_get(r, "time")));
+					counted++;
+				}
+			}
+		}
+		json_decref(r);
+	}
+	free(line);
+	fclose(f);
+	if (counted > 0)
+		atl_info("quota counters rebuilt from %lu release record(s) of the audit log",
+			 counted);
 }
 
 /* ---- handlers ---- */
@@ -965,6 +1022,7 @@ enum atl_err atl_kbsd_start(const struct atl_kbsd_opts *opts, struct atl_kbsd **
 				 " (mode 0600; move it out of the state directory)", opts->dir);
 		d->admin = true;
 	}
+	quota_restore(d, opts->dir);
 	if (d->rotate_after_s > 0)
 		rotate_check(d);
 	so.listen = opts->listen;

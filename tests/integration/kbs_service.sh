@@ -102,6 +102,9 @@ MID_REV=$(cat "$T/out")
 expect 0 "model add (to revoke through the admin API)" "$ATOLL" kbs model add "${K[@]}" \
 	--tenant acme --in "$T/m.gguf" --out "$T/models/rev2.atm" --policy "$T/policy.json"
 MID_REV2=$(cat "$T/out")
+expect 0 "model add (tenant other)" "$ATOLL" kbs model add "${K[@]}" --tenant other \
+	--in "$T/m.gguf" --out "$T/models/other.atm" --policy "$T/policy.json"
+MID_OTHER=$(cat "$T/out")
 cp "$T/models/m.atm" "$T/m-copy.atm"
 expect 1 "model register (same model again)" "$ATOLL" kbs model register "${K[@]}" \
 	--tenant acme --atm "$T/m-copy.atm" --policy "$T/policy.json"
@@ -235,19 +238,28 @@ stop
 
 # ---- revocation, quota, rotation (the CLI works while the service is stopped)
 expect 0 "revoke model" "$ATOLL" kbs revoke "${K[@]}" --model "$MID_REV"
-expect 0 "tenant quota 1/3600" "$ATOLL" kbs tenant quota acme "${K[@]}" --quota 1/3600
+expect 0 "tenant quota 1/3600" "$ATOLL" kbs tenant quota other "${K[@]}" --quota 1/3600
 expect 0 "rotate acme" "$ATOLL" kbs rotate "${K[@]}" --tenant acme
 grep -q "^acme.k3$" "$T/out" || bad "rotate prints the new KEK id"
 start
 refused "revoked model" 403 acme "$MID_REV" "$T/root" "$ENCLAVE" "$T/models/rev.atm" "$T/x"
 grep -q "revoked" "$T/out" || bad "revoked model refusal reason"
-expect 0 "release after rotation (quota 1 of 1)" "$PEER" fetch "$URL" acme "$MID" "$T/root" \
+expect 0 "release after rotation" "$PEER" fetch "$URL" acme "$MID" "$T/root" \
 	"$ENCLAVE" "$T/models/m.atm" "$T/plain.out"
 cmp -s "$T/m.gguf" "$T/plain.out" || bad "round trip after rotation"
 rm -f "$T/plain.out"
-refused "quota exceeded" 429 acme "$MID" "$T/root" "$ENCLAVE" "$T/models/m.atm" "$T/x"
+expect 0 "release (quota 1 of 1)" "$PEER" fetch "$URL" other "$MID_OTHER" "$T/root" \
+	"$ENCLAVE" "$T/models/other.atm" "$T/plain.out"
+rm -f "$T/plain.out"
+refused "quota exceeded" 429 other "$MID_OTHER" "$T/root" "$ENCLAVE" "$T/models/other.atm" "$T/x"
 stop
-expect 0 "tenant quota none" "$ATOLL" kbs tenant quota acme "${K[@]}" --quota none
+# the quota counters are rebuilt from the audit log: a restart does not reset them
+start
+refused "quota exceeded after a restart" 429 other "$MID_OTHER" "$T/root" "$ENCLAVE" \
+	"$T/models/other.atm" "$T/x"
+grep -q "quota counters rebuilt" "$T/kbs.log" || bad "no quota rebuild in the log"
+stop
+expect 0 "tenant quota none" "$ATOLL" kbs tenant quota other "${K[@]}" --quota none
 # scheduled rotation: KEKs older than 1 s, checked every second (test flags)
 start --test-rotate-after-s 1 --test-rotate-check-s 1 --quota 100/60
 # at start (k3 -> k4) and at least once more (k4 -> k5, then every second)
