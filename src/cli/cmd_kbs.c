@@ -83,6 +83,8 @@ static void usage(FILE *f)
 		"model add       encrypts MODEL into M.atm under the tenant's KEK and registers it\n"
 		"                with the release policy (atoll policy init); prints the model id.\n"
 		"model register  registers an .atm already under the tenant's KEK.\n"
+		"model allow     --model ID --workload W [--workload W2 ...]: allows more workloads\n"
+		"                for a registered model (audited; there is no disallow: revoke).\n"
 		"  --workload W    (model add/register, repeatable) a workload id the model's key\n"
 		"                  may be released for; the key is then released only to an\n"
 		"                  enclave that asks for one of them, bound to that workload.\n"
@@ -521,10 +523,15 @@ static int run(struct kopts *o)
 	     !need(o, "--policy FILE", o->policy)))
 		return ATL_EXIT_USAGE;
 	if (o->n_workloads > 0 && strcmp(o->verb, "model add") != 0 &&
-	    strcmp(o->verb, "model register") != 0) {
-		fprintf(stderr, "atoll kbs %s: --workload is for model add/register\n", o->verb);
+	    strcmp(o->verb, "model register") != 0 && strcmp(o->verb, "model allow") != 0) {
+		fprintf(stderr, "atoll kbs %s: --workload is for model add/register/allow\n",
+			o->verb);
 		return ATL_EXIT_USAGE;
 	}
+	if (strcmp(o->verb, "model allow") == 0 &&
+	    (!need(o, "--model ID", o->model) ||
+	     !need(o, "--workload W", o->n_workloads > 0 ? o->workloads[0] : NULL)))
+		return ATL_EXIT_USAGE;
 	if (strcmp(o->verb, "revoke") == 0 && (o->model == NULL) == (o->measurement == NULL)) {
 		fprintf(stderr, "atoll kbs revoke: give exactly one of --model ID and "
 				"--measurement HEX\n");
@@ -612,6 +619,9 @@ static int run(struct kopts *o)
 			rc = atl_kbs_model_allow_workload(b, mid, o->workloads[i]);
 		if (rc == ATL_OK)
 			printf("%s\n", mid);
+	} else if (strcmp(o->verb, "model allow") == 0) {
+		for (size_t i = 0; rc == ATL_OK && i < o->n_workloads; i++)
+			rc = atl_kbs_model_allow_workload(b, o->model, o->workloads[i]);
 	} else if (strcmp(o->verb, "revoke") == 0) {
 		rc = o->model ? atl_kbs_model_revoke(b, o->model)
 			      : atl_kbs_measurement_revoke(b, o->measurement);
@@ -644,7 +654,7 @@ int atl_cmd_kbs(int argc, char **argv)
 {
 	static const char *const one[] = {"init", "revoke", "rotate", "status"};
 	static const char *const two[] = {"tenant add", "tenant quota", "model add",
-					  "model register", "audit verify"};
+					  "model register", "audit verify", "model allow"};
 	struct kopts o;
 	char verb[64];
 	int words = 0, ret;

@@ -210,6 +210,19 @@ kill -TERM "$KBSPID"
 i=0
 while kill -0 "$KBSPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "atoll-kbs stops on SIGTERM" bash -c "! kill -0 $KBSPID 2>/dev/null"
+# the owner allows one more workload for the model (the state is free now)
+expect 0 "atoll kbs model allow" "$ATOLL" kbs model allow --dir "$T/kbs" --model "$MID" \
+	--workload bc2
+expect 0 "atoll kbs status" "$ATOLL" kbs status --dir "$T/kbs"
+check "  lists bc, tam and bc2 for the model" \
+	python3 -c "import json,sys; w=json.load(open(sys.argv[1]))['models'][sys.argv[2]]['workloads']; sys.exit(0 if w==['bc','tam','bc2'] else 1)" "$T/out" "$MID"
+expect 2 "model allow without --workload" "$ATOLL" kbs model allow --dir "$T/kbs" --model "$MID"
+expect 1 "model allow for an unknown model" "$ATOLL" kbs model allow --dir "$T/kbs" \
+	--model 00000000000000000000000000000000 --workload bc2
+expect 2 "--workload on another command" "$ATOLL" kbs status --dir "$T/kbs" --workload bc2
+expect 0 "atoll kbs model add --workload" "$ATOLL" kbs model add --dir "$T/kbs" --tenant acme \
+	--in "$T/model.json" --out "$T/models/cli.atm" --policy "$T/policy.json" --workload w9
+check "  prints the model id" grep -qE '^[0-9a-f]{32}$' "$T/out"
 # a new enclave instance needs the key again, and the broker is gone
 N=$(grep -c 'enclave restarted' "$T/island.log")
 EPID=$(pgrep -P "$ISLAND" -x atoll-enclave | head -1)
