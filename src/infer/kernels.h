@@ -78,11 +78,15 @@ const struct atl_kernels *atl_kernels_get(void);
 /* Bytes of one packed block of a group, 0 if the type has no packing. */
 size_t atl_pack_block_size(uint32_t type);
 /* Packs rows x cols of type (row_size bytes a row, cols a multiple of 32)
- * into a new 64-byte aligned buffer of ceil(rows / 16) groups; *out is
- * freed with free(). ATL_E_UNSUPPORTED for a type without packing,
+ * into a new 64-byte aligned buffer of ceil(rows / 16) groups (locked where
+ * allowed, out of core dumps); *out is freed with atl_pack_free.
+ * ATL_E_UNSUPPORTED for a type without packing,
  * ATL_E_NOMEM. */
 enum atl_err atl_pack_matrix(uint32_t type, const uint8_t *data, uint32_t rows, uint32_t cols,
 			     size_t row_size, uint8_t **out);
+/* Wipes, unlocks and frees a matrix of atl_pack_matrix (the same type, rows
+ * and cols); NULL-safe. */
+void atl_pack_free(uint32_t type, uint8_t *p, uint32_t rows, uint32_t cols);
 /* Bytes of one prepared activation row of n (multiple of 32) columns. */
 static inline size_t atl_q8p_size(size_t n)
 {

@@ -299,13 +299,13 @@ void atl_model_free(struct atl_model *m)
 {
 	if (m == NULL)
 		return;
-	free(m->output.packed);
+	atl_pack_free(m->output.type, m->output.packed, m->output.rows, m->output.cols);
 	for (uint32_t l = 0; m->layers != NULL && l < m->hp.n_layer; l++) {
 		struct atl_layer *ly = &m->layers[l];
 		struct atl_wmat *w[7] = {&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->gate, &ly->up,
 					 &ly->down};
 		for (int i = 0; i < 7; i++)
-			free(w[i]->packed);
+			atl_pack_free(w[i]->type, w[i]->packed, w[i]->rows, w[i]->cols);
 	}
 	free(m->layers);
 	free(m->vec_arena);

@@ -49,36 +49,73 @@ static void pack_block(uint32_t type, const uint8_t *data, size_t row_size, uint
 	}
 }
 
-enum atl_err atl_pack_matrix(uint32_t type, const uint8_t *data, uint32_t rows, uint32_t cols,
-			     size_t row_size, uint8_t **out)
+/* The allocation behind a packed matrix of n bytes: 2 MiB aligned and
+ * rounded from 2 MiB on (transparent huge pages: 512 times fewer page faults
+ * at load and TLB misses when streaming), else 64-byte aligned. */
+static const size_t pack_huge = (size_t)2 << 20;
+
+static size_t pack_alloc_size(size_t n)
 {
-	*out = NULL;
+	return n >= pack_huge ? (n + pack_huge - 1) & ~(pack_huge - 1) : (n + 63) & ~(size_t)63;
+}
+
+static enum atl_err pack_bytes(uint32_t type, uint32_t rows, uint32_t cols, size_t *n_out)
+{
 	const size_t bs = atl_pack_block_size(type);
 	if (bs == 0 || cols % 32 != 0 || rows == 0)
 		return bs == 0 ? ATL_E_UNSUPPORTED : ATL_E_ARG;
 	const size_t nb = cols / 32, groups = (rows + ATL_PACK_ROWS - 1) / ATL_PACK_ROWS;
+	if (__builtin_mul_overflow(groups * nb, bs, n_out) || *n_out > SIZE_MAX - pack_huge)
+		return ATL_E_LIMIT;
+	return ATL_OK;
+}
+
+enum atl_err atl_pack_matrix(uint32_t type, const uint8_t *data, uint32_t rows, uint32_t cols,
+			     size_t row_size, uint8_t **out)
+{
 	size_t n;
-	if (__builtin_mul_overflow(groups * nb, bs, &n) || n > SIZE_MAX - 63)
-		return ATL_E_LIMIT;
-	/* 2 MiB aligned and rounded, and transparent huge pages asked for:
-	 * 512 times fewer page faults at load and TLB misses when streaming */
-	const size_t huge = (size_t)2 << 20;
-	if (n > SIZE_MAX - huge)
-		return ATL_E_LIMIT;
-	const size_t alloc = n >= huge ? (n + huge - 1) & ~(huge - 1) : (n + 63) & ~(size_t)63;
-	uint8_t *p = aligned_alloc(n >= huge ? huge : 64, alloc);
+	*out = NULL;
+	enum atl_err rc = pack_bytes(type, rows, cols, &n);
+	if (rc != ATL_OK)
+		return rc;
+	const size_t bs = atl_pack_block_size(type), nb = cols / 32;
+	const size_t groups = (rows + ATL_PACK_ROWS - 1) / ATL_PACK_ROWS;
+	const size_t alloc = pack_alloc_size(n);
+	uint8_t *p = aligned_alloc(n >= pack_huge ? pack_huge : 64, alloc);
 	if (p == NULL)
 		return ATL_E_NOMEM;
 #if defined(MADV_HUGEPAGE)
-	if (n >= huge)
+	if (n >= pack_huge)
 		(void)madvise(p, alloc, MADV_HUGEPAGE); /* advice only */
 #endif
+	/* The packed copy is plaintext weights (for an encrypted model, as
+	 * secret as its decrypted image): kept out of core dumps, locked in
+	 * memory where RLIMIT_MEMLOCK allows (best effort: an unprivileged
+	 * `atoll infer` with the default 8 MiB limit goes on unlocked), and
+	 * wiped and unlocked by atl_pack_free. */
+#if defined(MADV_DONTDUMP)
+	(void)madvise(p, alloc, MADV_DONTDUMP); /* advice only */
+#endif
+	(void)mlock(p, alloc);
 	for (size_t g = 0; g < groups; g++)
 		for (size_t b = 0; b < nb; b++)
 			pack_block(type, data, row_size, rows, (uint32_t)(g * ATL_PACK_ROWS), b,
 				   p + (g * nb + b) * bs);
 	*out = p;
 	return ATL_OK;
+}
+
+void atl_pack_free(uint32_t type, uint8_t *p, uint32_t rows, uint32_t cols)
+{
+	size_t n;
+	if (p == NULL)
+		return;
+	if (pack_bytes(type, rows, cols, &n) == ATL_OK) {
+		const size_t alloc = pack_alloc_size(n);
+		explicit_bzero(p, alloc);
+		(void)munlock(p, alloc);
+	}
+	free(p);
 }
 
 void atl_q8p_prepare(const void *q8_0_blocks, size_t nb, uint8_t *dst)

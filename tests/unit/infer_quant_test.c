@@ -388,7 +388,7 @@ static void test_gemm(void **state)
 								 (double)got, (double)ref);
 					}
 				}
-				free(pk);
+				atl_pack_free(t, pk, rows, (uint32_t)n);
 				free(pk1);
 				free(w);
 				free(xq);
