@@ -20,6 +20,7 @@
 #define ATOLL_KBS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,12 @@
 #define ATL_KBS_MODEL_ID_HEX (2 * ATL_ATM_MODEL_ID_LEN + 1)
 
 struct atl_kbs;
+
+/* Identifier syntax shared by the broker, its service and its client: a
+ * tenant is 1..ATL_KBS_TENANT_MAX bytes of [A-Za-z0-9._-]; a model id is
+ * exactly 32 lowercase hex digits. NULL is invalid. */
+bool atl_kbs_tenant_valid(const char *s);
+bool atl_kbs_model_id_valid(const char *s);
 
 /* Opens (creating what is missing) the broker state in dir. audit_signer
  * (borrowed, may be NULL: no signed heads) signs audit heads every 16 records

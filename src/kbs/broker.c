@@ -84,7 +84,7 @@ static bool id_ok(const char *s, size_t max)
 
 	if (s == NULL)
 		return false;
-	n = strlen(s);
+	n = strnlen(s, max + 1);
 	if (n == 0 || n > max)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -96,14 +96,24 @@ static bool id_ok(const char *s, size_t max)
 	return true;
 }
 
-static bool model_id_ok(const char *s)
+bool atl_kbs_model_id_valid(const char *s)
 {
-	if (s == NULL || strlen(s) != 2 * ATL_ATM_MODEL_ID_LEN)
+	if (s == NULL || strnlen(s, 2 * ATL_ATM_MODEL_ID_LEN + 1) != 2 * ATL_ATM_MODEL_ID_LEN)
 		return false;
 	for (const char *p = s; *p; p++)
 		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
 			return false;
 	return true;
+}
+
+bool atl_kbs_tenant_valid(const char *s)
+{
+	return id_ok(s, ATL_KBS_TENANT_MAX);
+}
+
+static bool model_id_ok(const char *s)
+{
+	return atl_kbs_model_id_valid(s);
 }
 
 /* Audit detail text: printable ASCII only (callers pass reasons that may hold

@@ -57,31 +57,6 @@ struct atl_kbsc {
 	char last_error[256];
 };
 
-static bool tenant_ok(const char *s)
-{
-	size_t n = s ? strnlen(s, ATL_KBS_TENANT_MAX + 1) : 0;
-
-	if (n == 0 || n > ATL_KBS_TENANT_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static bool model_id_ok(const char *s)
-{
-	if (s == NULL || strnlen(s, ATL_KBS_MODEL_ID_HEX) != ATL_KBS_MODEL_ID_HEX - 1)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
 static bool tee_ok(const char *s)
 {
 	size_t n = s ? strnlen(s, ATL_KBSD_TEE_MAX + 1) : 0;
@@ -166,8 +141,8 @@ enum atl_err atl_kbsc_auth(const char *base_url, const char *tee, const char *te
 		return ATL_E_ARG;
 	*out = NULL;
 	n = base_url ? strnlen(base_url, BASE_URL_MAX + 1) : 0;
-	if (n == 0 || n > BASE_URL_MAX || !tee_ok(tee) || !tenant_ok(tenant) ||
-	    !model_id_ok(model_id))
+	if (n == 0 || n > BASE_URL_MAX || !tee_ok(tee) || !atl_kbs_tenant_valid(tenant) ||
+	    !atl_kbs_model_id_valid(model_id))
 		return ATL_E_ARG;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)

@@ -86,31 +86,6 @@ static int64_t now_of(const struct atl_kbsd *d)
 
 /* ---- identifiers ---- */
 
-static bool tenant_ok(const char *s)
-{
-	size_t n = s ? strnlen(s, ATL_KBS_TENANT_MAX + 1) : 0;
-
-	if (n == 0 || n > ATL_KBS_TENANT_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static bool model_id_ok(const char *s)
-{
-	if (s == NULL || strnlen(s, ATL_KBS_MODEL_ID_HEX) != ATL_KBS_MODEL_ID_HEX - 1)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
 /* A workload id: 1..ATL_STORE_NAME_MAX bytes of [A-Za-z0-9._-]. */
 static bool workload_ok(const char *s)
 {
@@ -295,7 +270,7 @@ static void quota_restore(struct atl_kbsd *d, const char *dir)
 			if (tl >= 1 && tl <= ATL_KBS_TENANT_MAX) {
 				memcpy(tenant, detail + 7, tl);
 				tenant[tl] = '\0';
-				if (tenant_ok(tenant)) {
+				if (atl_kbs_tenant_valid(tenant)) {
 					quota_count(d, tenant,
 						    (int64_t)json_integer_value(
 							    json_object_get(r, "time")));
@@ -343,9 +318,9 @@ static void h_auth(void *ctx, const struct atl_http_req *req, struct atl_http_re
 	if (json_is_object(x)) {
 		if (atl_json_check_keys(x, xkeys, NULL) != ATL_OK ||
 		    (json_object_get(x, "tenant") &&
-		     (atl_json_get_str(x, "tenant", &tenant) != ATL_OK || !tenant_ok(tenant))) ||
+		     (atl_json_get_str(x, "tenant", &tenant) != ATL_OK || !atl_kbs_tenant_valid(tenant))) ||
 		    (json_object_get(x, "model_id") &&
-		     (atl_json_get_str(x, "model_id", &mid) != ATL_OK || !model_id_ok(mid)))) {
+		     (atl_json_get_str(x, "model_id", &mid) != ATL_OK || !atl_kbs_model_id_valid(mid)))) {
 			atl_http_resp_error(resp, 400, "bad_request",
 					    "'extra-params' takes a tenant id and a model id "
 					    "(32 lowercase hex digits)");
@@ -508,7 +483,7 @@ static void h_resource(void *ctx, const struct atl_http_req *req, struct atl_htt
 	enum atl_err e;
 
 	memset(&ses, 0, sizeof(ses));
-	if (!tenant_ok(tenant) || !model_id_ok(mid)) {
+	if (!atl_kbs_tenant_valid(tenant) || !atl_kbs_model_id_valid(mid)) {
 		atl_http_resp_error(resp, 400, "bad_request",
 				    "expected /kbs/v0/resource/<tenant>/model-key/<32 hex digits>");
 		return;
@@ -739,7 +714,7 @@ static const char *admin_tenant(const json_t *body, struct atl_http_resp *resp)
 {
 	const char *t = NULL;
 
-	if (atl_json_get_str(body, "tenant", &t) != ATL_OK || !tenant_ok(t)) {
+	if (atl_json_get_str(body, "tenant", &t) != ATL_OK || !atl_kbs_tenant_valid(t)) {
 		atl_http_resp_error(resp, 400, "bad_request",
 				    "'tenant' must be 1..32 bytes of [A-Za-z0-9._-]");
 		return NULL;
@@ -762,7 +737,7 @@ static void h_admin_revoke(void *ctx, const struct atl_http_req *req, struct atl
 	     atl_json_get_str(body, "model_id", &mid) != ATL_OK) ||
 	    (json_object_get(body, "measurement") &&
 	     atl_json_get_str(body, "measurement", &meas) != ATL_OK) ||
-	    (mid == NULL) == (meas == NULL) || (mid && !model_id_ok(mid)) ||
+	    (mid == NULL) == (meas == NULL) || (mid && !atl_kbs_model_id_valid(mid)) ||
 	    (meas && !printable_ok(meas, 2 * ATL_HASH_MAX_LEN))) {
 		atl_http_resp_error(resp, 400, "bad_request",
 				    "give exactly one of 'model_id' (32 lowercase hex digits) and "
