@@ -525,30 +525,30 @@ static enum atl_err sq_tenant_by_key_hash(struct atl_store *s, const uint8_t *ke
 	return rc;
 }
 
-static enum atl_err sq_tenant_list(struct atl_store *s, size_t max,
-				   struct atl_store_tenant **list_out, size_t *n_out)
+/* Steps st (bound by the caller) into a new array of at most max rows of
+ * elem bytes each, read by row; what names the query in errors. On failure
+ * the rows read so far are released with free_rows (NULL: plain free). */
+typedef enum atl_err (*row_reader)(sqlite3_stmt *st, void *out);
+
+static enum atl_err list_rows(struct sq *q, sqlite3_stmt *st, size_t max, size_t elem,
+			      row_reader row, void (*free_rows)(void *list, size_t n),
+			      const char *what, void **list_out, size_t *n_out)
 {
-	struct sq *q = SQ(s);
-	sqlite3_stmt *st = stmt(q, ST_TENANT_LIST);
-	struct atl_store_tenant *list;
+	uint8_t *list = calloc(max, elem);
 	enum atl_err rc = ATL_E_INTERNAL;
 	size_t n = 0;
 	int src = SQLITE_DONE;
 
-	if (st == NULL)
-		return ATL_E_INTERNAL;
-	list = calloc(max, sizeof(*list));
-	if (list == NULL)
-		return ATL_E_NOMEM;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	if (list == NULL) {
+		rc = ATL_E_NOMEM;
+		goto out;
+	}
 	while (n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		list[n].id = sqlite3_column_int64(st, 0);
-		ATL_TRY(col_text(st, 1, list[n].name, sizeof(list[n].name)));
-		list[n].created_at = sqlite3_column_int64(st, 2);
+		ATL_TRY(row(st, list + n * elem));
 		n++;
 	}
 	if (n < max && src != SQLITE_DONE) {
-		rc = fail(q, src, "tenant list");
+		rc = fail(q, src, what);
 		goto out;
 	}
 	*list_out = list;
@@ -557,7 +557,39 @@ static enum atl_err sq_tenant_list(struct atl_store *s, size_t max,
 	rc = ATL_OK;
 out:
 	sqlite3_reset(st);
-	free(list);
+	if (list != NULL) {
+		if (free_rows != NULL)
+			free_rows(list, n);
+		else
+			free(list);
+	}
+	return rc;
+}
+
+static enum atl_err tenant_row(sqlite3_stmt *st, void *out)
+{
+	struct atl_store_tenant *t = out;
+
+	t->id = sqlite3_column_int64(st, 0);
+	t->created_at = sqlite3_column_int64(st, 2);
+	return col_text(st, 1, t->name, sizeof(t->name));
+}
+
+static enum atl_err sq_tenant_list(struct atl_store *s, size_t max,
+				   struct atl_store_tenant **list_out, size_t *n_out)
+{
+	struct sq *q = SQ(s);
+	sqlite3_stmt *st = stmt(q, ST_TENANT_LIST);
+	void *rows = NULL;
+	enum atl_err rc;
+
+	if (st == NULL)
+		return ATL_E_INTERNAL;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	rc = list_rows(q, st, max, sizeof(**list_out), tenant_row, NULL, "tenant list",
+		       &rows, n_out);
+	if (rc == ATL_OK)
+		*list_out = rows;
 	return rc;
 }
 
@@ -717,43 +749,37 @@ static enum atl_err sq_island_expire(struct atl_store *s, int64_t oldest, size_t
 	return rc;
 }
 
+static enum atl_err island_row_any(sqlite3_stmt *st, void *out)
+{
+	return island_row(st, out);
+}
+
+static void island_rows_free(void *list, size_t n)
+{
+	atl_store_island_list_free(list, n);
+}
+
 /* Islands from ST_ISLAND_LIST (attested since oldest) or ST_ISLAND_LIST_ALL. */
 static enum atl_err island_list(struct atl_store *s, enum stmt id, int64_t oldest, size_t max,
 				struct atl_store_island **list_out, size_t *n_out)
 {
 	struct sq *q = SQ(s);
 	sqlite3_stmt *st = stmt(q, id);
-	struct atl_store_island *list = NULL;
-	enum atl_err rc = ATL_E_INTERNAL;
-	size_t n = 0;
-	int src = SQLITE_DONE;
+	void *rows = NULL;
+	enum atl_err rc;
 
 	if (st == NULL)
 		return ATL_E_INTERNAL;
-	list = calloc(max, sizeof(*list));
-	if (list == NULL)
-		return ATL_E_NOMEM;
 	if (id == ST_ISLAND_LIST) {
 		sqlite3_bind_int64(st, 1, oldest);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
 	} else {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
 	}
-	while (n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		ATL_TRY(island_row(st, &list[n]));
-		n++;
-	}
-	if (n < max && src != SQLITE_DONE) {
-		rc = fail(q, src, "island list");
-		goto out;
-	}
-	*list_out = list;
-	*n_out = n;
-	list = NULL;
-	rc = ATL_OK;
-out:
-	sqlite3_reset(st);
-	atl_store_island_list_free(list, n);
+	rc = list_rows(q, st, max, sizeof(**list_out), island_row_any, island_rows_free,
+		       "island list", &rows, n_out);
+	if (rc == ATL_OK)
+		*list_out = rows;
 	return rc;
 }
 
@@ -937,37 +963,26 @@ static enum atl_err sq_workload_get(struct atl_store *s, const char *id,
 	return rc;
 }
 
+static enum atl_err workload_row_any(sqlite3_stmt *st, void *out)
+{
+	return workload_row(st, out);
+}
+
 static enum atl_err sq_workload_list(struct atl_store *s, size_t max,
 				     struct atl_store_workload **list_out, size_t *n_out)
 {
 	struct sq *q = SQ(s);
 	sqlite3_stmt *st = stmt(q, ST_WORKLOAD_LIST);
-	struct atl_store_workload *list;
-	enum atl_err rc = ATL_E_INTERNAL;
-	size_t n = 0;
-	int src = SQLITE_DONE;
+	void *rows = NULL;
+	enum atl_err rc;
 
 	if (st == NULL)
 		return ATL_E_INTERNAL;
-	list = calloc(max, sizeof(*list));
-	if (list == NULL)
-		return ATL_E_NOMEM;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
-	while (n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		ATL_TRY(workload_row(st, &list[n]));
-		n++;
-	}
-	if (n < max && src != SQLITE_DONE) {
-		rc = fail(q, src, "workload list");
-		goto out;
-	}
-	*list_out = list;
-	*n_out = n;
-	list = NULL;
-	rc = ATL_OK;
-out:
-	sqlite3_reset(st);
-	free(list);
+	rc = list_rows(q, st, max, sizeof(**list_out), workload_row_any, NULL, "workload list",
+		       &rows, n_out);
+	if (rc == ATL_OK)
+		*list_out = rows;
 	return rc;
 }
 
@@ -1080,41 +1095,30 @@ static enum atl_err sq_job_get(struct atl_store *s, int64_t tenant_id, const cha
 	return rc;
 }
 
+static enum atl_err job_row_any(sqlite3_stmt *st, void *out)
+{
+	return job_row(st, out);
+}
+
 static enum atl_err sq_job_list(struct atl_store *s, int64_t tenant_id, const char *before_id,
 				size_t max, struct atl_store_job **list_out, size_t *n_out)
 {
 	struct sq *q = SQ(s);
 	sqlite3_stmt *st = stmt(q, ST_JOB_LIST);
-	struct atl_store_job *list;
-	enum atl_err rc = ATL_E_INTERNAL;
-	size_t n = 0;
-	int src = SQLITE_DONE;
+	void *rows = NULL;
+	enum atl_err rc;
 
 	if (st == NULL)
 		return ATL_E_INTERNAL;
-	list = calloc(max, sizeof(*list));
-	if (list == NULL)
-		return ATL_E_NOMEM;
 	sqlite3_bind_int64(st, 1, tenant_id);
 	sqlite3_bind_int(st, 2, before_id != NULL ? 1 : 0);
 	if (before_id != NULL)
 		bind_text(st, 3, before_id);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
-	while (n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		ATL_TRY(job_row(st, &list[n]));
-		n++;
-	}
-	if (n < max && src != SQLITE_DONE) {
-		rc = fail(q, src, "job list");
-		goto out;
-	}
-	*list_out = list;
-	*n_out = n;
-	list = NULL;
-	rc = ATL_OK;
-out:
-	sqlite3_reset(st);
-	free(list);
+	rc = list_rows(q, st, max, sizeof(**list_out), job_row_any, NULL, "job list",
+		       &rows, n_out);
+	if (rc == ATL_OK)
+		*list_out = rows;
 	return rc;
 }
 
