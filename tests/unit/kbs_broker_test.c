@@ -37,83 +37,20 @@
 #define PT_LEN 1000u
 #define CHUNK 64u
 
-static char dir[64];
-static char sim_dir[128];
-static char *root_pem;
-static char meas_hex[2 * ATL_SHA384_LEN + 1];
-static uint8_t plain[PT_LEN];
+#include "kbs_testutil.h"
+
 static const uint8_t kek_acme[32] = {0xa5, 0xa5, 0x5a, 0x5a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
 				     13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28};
-static struct atl_privkey *signer;
-static struct atl_pubkey *signer_pub;
-static int counter;
-
-static void rm_rf(const char *d)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-	assert_int_equal(system(cmd), 0);
-}
-
-static char *read_text(const char *path)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-
-	assert_int_equal(atl_file_read(path, 16u << 20, &buf, &len), ATL_OK);
-	return (char *)buf;
-}
 
 static int group_setup(void **st)
 {
-	uint8_t m[ATL_SHA384_LEN];
-	char path[256];
-
 	(void)st;
-	strcpy(dir, "/tmp/atl_kbs_testXXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(sim_dir, sizeof(sim_dir), "%s/sim", dir);
-	if (atl_sim_root_create(sim_dir) != ATL_OK)
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s", sim_dir, ATL_SIM_ROOT_PUB_FILE);
-	root_pem = read_text(path);
-	if (atl_sim_measure("/proc/self/exe", m) != ATL_OK ||
-	    atl_hex_encode(m, sizeof(m), meas_hex, sizeof(meas_hex)) != ATL_OK)
-		return -1;
-	for (size_t i = 0; i < PT_LEN; i++)
-		plain[i] = (uint8_t)(i * 7u + 3u);
-	memcpy(plain + 500, "CANARY-WEIGHTS-7f3a", 19);
-	snprintf(path, sizeof(path), "%s/model.bin", dir);
-	if (atl_file_write(path, plain, sizeof(plain), 0600, 0) != ATL_OK)
-		return -1;
-	if (atl_privkey_generate_ec(256, &signer) != ATL_OK ||
-	    atl_privkey_public(signer, &signer_pub) != ATL_OK)
-		return -1;
-	return 0;
-}
-
-static int group_teardown(void **st)
-{
-	(void)st;
-	rm_rf(dir);
-	free(root_pem);
-	atl_privkey_free(signer);
-	atl_pubkey_free(signer_pub);
-	return 0;
+	return kbs_fx_setup("/tmp/atl_kbs_testXXXXXX");
 }
 
 static json_t *policy_for(const char *meas)
 {
-	json_t *p = json_pack("{s:[s], s:b, s:b, s:i, s:{s:[s]}, s:{s:s}}", "tee_types", "sim",
-			      "allow_sim", 1, "allow_debug", 0, "max_age_s", 300, "measurements",
-			      "sim", meas, "trust_anchors", "sim", root_pem);
-	char why[256];
-
-	assert_non_null(p);
-	assert_int_equal(atl_policy_validate(p, why, sizeof(why)), ATL_OK);
-	return p;
+	return kbs_fx_policy(meas, 300);
 }
 
 struct fx {
